@@ -1,0 +1,219 @@
+/* archbench public API: what a scenario or a device sees.
+ *
+ * A scenario is written once as roles joined by channels and registers, owning devices
+ * (see DESIGN.md). Nothing here says whether a role is a thread, a process or a callback on
+ * an event loop: the runtime chooses, the scenario cannot tell. Every call returns 0 (or a
+ * byte count) on success and a negative errno on failure, like libuv.
+ */
+#ifndef AB_H
+#define AB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define AB_MAX_ROLES 16
+#define AB_MAX_CHANS 16
+#define AB_MAX_REGS 8
+#define AB_MAX_METRICS 24
+#define AB_MAX_COUNTERS 24
+#define AB_MAX_DEVS 4
+#define AB_MAX_REQS 12
+#define AB_MAX_PARAMS 16
+
+#define AB_NS_PER_US 1000LL
+#define AB_NS_PER_MS 1000000LL
+#define AB_NS_PER_S 1000000000LL
+
+/* Exit codes of the CLI (DESIGN.md). */
+enum { AB_EXIT_OK = 0, AB_EXIT_FAIL = 1, AB_EXIT_USAGE = 2, AB_EXIT_RESOURCE = 3, AB_EXIT_INTR = 130 };
+
+static inline int64_t ab_now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * AB_NS_PER_S + ts.tv_nsec;
+}
+
+static inline struct timespec ab_ts(int64_t ns)
+{
+  struct timespec ts = { (time_t)(ns / AB_NS_PER_S), (long)(ns % AB_NS_PER_S) };
+  return ts;
+}
+
+typedef struct ab_ctx ab_ctx_t; /* one role's view of the run */
+
+/* ---- descriptors: what a scenario declares ------------------------------------------- */
+
+enum ab_policy { AB_BLOCK = 0, AB_DROP = 1 }; /* when `depth` messages are in flight */
+enum ab_chan_flags { AB_CHAN_BULK = 1 };     /* large payloads: may go by shared memory */
+
+typedef struct ab_chan_desc {
+  const char *name;
+  int from, to;      /* role indices */
+  size_t msg_max;    /* largest payload in bytes */
+  unsigned depth;    /* messages in flight before the policy applies */
+  int policy;        /* AB_BLOCK or AB_DROP (drops the message being sent) */
+  unsigned flags;
+} ab_chan_desc_t;
+
+typedef struct ab_reg_desc {
+  const char *name;
+  size_t size; /* bytes, rounded up to 8 internally */
+} ab_reg_desc_t;
+
+enum ab_dev_kind { AB_DEV_SERIAL = 1, AB_DEV_CAMERA = 2 };
+
+typedef struct ab_dev_desc {
+  const char *name;
+  int kind;  /* enum ab_dev_kind */
+  int owner; /* role index: the only role that opens it */
+} ab_dev_desc_t;
+
+enum ab_role_flags { AB_ROLE_CPU = 1, AB_ROLE_IO = 2 };
+
+typedef struct ab_role_desc {
+  const char *name;
+  int64_t period_ns; /* > 0: periodic at this period */
+  int trigger;       /* channel index that triggers the role, or -1 */
+  int on_device;     /* 1: also woken when its device fd is readable (calls .io) */
+  int (*init)(ab_ctx_t *ctx);  /* in the role's own thread/process, before the barrier */
+  int (*step)(ab_ctx_t *ctx);  /* one activation: a period, or one message ready on `trigger` */
+  int (*io)(ab_ctx_t *ctx);    /* device fd readable (roles with on_device) */
+  void (*fini)(ab_ctx_t *ctx); /* after the run, before resources are measured */
+  unsigned flags;              /* enum ab_role_flags (for the hybrid runtime) */
+} ab_role_desc_t;
+
+typedef struct ab_metric_desc {
+  const char *name; /* e.g. "inner.lateness_ns" */
+} ab_metric_desc_t;
+
+enum ab_req_op { AB_LE = 1, AB_LT, AB_GE, AB_EQ };
+
+typedef struct ab_req_desc {
+  const char *name;  /* "inner.lateness_ns.p999" or a counter name "inner.missed_periods" */
+  int op;
+  double limit;      /* a fixed limit, or ... */
+  const char *limit_param; /* ... taken from this param (after scaling by `limit_scale`) */
+  double limit_scale;
+} ab_req_desc_t;
+
+enum ab_param_type { AB_P_DURATION = 1, AB_P_SIZE, AB_P_INT, AB_P_DOUBLE, AB_P_ENUM };
+
+typedef struct ab_param_desc {
+  const char *name;
+  int type;          /* enum ab_param_type */
+  const char *def;   /* default, as the user would type it ("10ms", "6MB", "4") */
+  double min, max;   /* range in base units (ns, bytes, count) */
+  const char *choices; /* AB_P_ENUM: "a|b|c" */
+  const char *help;
+} ab_param_desc_t;
+
+typedef struct ab_run ab_run_t; /* the whole run, as seen by scenario set-up */
+
+typedef struct ab_scenario {
+  const char *name;
+  const char *summary;
+  const char *unavailable; /* non-NULL: built without what it needs, and why */
+  const ab_role_desc_t *roles; int nroles;
+  const ab_chan_desc_t *chans; int nchans;
+  const ab_reg_desc_t *regs; int nregs;
+  const ab_dev_desc_t *devs; int ndevs;
+  const ab_metric_desc_t *metrics; int nmetrics;
+  const char *const *counters; int ncounters;
+  const ab_req_desc_t *reqs; int nreqs;
+  const ab_param_desc_t *params; int nparams;
+  unsigned archs; /* mask of (1 << enum ab_arch) supported */
+  /* What the summary table shows: the lateness of this periodic role, this chain metric. */
+  const char *table_role;
+  const char *table_chain;
+  /* In the supervisor, after params are parsed and before anything is spawned: calibrate
+   * kernels (recorded with ab_calib_set) and size channels from params. May be NULL. */
+  int (*setup)(ab_run_t *run);
+  /* In the supervisor after the roles have stopped: derived counters, checks. May be NULL. */
+  int (*finish)(ab_run_t *run);
+} ab_scenario_t;
+
+enum ab_arch { AB_ARCH_THREADS = 0, AB_ARCH_PROCS, AB_ARCH_LOOP, AB_ARCH_HYBRID, AB_ARCH_N };
+#define AB_ARCHS_ALL ((1u << AB_ARCH_THREADS) | (1u << AB_ARCH_PROCS) | (1u << AB_ARCH_LOOP))
+
+/* ---- set-up calls (supervisor, from scenario->setup) --------------------------------- */
+
+/* Parameter value in base units (ns, bytes, count); the enum index for AB_P_ENUM. */
+double ab_param(const ab_run_t *run, const char *name);
+const char *ab_param_str(const ab_run_t *run, const char *name);
+/* Resize a channel's largest message (e.g. frame size from the camera geometry). */
+int ab_run_chan_size(ab_run_t *run, int chan, size_t msg_max);
+/* The run's requested measured duration and the serial link's configured baud. */
+int64_t ab_run_duration(const ab_run_t *run);
+int ab_run_serial_baud(const ab_run_t *run);
+/* Set a periodic role's period (declared periodic with a non-zero period_ns). */
+int ab_run_period(ab_run_t *run, int role, int64_t period_ns);
+/* Record a calibration figure into the result ("vision.detect_ns": 3.9e6). */
+void ab_calib_set(ab_run_t *run, const char *key, double value);
+void ab_calib_str(ab_run_t *run, const char *key, const char *value);
+/* Scenario-private state, shared by all roles (in shared memory for procs), zeroed. */
+void *ab_run_shared(ab_run_t *run, size_t size);
+/* Counter and metric totals after the run (finish): merged over roles. */
+int64_t ab_run_counter(const ab_run_t *run, int counter);
+void ab_run_counter_set(ab_run_t *run, int counter, int64_t value);
+/* Fail the run with a message (finish or setup). */
+void ab_run_fail(ab_run_t *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Device handle as prepared by the supervisor (camera geometry, serial backend). */
+void *ab_run_dev(ab_run_t *run, int dev);
+
+/* ---- role calls (inside step/init/io) ------------------------------------------------ */
+
+/* Send a copy of buf. t_chain: when the chain this message belongs to began (0: now). */
+int ab_send(ab_ctx_t *ctx, int chan, const void *buf, size_t len, int64_t t_chain);
+/* Write a message in place: returns a buffer of at least `len` bytes (a shared-memory slot
+ * where the transport has one, else a staging buffer) to fill, then ab_send_end. */
+void *ab_send_begin(ab_ctx_t *ctx, int chan, size_t len);
+int ab_send_end(ab_ctx_t *ctx, int chan, size_t len, int64_t t_chain);
+/* Receive one message: returns a pointer valid until ab_recv_done (in place where possible).
+ * Non-blocking inside a step triggered by `chan`; returns NULL with *err = -EAGAIN if none. */
+typedef struct ab_msg {
+  uint64_t seq;
+  int64_t t_sent, t_chain;
+  uint32_t len;
+} ab_msg_t;
+const void *ab_recv(ab_ctx_t *ctx, int chan, ab_msg_t *msg, int *err);
+void ab_recv_done(ab_ctx_t *ctx, int chan);
+
+/* Registers: latest-value cells. load returns the version (0: never stored). */
+void ab_store(ab_ctx_t *ctx, int reg, const void *val);
+uint64_t ab_load(ab_ctx_t *ctx, int reg, void *val);
+
+/* Metrics (histograms) and counters, preallocated: no malloc, no I/O. */
+void ab_record(ab_ctx_t *ctx, int metric, int64_t value);
+void ab_count(ab_ctx_t *ctx, int counter, int64_t n);
+
+/* The role's device handle (opened by the runtime before init) and its pollable fd. */
+void *ab_dev(ab_ctx_t *ctx);
+int ab_role_index(const ab_ctx_t *ctx);
+/* Intended start of the current periodic activation (for chain timestamps). */
+int64_t ab_intended(const ab_ctx_t *ctx);
+/* Scenario-private shared state (see ab_run_shared). */
+void *ab_shared(ab_ctx_t *ctx);
+/* Per-role private pointer for the scenario. */
+void **ab_priv(ab_ctx_t *ctx);
+double ab_ctx_param(const ab_ctx_t *ctx, const char *name);
+int ab_stopping(const ab_ctx_t *ctx);
+/* Fail the run from inside a role (any process): the message goes into the result, every
+ * role is told to stop. Returns -EIO so a step can `return ab_fail(...)`. */
+int ab_fail(ab_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- compute: calibrated real work (harness/compute.c) ------------------------------- */
+
+/* Dense matrix-vector products with normalisation over a private working set: real
+ * arithmetic the compiler cannot remove. Calibrate once, then ab_compute_ns burns about
+ * `ns` of CPU on this machine. */
+typedef struct ab_kernel {
+  double iters_per_us; /* measured */
+  int64_t calib_ns;    /* how long calibration took */
+} ab_kernel_t;
+int ab_compute_calibrate(ab_kernel_t *k);
+double ab_compute_iters(uint64_t iters); /* returns a checksum so the work is kept */
+double ab_compute_ns(const ab_kernel_t *k, int64_t ns);
+
+#endif

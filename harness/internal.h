@@ -1,0 +1,223 @@
+/* Harness internals: the run, a role's context, the runtime interface. Not for scenarios.
+ *
+ * Memory layout of a run: everything the roles write during the run lives in one block
+ * from ab_shm_alloc (shared for procs, private otherwise) with no pointers inside that
+ * would differ between processes: the control words (stop, barrier, start time), one row
+ * of histograms and counters per role, per-role resource figures, the registers, the
+ * channels' control blocks and the scenario's shared state. The supervisor merges the rows
+ * after the roles stop.
+ */
+#ifndef AB_INTERNAL_H
+#define AB_INTERNAL_H
+
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ab.h"
+#include "chan.h"
+#include "hist.h"
+#include "hw.h"
+#include "reg.h"
+
+#define AB_MAX_MT (AB_MAX_METRICS + 2 * AB_MAX_ROLES + AB_MAX_CHANS) /* with the automatic ones */
+#define AB_MAX_CT (AB_MAX_COUNTERS + AB_MAX_ROLES + 4 * AB_MAX_CHANS)
+#define AB_MAX_CALIB 24
+#define AB_NAMELEN 48
+
+enum ab_status { AB_ST_OK = 0, AB_ST_PARTIAL, AB_ST_FAILED };
+
+typedef struct ab_res {          /* one role's (or process's) costs over the measured window */
+  double cpu_user_s, cpu_sys_s;
+  int64_t ctx_vol, ctx_invol;
+  int64_t rss_kb, pss_kb, maxrss_kb; /* per process; 0 where a role shares a process */
+  int32_t pid, tid;
+  int32_t valid;
+} ab_res_t;
+
+typedef struct ab_ctl {          /* control words, shared */
+  uint32_t stop;                 /* futex word too */
+  uint32_t ready;                /* roles past init */
+  uint32_t go;                   /* futex: 1 when released */
+  uint32_t failed_role_plus1;
+  int64_t t_start, t_end;
+  int32_t init_err[AB_MAX_ROLES];
+  char init_msg[AB_MAX_ROLES][AB_ERRLEN];
+  ab_res_t res[AB_MAX_ROLES];
+  int64_t role_steps[AB_MAX_ROLES];
+} ab_ctl_t;
+
+typedef struct ab_runtime ab_runtime_t;
+
+typedef struct ab_calib {
+  char key[AB_NAMELEN];
+  double num;
+  char str[64];
+  int is_str;
+} ab_calib_t;
+
+struct ab_run {
+  const ab_scenario_t *sc;
+  const ab_runtime_t *rt;
+  int arch;
+  const ab_transport_t *transport; /* procs; NULL otherwise */
+  const char *transport_name;      /* "shm", "pipe", ... or "ring" for threads/loop */
+  int shared;                      /* procs: the block is shared memory */
+  int64_t duration_ns;
+  int rt_prio;                     /* SCHED_FIFO priority for periodic roles, 0 = none */
+  cpu_set_t *cpus;                 /* NULL: no pinning */
+  int quiet;
+  ab_dev_opts_t devopts;
+
+  /* parameters, resolved */
+  double pval[AB_MAX_PARAMS];
+  char pstr[AB_MAX_PARAMS][64];
+  int pset[AB_MAX_PARAMS];         /* given on the command line */
+
+  ab_calib_t calib[AB_MAX_CALIB];
+  int ncalib;
+
+  /* the metric and counter tables: automatic ones first, then the scenario's */
+  int nmt, nct;
+  char mt_name[AB_MAX_MT][AB_NAMELEN];
+  char ct_name[AB_MAX_CT][AB_NAMELEN];
+  int mt_base, ct_base;            /* where the scenario's own start */
+  int mt_lateness[AB_MAX_ROLES], mt_step[AB_MAX_ROLES], mt_chan[AB_MAX_CHANS];
+  int ct_missed[AB_MAX_ROLES], ct_msgs[AB_MAX_CHANS], ct_drops[AB_MAX_CHANS],
+      ct_maxdepth[AB_MAX_CHANS], ct_bytes[AB_MAX_CHANS];
+
+  /* the shared block */
+  void *blk;
+  size_t blk_size;
+  ab_ctl_t *ctl;
+  ab_hist_t *hists;                /* [nroles][nmt] */
+  int64_t *counters;               /* [nroles][nct] */
+  void *scen_shared;
+  size_t scen_shared_size;
+
+  size_t chan_size[AB_MAX_CHANS];
+  int64_t period[AB_MAX_ROLES];    /* from the descriptor; set-up may change it */
+  ab_chan_t chans[AB_MAX_CHANS];
+  int chan_made[AB_MAX_CHANS];
+  ab_reg_t *regs[AB_MAX_REGS];
+  void *devstate[AB_MAX_DEVS];
+  const ab_devops_t *devops[AB_MAX_DEVS];
+  int dev_prepared[AB_MAX_DEVS];
+
+  /* outcome */
+  int status;
+  char error[512];
+  int64_t t_setup0, t_setup1, t_run1, t_teardown1;
+  char started_at[32];
+  ab_hist_t *merged;               /* [nmt] after the run */
+  int64_t *ctotal;                 /* [nct] */
+  ab_res_t res_total;
+  ab_res_t res_super;              /* the supervisor process (procs) */
+  int32_t role_pid[AB_MAX_ROLES];
+  int req_failed;
+  int interrupted;
+};
+
+/* One role's view. */
+struct ab_ctx {
+  ab_run_t *run;
+  int role;
+  const ab_role_desc_t *desc;
+  ab_hist_t *hists;                /* this role's row */
+  int64_t *counters;
+  void *dev;                       /* opened device handle, or NULL */
+  int devi;                        /* index of the device it owns, or -1 */
+  int dev_fd;
+  int64_t intended;
+  uint64_t activation;
+  void *priv;
+  /* the trigger message the runtime fetched before calling step */
+  int stash_chan;
+  ab_msg_t stash_msg;
+  const void *stash_data;
+  int held[AB_MAX_CHANS];          /* a received message not yet released */
+  double cpu_s;                    /* loop runtime: CPU time of this role's callbacks */
+};
+
+struct ab_runtime {
+  const char *name;
+  /* Spawn the roles: each attaches, opens its device, runs init and reaches the barrier.
+   * Returns when every role is ready or one failed (0) or on a spawn error (-errno). */
+  int (*start)(ab_run_t *run);
+  /* Is a role gone before it was told to stop? Fills who/how; returns 1 if so. */
+  int (*check)(ab_run_t *run, char *msg, size_t len);
+  /* After ctl->stop is set: wait for the roles (bounded), collect their costs. */
+  int (*join)(ab_run_t *run);
+};
+
+extern const ab_runtime_t ab_rt_threads, ab_rt_procs, ab_rt_loop;
+const ab_runtime_t *ab_runtime_get(int arch);
+const char *ab_arch_name(int arch);
+int ab_arch_find(const char *name);
+
+/* runtime.c: the pieces every runtime shares */
+void ab__ctx_init(ab_ctx_t *ctx, ab_run_t *run, int role);
+int ab__role_prepare(ab_ctx_t *ctx, int side_attach); /* attach channels, open the device, init */
+void ab__role_ready(ab_ctx_t *ctx);                    /* signal ready, wait for go */
+void ab__role_run(ab_ctx_t *ctx);                      /* the activation loop (threads, procs) */
+void ab__role_finish(ab_ctx_t *ctx);                   /* fini, close device */
+int ab__role_activate(ab_ctx_t *ctx, int64_t intended, int64_t now); /* one periodic step */
+int ab__role_deliver(ab_ctx_t *ctx);                   /* fetch+step all trigger messages ready */
+int ab__role_io(ab_ctx_t *ctx);
+void ab__res_begin(ab_res_t *r, int who);              /* RUSAGE_THREAD or RUSAGE_SELF */
+void ab__res_end(ab_res_t *r, int who, int with_mem);
+void ab__name_self(const char *role, int process);
+void ab__apply_sched(ab_run_t *run, int periodic);
+int ab_stopped(const ab_run_t *run);
+
+/* The whole run: set up, start, supervise, stop, collect, write. Returns an exit code. */
+typedef struct ab_run_opts {
+  const ab_scenario_t *sc;
+  int arch;
+  const char *transport;
+  int64_t duration_ns;
+  const char *params[AB_MAX_PARAMS]; /* "k=v" */
+  int nparams;
+  ab_dev_opts_t dev;
+  const char *outdir;
+  int rt_prio;
+  cpu_set_t *cpus;
+  int quiet;
+  const char *progress_label;        /* "[3/9]" */
+  char result_path[512];             /* out */
+  int keep;                          /* keep the figures: the caller frees kept with ab_run_free */
+  ab_run_t *kept;                    /* out: the run, if it ran and keep was set */
+} ab_run_opts_t;
+
+int ab_run_one(ab_run_opts_t *o);
+void ab_run_free(ab_run_t *run);
+int ab_param_resolve(ab_run_t *run, const char *const *kv, int n, char *err, size_t len);
+int ab_run_result_write(ab_run_t *run, const char *path);
+void ab_run_total(const ab_run_t *run, ab_res_t *total);
+
+/* units.c */
+int ab_parse_duration(const char *s, int64_t *ns);
+int ab_parse_size(const char *s, int64_t *bytes);
+int ab_parse_int(const char *s, int64_t *v);
+int ab_parse_double(const char *s, double *v);
+void ab_fmt_ns(char *buf, size_t len, double ns); /* "1.23 ms" */
+
+/* sysinfo.c */
+typedef struct ab_sysinfo {
+  char kernel[96], cpu[128], virt[48], sched[48], clocksource[32], governor[32], host[64];
+  int ncpu;
+} ab_sysinfo_t;
+void ab_sysinfo(ab_sysinfo_t *s, const ab_run_t *run);
+int ab_mem_self(int64_t *rss_kb, int64_t *pss_kb);
+
+/* scenarios/registry.c */
+extern const ab_scenario_t *const ab_scenarios[];
+const ab_scenario_t *ab_scenario_find(const char *name);
+
+/* requirements: evaluate into value/pass */
+int ab_metric_index(const ab_run_t *run, const char *name);
+int ab_counter_index(const ab_run_t *run, const char *name);
+int ab_req_value(const ab_run_t *run, const char *name, double *value);
+
+#endif

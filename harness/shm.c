@@ -1,0 +1,42 @@
+/* Shared memory: see shm.h. The object is unlinked as soon as it is mapped, so the name
+ * exists for microseconds and nothing can be left in /dev/shm. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "shm.h"
+
+void *ab_shm_alloc(size_t size, int shared)
+{
+  if (size == 0)
+    size = 1;
+  if (!shared) {
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+  }
+  static unsigned serial;
+  char name[64];
+  snprintf(name, sizeof name, "/archbench-%d-%u", (int)getpid(), __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED));
+  int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd < 0)
+    return NULL;
+  shm_unlink(name);
+  void *p = MAP_FAILED;
+  if (ftruncate(fd, (off_t)size) == 0)
+    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void ab_shm_free(void *p, size_t size, int shared)
+{
+  (void)shared;
+  if (p)
+    munmap(p, size ? size : 1);
+}

@@ -1,0 +1,111 @@
+/* Test runner: forks every registered test under its timeout and prints one line each, then
+ * "N passed, N failed" (", N skipped"). Arguments are substrings selecting tests by name. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#define MAX_TESTS 512
+static ab_test_t tests[MAX_TESTS];
+static int ntests;
+
+void ab_test_register(const char *name, void (*fn)(void), int timeout_s)
+{
+  if (ntests < MAX_TESTS)
+    tests[ntests++] = (ab_test_t){ name, fn, timeout_s };
+}
+
+static int cmp(const void *a, const void *b)
+{
+  return strcmp(((const ab_test_t *)a)->name, ((const ab_test_t *)b)->name);
+}
+
+static int selected(const char *name, int argc, char **argv)
+{
+  if (argc < 2)
+    return 1;
+  for (int i = 1; i < argc; i++)
+    if (strstr(name, argv[i]))
+      return 1;
+  return 0;
+}
+
+static double now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+  int passed = 0, failed = 0, skipped = 0;
+  qsort(tests, ntests, sizeof tests[0], cmp);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  for (int i = 0; i < ntests; i++) {
+    ab_test_t *t = &tests[i];
+    if (!selected(t->name, argc, argv))
+      continue;
+    double t0 = now_s();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+      setpgid(0, 0); /* so a timeout kills whatever the test started */
+      alarm(0);
+      t->fn();
+      fflush(NULL);
+      _exit(0);
+    }
+    setpgid(pid, pid);
+    int status = 0, timed_out = 0;
+    for (;;) {
+      pid_t r = waitpid(pid, &status, WNOHANG);
+      if (r == pid)
+        break;
+      if (r < 0 && errno != EINTR) {
+        status = 1 << 8;
+        break;
+      }
+      if (now_s() - t0 > t->timeout_s) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        timed_out = 1;
+        break;
+      }
+      usleep(2000);
+    }
+    kill(-pid, SIGKILL); /* leftovers of the test's own process group */
+    double dt = now_s() - t0;
+    if (timed_out) {
+      printf("FAIL %-52s timed out after %ds\n", t->name, t->timeout_s);
+      failed++;
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      printf("ok   %-52s %6.2fs\n", t->name, dt);
+      passed++;
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+      printf("skip %-52s\n", t->name);
+      skipped++;
+    } else if (WIFSIGNALED(status)) {
+      printf("FAIL %-52s killed by signal %d (%s)\n", t->name, WTERMSIG(status),
+             strsignal(WTERMSIG(status)));
+      failed++;
+    } else {
+      printf("FAIL %-52s exit %d\n", t->name, WEXITSTATUS(status));
+      failed++;
+    }
+  }
+  if (skipped)
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+  else
+    printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
