@@ -1,0 +1,33 @@
+/* Camera: libv4l2 capture from /dev/videoN (format negotiation to RGB24, mmap streaming,
+ * conversion by libv4l2), or a synthetic source delivering RGB24 frames on a clock at the
+ * configured rate, readable through a file descriptor (a timerfd: readable when a new frame
+ * is due), each frame one of a few prerendered variants with fiducial markers drawn at known
+ * places (see scenarios/markers.h for the marker format and the truth).
+ */
+#ifndef AB_CAMERA_H
+#define AB_CAMERA_H
+
+#include "hw.h"
+
+typedef struct ab_camera ab_camera_t;
+
+typedef struct ab_frame_meta {
+  uint64_t seq;        /* frame number since the stream started */
+  int64_t t_capture;   /* CLOCK_MONOTONIC ns when the frame was complete */
+  int32_t width, height, stride; /* stride in bytes; pixels are RGB24 */
+  int32_t variant;     /* synthetic: which prerendered frame (truth known); real: -1 */
+} ab_frame_meta_t;
+
+/* Geometry as prepared (valid in the supervisor after prepare, and in the owner). */
+void ab_camera_geometry(const void *state, int *width, int *height);
+/* Copy the newest complete frame into dst (cap >= width*height*3, else -EINVAL), packed:
+ * stride width*3 whatever the driver's row padding. Waits up to timeout_ns for one if none
+ * is new since the last grab (0: do not wait; < 0: wait as long as it takes); -ETIMEDOUT if
+ * none came. Frames skipped because a newer one was ready (and, real cameras, frames the
+ * driver flagged corrupted) are added to *skipped (may be NULL). Synthetic: variant is
+ * seq % 4 and t_capture the frame's intended completion, stream start + seq * period.
+ * Owner side only, like open/close. */
+int ab_camera_grab(ab_camera_t *c, void *dst, size_t cap, ab_frame_meta_t *meta,
+                   int64_t timeout_ns, uint64_t *skipped);
+
+#endif

@@ -1,0 +1,47 @@
+/* Devices: one interface per kind, a real backend and a loopback mock behind it.
+ *
+ * Two phases, so that a device is opened only by its owner role yet mocks outlive nothing:
+ *   prepare  in the supervisor before any role starts: starts the mock (a pty whose far end
+ *            is a simulator process, a synthetic camera's prerendered frames) or checks the
+ *            real device path; fills `backend` ("mock-pty", "/dev/ttyUSB0", ...).
+ *   open     in the owner role's own thread or process; close there too.
+ *   release  in the supervisor after every role has stopped: kills and reaps the mock.
+ * All return 0 or a negative errno: -ENOENT/-EACCES/-ENODEV for a missing device or
+ * permission (CLI exit 3), -ENOTTY/-EINVAL for a path that is the wrong kind of thing (exit 2).
+ * `err` receives a one-line message naming the bad value and what was expected.
+ */
+#ifndef AB_HW_H
+#define AB_HW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define AB_ERRLEN 256
+
+typedef struct ab_dev_opts {
+  const char *serial;  /* --serial DEV or NULL for the mock */
+  int baud;            /* 115200 by default */
+  const char *camera;  /* --camera /dev/videoN or NULL for the synthetic source */
+  int width, height;   /* 1920x1080 by default */
+  double fps;          /* 30 by default */
+} ab_dev_opts_t;
+
+typedef struct ab_devops {
+  const char *kind;
+  /* Supervisor side. `state` is a zeroed block of `state_size` bytes in memory shared by
+   * every role (so a forked owner sees what prepare filled in). */
+  size_t state_size;
+  int (*prepare)(void *state, const ab_dev_opts_t *o, char *err);
+  void (*release)(void *state);
+  const char *(*backend)(const void *state);
+  /* Owner side. */
+  int (*open)(void *state, void **handle, char *err);
+  int (*fd)(void *handle); /* pollable: readable when the device has data */
+  void (*close)(void *handle);
+} ab_devops_t;
+
+extern const ab_devops_t ab_serial_ops;
+extern const ab_devops_t ab_camera_ops;
+
+#endif
