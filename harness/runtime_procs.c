@@ -1,0 +1,155 @@
+/* The procs runtime: a process per role (fork, named with PR_SET_NAME), dying with the
+ * supervisor (PR_SET_PDEATHSIG). Channels use the chosen transport; registers, histograms
+ * and counters live in shared memory mapped before fork. A child that dies before it is
+ * told to stop fails the run with its role and signal; every child is reaped on every path,
+ * SIGKILLed if it does not stop in time. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static pid_t pids[AB_MAX_ROLES];
+static int reaped[AB_MAX_ROLES];
+static int wstatus[AB_MAX_ROLES];
+
+static void ab__child(ab_run_t *run, int role, pid_t parent)
+{
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent)
+    _exit(1);
+  signal(SIGINT, SIG_IGN); /* Ctrl-C is the supervisor's to handle */
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  ab_ctx_t ctx;
+  ab__ctx_init(&ctx, run, role);
+  ab__name_self(ctx.desc->name, 1);
+  ab__apply_sched(run, ctx.desc->period_ns > 0);
+  int r = ab__role_prepare(&ctx, 1);
+  ab__role_ready(&ctx);
+  if (r == 0 && !ab_stopped(run)) {
+    ab_res_t *res = &run->ctl->res[role];
+    ab__res_begin(res, RUSAGE_SELF);
+    ab__role_run(&ctx);
+    ab__res_end(res, RUSAGE_SELF, 1);
+  }
+  ab__role_finish(&ctx);
+  _exit(r < 0 ? 3 : 0);
+}
+
+static int ab__procs_start(ab_run_t *run)
+{
+  pid_t parent = getpid();
+  memset(reaped, 0, sizeof reaped);
+  for (int i = 0; i < run->sc->nroles; i++) {
+    fflush(NULL);
+    pid_t p = fork();
+    if (p < 0) {
+      int e = errno;
+      run->ctl->init_err[i] = -e;
+      snprintf(run->ctl->init_msg[i], AB_ERRLEN, "role %s: fork: %s", run->sc->roles[i].name, strerror(e));
+      __atomic_add_fetch(&run->ctl->ready, 1, __ATOMIC_SEQ_CST);
+      pids[i] = 0;
+      continue;
+    }
+    if (p == 0)
+      ab__child(run, i, parent);
+    pids[i] = p;
+    run->role_pid[i] = p;
+  }
+  return 0;
+}
+
+static void ab__describe(char *msg, size_t len, const char *role, pid_t pid, int st)
+{
+  if (WIFSIGNALED(st))
+    snprintf(msg, len, "role %s (pid %d) died: killed by signal %d (%s)", role, (int)pid,
+             WTERMSIG(st), strsignal(WTERMSIG(st)));
+  else
+    snprintf(msg, len, "role %s (pid %d) exited with status %d before the end of the run", role,
+             (int)pid, WEXITSTATUS(st));
+}
+
+/* Reap what has ended; a role gone before stop is a failure (an init failure is reported
+ * by its own message instead). */
+static int ab__procs_check(ab_run_t *run, char *msg, size_t len)
+{
+  int dead = 0;
+  for (int i = 0; i < run->sc->nroles; i++) {
+    if (!pids[i] || reaped[i])
+      continue;
+    int st;
+    pid_t r = waitpid(pids[i], &st, WNOHANG);
+    if (r != pids[i])
+      continue;
+    reaped[i] = 1;
+    wstatus[i] = st;
+    int clean = WIFEXITED(st) && (WEXITSTATUS(st) == 0 || run->ctl->init_err[i]);
+    if (!ab_stopped(run) && !clean && !dead) {
+      ab__describe(msg, len, run->sc->roles[i].name, pids[i], st);
+      dead = 1;
+    } else if (!ab_stopped(run) && clean && WEXITSTATUS(st) == 0 && run->ctl->go && !dead &&
+               ab_now_ns() < run->ctl->t_end) { /* periodic roles end on their own at t_end */
+      snprintf(msg, len, "role %s (pid %d) exited before the end of the run", run->sc->roles[i].name, (int)pids[i]);
+      dead = 1;
+    }
+  }
+  return dead;
+}
+
+static int ab__procs_join(ab_run_t *run)
+{
+  int64_t deadline = ab_now_ns() + 5 * AB_NS_PER_S;
+  int n = run->sc->nroles;
+  for (;;) {
+    int left = 0;
+    for (int i = 0; i < n; i++) {
+      if (!pids[i] || reaped[i])
+        continue;
+      int st;
+      if (waitpid(pids[i], &st, WNOHANG) == pids[i]) {
+        reaped[i] = 1;
+        wstatus[i] = st;
+        if (WIFSIGNALED(st) && !run->error[0] && !run->interrupted)
+          ab__describe(run->error, sizeof run->error, run->sc->roles[i].name, pids[i], st),
+              run->status = AB_ST_FAILED;
+      } else {
+        left++;
+      }
+    }
+    if (!left)
+      break;
+    if (ab_now_ns() > deadline) {
+      for (int i = 0; i < n; i++)
+        if (pids[i] && !reaped[i]) {
+          if (!run->error[0])
+            ab_run_fail(run, "role %s (pid %d) did not stop within 5 s of the end of the run; killed",
+                        run->sc->roles[i].name, (int)pids[i]);
+          kill(pids[i], SIGKILL);
+          waitpid(pids[i], &wstatus[i], 0);
+          reaped[i] = 1;
+        }
+      break;
+    }
+    struct timespec ts = { 0, 2 * AB_NS_PER_MS };
+    nanosleep(&ts, NULL);
+  }
+  return 0;
+}
+
+const ab_runtime_t ab_rt_procs = {
+  .name = "procs",
+  .start = ab__procs_start,
+  .check = ab__procs_check,
+  .join = ab__procs_join,
+};

@@ -1,0 +1,107 @@
+/* Unit-aware option values, as a user types them: durations "10s", "500us", "1.5ms";
+ * sizes "6MB", "64KiB", "1920"; plain integers and numbers. A bare number is seconds for a
+ * duration and bytes for a size. Every parser rejects trailing junk, NaN and overflow. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+typedef struct ab__unit {
+  const char *name;
+  double mult;
+} ab__unit_t;
+
+static int ab__parse_scaled(const char *s, const ab__unit_t *units, double bare, double *out)
+{
+  if (!s || !*s)
+    return -EINVAL;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno == ERANGE || !isfinite(v) || v < 0)
+    return -EINVAL;
+  while (*end == ' ')
+    end++;
+  double mult = bare;
+  if (*end) {
+    mult = 0;
+    for (const ab__unit_t *u = units; u->name; u++)
+      if (!strcasecmp(end, u->name) && (strcmp(u->name, "m") || !strcmp(end, "m"))) {
+        mult = u->mult;
+        break;
+      }
+    if (mult == 0)
+      return -EINVAL;
+  }
+  *out = v * mult;
+  if (*out > 9.2e18)
+    return -EINVAL;
+  return 0;
+}
+
+int ab_parse_duration(const char *s, int64_t *ns)
+{
+  static const ab__unit_t u[] = { { "ns", 1 }, { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "ms", 1e6 },
+                                  { "s", 1e9 }, { "sec", 1e9 }, { "m", 60e9 }, { "min", 60e9 },
+                                  { "h", 3600e9 }, { NULL, 0 } };
+  double v;
+  int r = ab__parse_scaled(s, u, 1e9, &v);
+  if (r == 0)
+    *ns = (int64_t)llround(v);
+  return r;
+}
+
+int ab_parse_size(const char *s, int64_t *bytes)
+{
+  static const ab__unit_t u[] = { { "b", 1 }, { "k", 1e3 }, { "kb", 1e3 }, { "kib", 1024 },
+                                  { "m", 1e6 }, { "mb", 1e6 }, { "mib", 1048576 },
+                                  { "g", 1e9 }, { "gb", 1e9 }, { "gib", 1073741824.0 }, { NULL, 0 } };
+  double v;
+  int r = ab__parse_scaled(s, u, 1, &v);
+  if (r == 0)
+    *bytes = (int64_t)llround(v);
+  return r;
+}
+
+int ab_parse_int(const char *s, int64_t *v)
+{
+  if (!s || !*s)
+    return -EINVAL;
+  char *end;
+  errno = 0;
+  long long x = strtoll(s, &end, 10);
+  if (*end || errno == ERANGE)
+    return -EINVAL;
+  *v = x;
+  return 0;
+}
+
+int ab_parse_double(const char *s, double *v)
+{
+  if (!s || !*s)
+    return -EINVAL;
+  char *end;
+  errno = 0;
+  double x = strtod(s, &end);
+  if (*end || errno == ERANGE || !isfinite(x))
+    return -EINVAL;
+  *v = x;
+  return 0;
+}
+
+void ab_fmt_ns(char *buf, size_t len, double ns)
+{
+  if (ns < 1e3)
+    snprintf(buf, len, "%.0f ns", ns);
+  else if (ns < 1e6)
+    snprintf(buf, len, "%.3g us", ns / 1e3);
+  else if (ns < 1e9)
+    snprintf(buf, len, "%.3g ms", ns / 1e6);
+  else
+    snprintf(buf, len, "%.3g s", ns / 1e9);
+}
