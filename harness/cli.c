@@ -196,6 +196,10 @@ static int ab__default_out(char *out, size_t len)
   return -EEXIST;
 }
 
+/* --out DIR, or results/<run-id>/; returns 0 or an exit code. */
+struct ab__cli;
+static int ab__outdir(const struct ab__cli *c, char *out, size_t len);
+
 /* ---- options ----------------------------------------------------------------------------------- */
 
 typedef struct ab__cli {
@@ -333,6 +337,22 @@ static int ab__parse(int argc, char **argv, int first, ab__cli_t *c, int need_sc
   return 0;
 }
 
+static int ab__outdir(const ab__cli_t *c, char *out, size_t len)
+{
+  int r;
+  if (c->outdir) {
+    if ((r = ab__mkdirs(c->outdir)) < 0) {
+      fprintf(stderr, "archbench: --out %s: %s\n", c->outdir, strerror(-r));
+      return AB_EXIT_RESOURCE;
+    }
+    snprintf(out, len, "%s", c->outdir);
+  } else if ((r = ab__default_out(out, len)) < 0) {
+    fprintf(stderr, "archbench: results/: %s\n", strerror(-r));
+    return AB_EXIT_RESOURCE;
+  }
+  return 0;
+}
+
 /* A plan: the (arch, transport) pairs to run for one scenario. */
 typedef struct ab__plan {
   int arch[AB_MAX_RUNS];
@@ -462,16 +482,8 @@ static int ab__cmd_run(int argc, char **argv)
   if ((r = ab__plan(sc, c.arch, c.transport, &p)))
     return r;
   char out[512];
-  if (c.outdir) {
-    if ((r = ab__mkdirs(c.outdir)) < 0) {
-      fprintf(stderr, "archbench: --out %s: %s\n", c.outdir, strerror(-r));
-      return AB_EXIT_RESOURCE;
-    }
-    snprintf(out, sizeof out, "%s", c.outdir);
-  } else if ((r = ab__default_out(out, sizeof out)) < 0) {
-    fprintf(stderr, "archbench: results/: %s\n", strerror(-r));
-    return AB_EXIT_RESOURCE;
-  }
+  if ((r = ab__outdir(&c, out, sizeof out)))
+    return r;
   int done = 0;
   int code = ab__run_plan(sc, &p, &c, out, &done, p.n, 0);
   if (!c.quiet) {
@@ -490,16 +502,8 @@ static int ab__cmd_bench(int argc, char **argv)
   if (!c.duration_set)
     c.duration_ns = 4 * AB_NS_PER_S;
   char out[512];
-  if (c.outdir) {
-    if ((r = ab__mkdirs(c.outdir)) < 0) {
-      fprintf(stderr, "archbench: --out %s: %s\n", c.outdir, strerror(-r));
-      return AB_EXIT_RESOURCE;
-    }
-    snprintf(out, sizeof out, "%s", c.outdir);
-  } else if ((r = ab__default_out(out, sizeof out)) < 0) {
-    fprintf(stderr, "archbench: results/: %s\n", strerror(-r));
-    return AB_EXIT_RESOURCE;
-  }
+  if ((r = ab__outdir(&c, out, sizeof out)))
+    return r;
   ab__plan_t plans[16];
   const ab_scenario_t *scs[16];
   int n = 0, total = 0;
