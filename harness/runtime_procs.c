@@ -67,6 +67,9 @@ static int ab__procs_start(ab_run_t *run)
     pids[i] = p;
     run->role_pid[i] = p;
   }
+  /* The supervisor plays no side: holding the ends open would hide a dead peer's EOF. */
+  for (int c = 0; c < run->sc->nchans; c++)
+    ab_chan_attach(&run->chans[c], AB_SIDE_NONE);
   return 0;
 }
 

@@ -257,10 +257,12 @@ static int driver_write(ab_ctx_t *ctx, driver_priv_t *p, const motor_msg_t *m)
   int n = ab_mp_encode_set(frame, ++p->seq, m->q);
   if (n < 0)
     return n;
+  /* Stamped before the write: the write wakes the controller, which may preempt us, and a
+   * stamp taken after would shorten the round trip by however long we waited to run. */
+  int64_t now = ab_now_ns();
   ssize_t w = ab_serial_write(ab_dev(ctx), frame, (size_t)n);
   if (w < 0)
     return ab_fail(ctx, "driver: serial write failed: %s", strerror((int)-w));
-  int64_t now = ab_now_ns();
   p->in_flight = 1;
   p->t_sent = now;
   if (m->obs_seq && m->obs_seq != p->last_obs) {
