@@ -6,13 +6,12 @@
  * `received` moves on release. So a kernel transport's own buffering never changes what
  * AB_DROP drops, and the ring can trust that a slot is free once admission passed (its
  * tail is ctl->received). Each counter has one writer (sender or receiver) and sits on that
- * writer's cache line; the only line that crosses per message is `received`.
+ * writer's cache line; the only one the other side reads per message is `received`.
  */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>

@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <mqueue.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -911,19 +912,28 @@ TEST(chan_mq_falls_back_to_system_msgsize_when_unprivileged)
   ab_chan_destroy(&c);
 }
 
-TEST(chan_mq_shrinks_queues_to_fit_the_rlimit)
+static long mq_bytes(const ab_chan_t *c)
 {
-  /* 64 KiB x 10 per queue: a second one does not fit in 800 KiB without shrinking */
-  struct rlimit rl;
-  ASSERT_EQ(getrlimit(RLIMIT_MSGQUEUE, &rl), 0);
-  rl.rlim_cur = rl.rlim_max = 819200;
-  if (setrlimit(RLIMIT_MSGQUEUE, &rl) != 0)
-    SKIP("cannot set RLIMIT_MSGQUEUE to 800 KiB");
-  ab_chan_t c[6];
+  struct mq_attr a;
+  ASSERT_EQ(mq_getattr((mqd_t)c->fd[0], &a), 0);
+  return a.mq_maxmsg * a.mq_msgsize;
+}
+
+TEST(chan_mq_shrinks_a_queue_to_fit_the_rlimit)
+{
+  ab_chan_t c[2];
   mqbig_t m = { 300000 };
-  for (int i = 0; i < 6; i++)
+  ASSERT_EQ(ab_chan_create(&c[0], "mq", &ab_transport_mq, m.len, 4, AB_BLOCK, 0, 0), 0);
+  long full = mq_bytes(&c[0]);
+  ab_chan_destroy(&c[0]);
+  /* room for one queue and a half: the second has to make do with less */
+  struct rlimit rl = { (rlim_t)(full * 3 / 2), (rlim_t)(full * 3 / 2) };
+  if (setrlimit(RLIMIT_MSGQUEUE, &rl) != 0)
+    SKIP("cannot set RLIMIT_MSGQUEUE to %ld bytes", full * 3 / 2);
+  for (int i = 0; i < 2; i++)
     ASSERT_EQ(ab_chan_create(&c[i], "mq", &ab_transport_mq, m.len, 4, AB_BLOCK, 0, 0), 0);
-  for (int i = 0; i < 6; i++) {
+  ASSERT_INT(mq_bytes(&c[1]), <, full);
+  for (int i = 0; i < 2; i++) {
     run_pair(&c[i], 0, big_tx, big_rx, &m);
     ab_chan_destroy(&c[i]);
   }
