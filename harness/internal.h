@@ -117,6 +117,7 @@ struct ab_run {
   int32_t role_pid[AB_MAX_ROLES];
   int req_failed;
   int interrupted;
+  int mlock_err;                   /* 0: memory locked (mlockall) for the run */
 };
 
 /* One role's view. */
@@ -169,6 +170,7 @@ void ab__res_begin(ab_res_t *r, int who);              /* RUSAGE_THREAD or RUSAG
 void ab__res_end(ab_res_t *r, int who, int with_mem);
 void ab__name_self(const char *role, int process);
 void ab__apply_sched(ab_run_t *run, int periodic);
+int ab__lock_memory(void);
 int ab_stopped(const ab_run_t *run);
 
 /* The whole run: set up, start, supervise, stop, collect, write. Returns an exit code. */
@@ -205,7 +207,7 @@ void ab_fmt_ns(char *buf, size_t len, double ns); /* "1.23 ms" */
 
 /* sysinfo.c */
 typedef struct ab_sysinfo {
-  char kernel[96], cpu[128], virt[48], sched[48], clocksource[32], governor[32], host[64];
+  char kernel[200], cpu[128], virt[300], sched[48], clocksource[32], governor[32], host[72];
   int ncpu;
 } ab_sysinfo_t;
 void ab_sysinfo(ab_sysinfo_t *s, const ab_run_t *run);
