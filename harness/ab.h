@@ -146,6 +146,8 @@ const char *ab_param_str(const ab_run_t *run, const char *name);
 int ab_run_chan_size(ab_run_t *run, int chan, size_t msg_max);
 /* The run's requested measured duration and the serial link's configured baud. */
 int64_t ab_run_duration(const ab_run_t *run);
+/* The measured window as it was (shorter than asked when interrupted); after the run. */
+int64_t ab_run_window(const ab_run_t *run);
 int ab_run_serial_baud(const ab_run_t *run);
 /* Set a periodic role's period (declared periodic with a non-zero period_ns). */
 int ab_run_period(ab_run_t *run, int role, int64_t period_ns);

@@ -99,6 +99,9 @@ static void ab__jres(ab__json_t *j, const char *k, const ab_res_t *r, int with_m
   }
   if (r->pid)
     ab__jnum(j, "pid", r->pid);
+  /* window: the measured window; lifetime: the role died before it could say, so this is
+   * the kernel's account of its whole life; none: nothing is known. */
+  ab__js(j, "scope", r->valid == 1 ? "window" : r->valid == 2 ? "lifetime" : "none");
   ab__jclose(j, '}');
 }
 
@@ -113,6 +116,8 @@ void ab_run_total(const ab_run_t *run, ab_res_t *t)
     return;
   for (int i = 0; i < run->sc->nroles; i++) {
     const ab_res_t *r = &run->ctl->res[i];
+    if (!r->valid)
+      continue;
     t->cpu_user_s += r->cpu_user_s;
     t->cpu_sys_s += r->cpu_sys_s;
     t->ctx_vol += r->ctx_vol;

@@ -518,6 +518,10 @@ int ab_param_resolve(ab_run_t *run, const char *const *kv, int n, char *err, siz
 /* ---- set-up calls ------------------------------------------------------------------------------ */
 
 int64_t ab_run_duration(const ab_run_t *run) { return run->duration_ns; }
+int64_t ab_run_window(const ab_run_t *run)
+{
+  return run->t_run1 > run->ctl->t_start && run->ctl->t_start ? run->t_run1 - run->ctl->t_start : 0;
+}
 int ab_run_serial_baud(const ab_run_t *run) { return run->devopts.baud > 0 ? run->devopts.baud : 115200; }
 
 int ab_run_period(ab_run_t *run, int role, int64_t period_ns)

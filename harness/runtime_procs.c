@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,8 +26,11 @@ static void ab__child(ab_run_t *run, int role, pid_t parent)
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent)
     _exit(1);
-  signal(SIGINT, SIG_IGN); /* Ctrl-C is the supervisor's to handle */
-  signal(SIGTERM, SIG_DFL);
+  /* Ctrl-C, or a SIGTERM/SIGHUP sent to the whole group, is the supervisor's to handle: it
+   * stops the run through the stop word and SIGKILLs a role that does not stop. */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
   sigset_t none;
   sigemptyset(&none);
@@ -38,10 +42,11 @@ static void ab__child(ab_run_t *run, int role, pid_t parent)
   int r = ab__role_prepare(&ctx, 1);
   ab__role_ready(&ctx);
   if (r == 0 && !ab_stopped(run)) {
-    ab_res_t *res = &run->ctl->res[role];
-    ab__res_begin(res, RUSAGE_SELF);
+    ab_res_t res;
+    ab__res_begin(&res, RUSAGE_SELF);
     ab__role_run(&ctx);
-    ab__res_end(res, RUSAGE_SELF, 1);
+    ab__res_end(&res, RUSAGE_SELF, 1);
+    run->ctl->res[role] = res;
   }
   ab__role_finish(&ctx);
   _exit(r < 0 ? 3 : 0);
@@ -73,6 +78,30 @@ static int ab__procs_start(ab_run_t *run)
   return 0;
 }
 
+/* Reap one role. A role that never measured its window (killed, crashed) keeps its
+ * whole life's CPU from the kernel instead, marked as such. */
+static int ab__reap(ab_run_t *run, int i, int flags)
+{
+  struct rusage ru;
+  int st;
+  if (wait4(pids[i], &st, flags, &ru) != pids[i])
+    return 0;
+  reaped[i] = 1;
+  wstatus[i] = st;
+  ab_res_t *r = &run->ctl->res[i];
+  if (!r->valid) {
+    memset(r, 0, sizeof *r);
+    r->cpu_user_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+    r->cpu_sys_s = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    r->ctx_vol = ru.ru_nvcsw;
+    r->ctx_invol = ru.ru_nivcsw;
+    r->maxrss_kb = ru.ru_maxrss;
+    r->pid = pids[i];
+    r->valid = 2;
+  }
+  return 1;
+}
+
 static void ab__describe(char *msg, size_t len, const char *role, pid_t pid, int st)
 {
   if (WIFSIGNALED(st))
@@ -91,12 +120,9 @@ static int ab__procs_check(ab_run_t *run, char *msg, size_t len)
   for (int i = 0; i < run->sc->nroles; i++) {
     if (!pids[i] || reaped[i])
       continue;
-    int st;
-    pid_t r = waitpid(pids[i], &st, WNOHANG);
-    if (r != pids[i])
+    if (!ab__reap(run, i, WNOHANG))
       continue;
-    reaped[i] = 1;
-    wstatus[i] = st;
+    int st = wstatus[i];
     int clean = WIFEXITED(st) && (WEXITSTATUS(st) == 0 || run->ctl->init_err[i]);
     if (!ab_stopped(run) && !clean && !dead) {
       ab__describe(msg, len, run->sc->roles[i].name, pids[i], st);
@@ -119,10 +145,8 @@ static int ab__procs_join(ab_run_t *run)
     for (int i = 0; i < n; i++) {
       if (!pids[i] || reaped[i])
         continue;
-      int st;
-      if (waitpid(pids[i], &st, WNOHANG) == pids[i]) {
-        reaped[i] = 1;
-        wstatus[i] = st;
+      if (ab__reap(run, i, WNOHANG)) {
+        int st = wstatus[i];
         if (WIFSIGNALED(st) && !run->error[0] && !run->interrupted)
           ab__describe(run->error, sizeof run->error, run->sc->roles[i].name, pids[i], st),
               run->status = AB_ST_FAILED;
@@ -139,8 +163,7 @@ static int ab__procs_join(ab_run_t *run)
             ab_run_fail(run, "role %s (pid %d) did not stop within 5 s of the end of the run; killed",
                         run->sc->roles[i].name, (int)pids[i]);
           kill(pids[i], SIGKILL);
-          waitpid(pids[i], &wstatus[i], 0);
-          reaped[i] = 1;
+          ab__reap(run, i, 0);
         }
       break;
     }

@@ -26,10 +26,11 @@ static void *ab__role_thread(void *arg)
   int r = ab__role_prepare(ctx, 0);
   ab__role_ready(ctx);
   if (r == 0 && !ab_stopped(run)) {
-    ab_res_t *res = &run->ctl->res[ctx->role];
-    ab__res_begin(res, RUSAGE_THREAD);
+    ab_res_t res;
+    ab__res_begin(&res, RUSAGE_THREAD);
     ab__role_run(ctx);
-    ab__res_end(res, RUSAGE_THREAD, 0); /* memory is the process's: counted in the total */
+    ab__res_end(&res, RUSAGE_THREAD, 0); /* memory is the process's: counted in the total */
+    run->ctl->res[ctx->role] = res;
   }
   ab__role_finish(ctx);
   return NULL;

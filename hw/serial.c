@@ -364,6 +364,9 @@ static void ab__sim_child(int m, int baud, pid_t parent)
   if (getppid() != parent) /* the supervisor died before the death signal was armed */
     _exit(0);
   signal(SIGINT, SIG_IGN); /* Ctrl-C is the supervisor's to handle; it then releases us */
+  /* A group of our own: a SIGTERM or SIGHUP sent to the run's process group is for the
+   * supervisor, which then stops the run and releases us in order. */
+  setpgid(0, 0);
   /* Keep none of the supervisor's descriptors: a pipe end held here would hide EOF from a
    * role until release. */
   if (m > 3)

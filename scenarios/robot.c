@@ -453,7 +453,7 @@ static int robot_finish(ab_run_t *run)
   if (bad)
     ab_run_fail(run, "vision: the markers found differ from the ones drawn in %lld of %lld frames",
                 (long long)bad, (long long)frames);
-  else if (frames == 0 && ab_run_duration(run) >= 500 * AB_NS_PER_MS)
+  else if (frames == 0 && ab_run_window(run) >= 500 * AB_NS_PER_MS)
     ab_run_fail(run, "vision: no frame was processed");
   return 0;
 }
