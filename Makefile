@@ -65,25 +65,88 @@ $(B)/%.o: %.c
 	@$(CC) $(CFLAGS) -c -o $@ $<
 
 # Missing Debian packages are installed when we are root; otherwise the exact line is printed.
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing:" $$missing; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
-	      || { echo "apt-get install $$missing failed" >&2; exit 3; }; \
-	  else echo "missing packages; run: sudo apt-get install -y $$missing" >&2; exit 3; fi; \
-	fi
+# $(call install,PKGS): the recipe lines that do it.
+define install
+@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" = 0 ]; then \
+    echo "installing:" $$missing; \
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
+      || { echo "apt-get install $$missing failed" >&2; exit 3; }; \
+  else echo "missing packages; run: sudo apt-get install -y $$missing" >&2; exit 3; fi; \
+fi
+endef
 
-test: all
+deps:
+	$(call install,$(DEB_PKGS))
+
+test: all micro-compare-tools
 	@AB_BIN=$(CURDIR)/$(B)/archbench AB_SHIM=$(CURDIR)/$(B)/lsp_shim.so $(B)/run-tests $(T)
 
 # The default profile: every scenario x runtime x transport on the loopback mocks.
 bench: all
 	@$(B)/archbench bench $(if $(DURATION),--duration $(DURATION))
+	@$(MICRO_PROFILE)
 
 clean:
 	rm -rf build build-address build-undefined build-thread
+
+# ---- micro-benchmarks (bench/, issue 3) ------------------------------------------------------
+# build/archbench-micro: the primitives priced through a C shim over Google Benchmark;
+# bench/gbench.cc is the project's only C++. `make bench` ends with a short profile of it into
+# results/latest/micro.json (Google Benchmark's JSON: its tools/compare.py reads it as is).
+MICROSRC := bench/micro_main.c bench/abm.c bench/selftest.c bench/floor.c bench/sync.c \
+            bench/pipe.c bench/socket.c bench/msgq.c bench/channels.c bench/registers.c \
+            bench/robot.c bench/spawn.c bench/clock.c
+MICROOBJ := $(MICROSRC:%.c=$(B)/%.o) $(B)/bench/gbench.o
+CXXFLAGS := -std=c++17 -Wall -Wextra -Wshadow -MMD -MP $(filter -O% -g%,$(CFLAGS)) \
+            $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer) \
+            $(shell pkg-config --cflags benchmark 2>/dev/null)
+GBLIBS   := $(shell pkg-config --libs benchmark 2>/dev/null || echo -lbenchmark)
+# The profile: the small messages of every primitive, the robot's two hand-overs, spawn and
+# the instruments, each until 50 ms of CPU (or 250 ms of wall) time.
+MICRO_FILTER := /(0|8|48)$$|^robot-frame|^(spawn|clock|hist)/|^reg/.*/64$$
+MICRO_PROFILE = $(B)/archbench-micro --benchmark_filter='$(MICRO_FILTER)' \
+                --benchmark_min_time=0.05 --benchmark_out=results/latest/micro.json \
+                --benchmark_out_format=json && echo "micro-benchmarks: results/latest/micro.json"
+
+all: $(B)/archbench-micro
+
+$(B)/archbench-micro: $(MICROOBJ) $(B)/libab.a
+	@echo "LINK $@"
+	@$(CXX) $(LDFLAGS) -o $@ $^ $(GBLIBS) $(LDLIBS)
+
+$(B)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	@echo "CXX  $<"
+	@$(CXX) $(CXXFLAGS) -Iharness -c -o $@ $<
+
+# Google Benchmark's tools/compare.py is in no Debian binary package: this fetches the Debian
+# source package of `benchmark` (the version installed) into build/gbench-src, never
+# committed, through a throwaway source list, and installs python3-scipy and python3-numpy,
+# which compare.py needs. Once per machine; when the archive cannot be reached it says so and
+# the test that runs compare.py skips, naming why.
+GBSRC := $(CURDIR)/build/gbench-src
+micro-compare-tools:
+	-$(call install,python3-scipy python3-numpy)
+	@set -e; d=$(GBSRC); ls $$d/benchmark-*/tools/compare.py >/dev/null 2>&1 && exit 0; \
+	mkdir -p $$d/lists/partial; \
+	echo "deb-src http://deb.debian.org/debian bookworm main" > $$d/sources.list; \
+	o="-o APT::Sandbox::User=root -o Dir::Etc::SourceList=$$d/sources.list -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists=$$d/lists"; \
+	v=$$(dpkg-query -W -f '$${source:Version}' libbenchmark-dev 2>/dev/null || true); \
+	if apt-get $$o update -qq >/dev/null 2>&1 && cd $$d && \
+	   apt-get $$o source --download-only -qq benchmark$${v:+=$$v} >/dev/null 2>&1 && \
+	   tar xzf benchmark_*.orig.tar.gz; then echo "compare.py: $$(ls $$d/benchmark-*/tools/compare.py)"; \
+	else echo "compare.py: the Debian source package of benchmark could not be fetched; its test will skip" >&2; fi
+
+# Our figures against perf bench sched pipe, pmqtest, ptsematest and cyclictest, in
+# alternating rounds on this machine (bench/fidelity.py says how). ROUNDS=5 by default.
+fidelity: all
+	$(call install,rt-tests linux-perf python3)
+	@python3 bench/fidelity.py $(if $(ROUNDS),--rounds $(ROUNDS))
+
+.PHONY: micro-compare-tools fidelity
+-include $(MICROOBJ:.o=.d)
 
 .PHONY: all deps test bench clean
 -include $(LIBOBJ:.o=.d) $(TESTOBJ:.o=.d) $(B)/harness/main.d

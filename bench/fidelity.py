@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Fidelity: archbench's figures against the trusted tools, same machine, same sitting.
+
+Each pair measures the same thing two ways, in alternating rounds (so drift and neighbours
+hit both alike), and the rounds are pooled:
+
+  pipe      perf bench sched pipe         pipe/procs/rtt/8        mean round trip
+  pmq       rt-tests pmqtest              mq/threads/oneway/8     mean one-way latency
+  mutex     rt-tests ptsematest           mutex/threads/oneway/0  mean hand-off latency
+  baseline  cyclictest -m -t1 -i1000      archbench run baseline  wake-up lateness p50, p99
+            --arch threads
+
+The IPC pairs run under `taskset -c 0`, both sides on one CPU: the rt-tests put a pair on
+one CPU, and unpinned the scheduler's choice of one CPU or two (3 against 10 us here) would
+swamp what is compared. `pipe` also runs unpinned, as `perf bench sched pipe` is usually
+run. A pair agrees when archbench is within --tolerance of the tool; the exit status is 0
+when all agree, 1 when one does not, 2 for bad usage.
+
+  bench/fidelity.py [--rounds 5] [--tolerance 0.15] [--out FILE]   (make fidelity)
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MICRO = os.path.join(ROOT, "build", "archbench-micro")
+ARCHBENCH = os.path.join(ROOT, "build", "archbench")
+PIN = ["taskset", "-c", "0"]
+
+
+def run(argv, timeout=120):
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError("%s exited %d: %s" % (" ".join(argv), p.returncode,
+                                                  p.stderr.strip()[-300:]))
+    return p.stdout
+
+
+def micro(name, pinned):
+    """One archbench-micro benchmark for about a second: its mean and p50, in us."""
+    out = run((PIN if pinned else []) +
+              [MICRO, "--benchmark_filter=^%s$" % re.escape(name), "--benchmark_min_time=1",
+               "--benchmark_format=json"])
+    b = [x for x in json.loads(out)["benchmarks"] if x["name"] == name]
+    if not b or b[0].get("error_occurred"):
+        raise RuntimeError("%s: %s" % (name, b[0].get("error_message") if b else "did not run"))
+    return {"mean": b[0]["mean_ns"] / 1e3, "p50": b[0]["p50_ns"] / 1e3}
+
+
+def perf_pipe(pinned):
+    out = run((PIN if pinned else []) + ["perf", "bench", "sched", "pipe", "-l", "60000"])
+    m = re.search(r"([\d.]+)\s+usecs/op", out)
+    if not m:
+        raise RuntimeError("perf bench sched pipe printed no usecs/op")
+    return {"mean": float(m.group(1))}
+
+
+def rt_test(tool):
+    """pmqtest or ptsematest: the receiver's average latency (us), from its JSON."""
+    with tempfile.TemporaryDirectory(prefix="ab-fidelity-") as d:
+        path = os.path.join(d, "out.json")
+        run(PIN + [tool, "-l", "20000", "-i", "100", "-q", "--json=" + path])
+        with open(path) as f:
+            return {"mean": float(json.load(f)["thread"]["0"]["receiver"]["avg"])}
+
+
+def pooled_quantiles(buckets):
+    """p50 and p99 (us) of {upper bound in us: count}."""
+    total = sum(buckets.values())
+    out, seen = {}, 0
+    want = [("p50", 0.50), ("p99", 0.99)]
+    for bound in sorted(buckets):
+        seen += buckets[bound]
+        while want and seen >= want[0][1] * total:
+            out[want[0][0]] = bound
+            want.pop(0)
+    out["samples"] = total
+    return out
+
+
+def cyclictest(seconds, buckets):
+    out = run(["cyclictest", "-m", "-t1", "-i1000", "-q", "-D", "%ds" % seconds, "-h", "20000"],
+              timeout=seconds + 60)
+    for line in out.splitlines():
+        m = re.match(r"^(\d+)\s+(\d+)\s*$", line)
+        if m and int(m.group(2)):
+            b = int(m.group(1)) + 1  # bucket n holds [n, n+1) us
+            buckets[b] = buckets.get(b, 0) + int(m.group(2))
+        m = re.match(r"^# Histogram Overflows: (\d+)", line)
+        if m and int(m.group(1)):  # beyond the last bucket: counted, above everything
+            buckets[float("inf")] = buckets.get(float("inf"), 0) + int(m.group(1))
+
+
+def baseline(seconds, buckets):
+    with tempfile.TemporaryDirectory(prefix="ab-fidelity-") as d:
+        run([ARCHBENCH, "run", "baseline", "--arch", "threads", "--duration", "%ds" % seconds,
+             "--out", d, "--quiet"], timeout=seconds + 60)
+        with open(os.path.join(d, "baseline.threads.json")) as f:
+            h = json.load(f)["metrics"]["tick.lateness_ns"]["hist"]
+    for bound_ns, n in h:
+        b = bound_ns / 1e3
+        buckets[b] = buckets.get(b, 0) + n
+
+
+PAIRS = [
+    # name, what, tool command, the tool's side, archbench's side, needs
+    ("pipe", "pipe round trip, processes, 8 B (one CPU)",
+     "taskset -c 0 perf bench sched pipe -l 60000", lambda: perf_pipe(True),
+     "taskset -c 0 archbench-micro pipe/procs/rtt/8", lambda: micro("pipe/procs/rtt/8", True),
+     "perf"),
+    ("pipe-unpinned", "pipe round trip, processes, 8 B (unpinned)",
+     "perf bench sched pipe -l 60000", lambda: perf_pipe(False),
+     "archbench-micro pipe/procs/rtt/8", lambda: micro("pipe/procs/rtt/8", False), "perf"),
+    ("pmq", "POSIX mq one way, threads (one CPU)",
+     "taskset -c 0 pmqtest -l 20000 -i 100", lambda: rt_test("pmqtest"),
+     "taskset -c 0 archbench-micro mq/threads/oneway/8",
+     lambda: micro("mq/threads/oneway/8", True), "pmqtest"),
+    ("mutex", "mutex hand-off, threads (one CPU)",
+     "taskset -c 0 ptsematest -l 20000 -i 100", lambda: rt_test("ptsematest"),
+     "taskset -c 0 archbench-micro mutex/threads/oneway/0",
+     lambda: micro("mutex/threads/oneway/0", True), "ptsematest"),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--tolerance", type=float, default=0.15)
+    ap.add_argument("--baseline-seconds", type=int, default=3)
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args()
+    if a.rounds < 1 or not 0 < a.tolerance < 1 or a.baseline_seconds < 1:
+        ap.error("--rounds and --baseline-seconds want >= 1, --tolerance a fraction in (0, 1)")
+    for exe in (MICRO, ARCHBENCH):
+        if not os.access(exe, os.X_OK):
+            ap.error("%s is not built: run make first" % exe)
+    out_path = a.out or os.path.join(ROOT, "results",
+                                     time.strftime("fidelity-%Y%m%d-%H%M%S.json"))
+
+    rows = {p[0]: {"tool": [], "ours": []} for p in PAIRS}
+    skipped = {}
+    cyc, ours_hist = {}, {}
+    for r in range(a.rounds):
+        print("round %d/%d" % (r + 1, a.rounds), file=sys.stderr, flush=True)
+        for name, _, _, tool_fn, _, ours_fn, need in PAIRS:
+            if not shutil.which(need):
+                skipped[name] = "%s is not installed" % need
+                continue
+            sides = [("tool", tool_fn), ("ours", ours_fn)]
+            for side, fn in (sides if r % 2 == 0 else sides[::-1]):
+                rows[name][side].append(fn())
+        if shutil.which("cyclictest"):
+            steps = [lambda: cyclictest(a.baseline_seconds, cyc),
+                     lambda: baseline(a.baseline_seconds, ours_hist)]
+            for fn in (steps if r % 2 == 0 else steps[::-1]):
+                fn()
+        else:
+            skipped["baseline"] = "cyclictest is not installed"
+
+    report = {"rounds": a.rounds, "tolerance": a.tolerance, "pairs": [], "skipped": skipped}
+    ok = True
+    print("%-14s %-44s %10s %10s %8s  %s" % ("pair", "what", "tool us", "ours us", "ratio",
+                                             "verdict"))
+    for name, what, tool_cmd, _, ours_cmd, _, _ in PAIRS:
+        t, o = rows[name]["tool"], rows[name]["ours"]
+        if not t:
+            continue
+        tm = statistics.median(x["mean"] for x in t)
+        om = statistics.median(x["mean"] for x in o)
+        ratio = om / tm
+        agree = abs(ratio - 1) <= a.tolerance
+        ok &= agree
+        print("%-14s %-44s %10.2f %10.2f %8.3f  %s" % (name, what, tm, om, ratio,
+                                                       "agree" if agree else "DISAGREE"))
+        report["pairs"].append({
+            "name": name, "what": what, "tool_command": tool_cmd, "ours_command": ours_cmd,
+            "tool_mean_us_per_round": [x["mean"] for x in t],
+            "ours_mean_us_per_round": [x["mean"] for x in o],
+            "ours_p50_us_per_round": [x["p50"] for x in o],
+            "tool_mean_us": tm, "ours_mean_us": om, "ratio": ratio, "agree": agree})
+    if cyc and ours_hist:
+        tq, oq = pooled_quantiles(cyc), pooled_quantiles(ours_hist)
+        for q in ("p50", "p99"):
+            ratio = oq[q] / tq[q]
+            agree = abs(ratio - 1) <= a.tolerance
+            ok &= agree
+            print("%-14s %-44s %10.1f %10.1f %8.3f  %s" % (
+                "baseline-" + q, "wake-up lateness %s, 1 ms period, threads" % q, tq[q], oq[q],
+                ratio, "agree" if agree else "DISAGREE"))
+            report["pairs"].append({
+                "name": "baseline-" + q, "what": "wake-up lateness " + q,
+                "tool_command": "cyclictest -m -t1 -i1000 -D %ds" % a.baseline_seconds,
+                "ours_command": "archbench run baseline --arch threads --duration %ds"
+                                % a.baseline_seconds,
+                "tool_us": tq[q], "ours_us": oq[q], "tool_samples": tq["samples"],
+                "ours_samples": oq["samples"], "ratio": ratio, "agree": agree})
+    for name, why in skipped.items():
+        print("%-14s skipped: %s" % (name, why))
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    tmp = out_path + ".tmp.%d" % os.getpid()
+    with open(tmp, "w") as f:
+        json.dump(report, f, indent=2)
+    os.replace(tmp, out_path)
+    print("fidelity: %s" % out_path)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        print("fidelity: %s" % e, file=sys.stderr)
+        sys.exit(1)
