@@ -108,7 +108,10 @@ GBLIBS   := $(shell pkg-config --libs benchmark 2>/dev/null || echo -lbenchmark)
 MICRO_FILTER := /(0|8|48)$$|^robot-frame|^(spawn|clock|hist)/|^reg/.*/64$$
 MICRO_PROFILE = $(B)/archbench-micro --benchmark_filter='$(MICRO_FILTER)' \
                 --benchmark_min_time=0.05 --benchmark_out=results/latest/micro.json \
-                --benchmark_out_format=json && echo "micro-benchmarks: results/latest/micro.json"
+                --benchmark_out_format=json > results/latest/micro.txt && $(MICRO_DIGEST)
+# After the scenarios' table, the prices that explain it (bench/digest.awk).
+MICRO_KEY := ^(cacheline|chan-shm-spin|chan-shm|futex|pipe|unix-seqpacket|mq|tcp)/procs/rtt/[08]$$|^robot-frame-(inplace-shm|shm|pipe)/|^spawn/
+MICRO_DIGEST = awk -v key='$(MICRO_KEY)' -f bench/digest.awk results/latest/micro.txt
 
 all: $(B)/archbench-micro
 

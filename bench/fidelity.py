@@ -16,7 +16,12 @@ swamp what is compared. `pipe` also runs unpinned, as `perf bench sched pipe` is
 run. A pair agrees when archbench is within --tolerance of the tool; the exit status is 0
 when all agree, 1 when one does not, 2 for bad usage.
 
-  bench/fidelity.py [--rounds 5] [--tolerance 0.15] [--out FILE]   (make fidelity)
+Wake-up lateness p99 is set by the host's rare stalls, so one short run of each is not
+enough to compare: the baseline pair pools --baseline-rounds alternating runs of each.
+
+  bench/fidelity.py [--rounds 5] [--baseline-rounds 10] [--baseline-seconds 2]
+                    [--only pipe,pmq,mutex,baseline] [--tolerance 0.15] [--out FILE]
+  (make fidelity)
 """
 import argparse
 import json
@@ -134,11 +139,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--tolerance", type=float, default=0.15)
-    ap.add_argument("--baseline-seconds", type=int, default=3)
+    ap.add_argument("--baseline-rounds", type=int, default=10)
+    ap.add_argument("--baseline-seconds", type=int, default=2)
+    ap.add_argument("--only", default=None, help="comma-separated pairs (default: all)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
-    if a.rounds < 1 or not 0 < a.tolerance < 1 or a.baseline_seconds < 1:
-        ap.error("--rounds and --baseline-seconds want >= 1, --tolerance a fraction in (0, 1)")
+    if a.rounds < 1 or a.baseline_rounds < 1 or a.baseline_seconds < 1:
+        ap.error("--rounds, --baseline-rounds and --baseline-seconds want a whole number >= 1")
+    if not 0 < a.tolerance < 1:
+        ap.error("--tolerance wants a fraction in (0, 1), not %g" % a.tolerance)
+    known = [p[0] for p in PAIRS] + ["baseline"]
+    only = set(a.only.split(",")) if a.only else set(known)
+    if only - set(known):
+        ap.error("--only: %s is not one of %s" % (",".join(sorted(only - set(known))),
+                                                  ",".join(known)))
     for exe in (MICRO, ARCHBENCH):
         if not os.access(exe, os.X_OK):
             ap.error("%s is not built: run make first" % exe)
@@ -148,16 +162,20 @@ def main():
     rows = {p[0]: {"tool": [], "ours": []} for p in PAIRS}
     skipped = {}
     cyc, ours_hist = {}, {}
-    for r in range(a.rounds):
-        print("round %d/%d" % (r + 1, a.rounds), file=sys.stderr, flush=True)
+    for r in range(max(a.rounds, a.baseline_rounds)):
+        print("round %d" % (r + 1), file=sys.stderr, flush=True)
         for name, _, _, tool_fn, _, ours_fn, need in PAIRS:
+            if name not in only or r >= a.rounds:
+                continue
             if not shutil.which(need):
                 skipped[name] = "%s is not installed" % need
                 continue
             sides = [("tool", tool_fn), ("ours", ours_fn)]
             for side, fn in (sides if r % 2 == 0 else sides[::-1]):
                 rows[name][side].append(fn())
-        if shutil.which("cyclictest"):
+        if "baseline" not in only or r >= a.baseline_rounds:
+            pass
+        elif shutil.which("cyclictest"):
             steps = [lambda: cyclictest(a.baseline_seconds, cyc),
                      lambda: baseline(a.baseline_seconds, ours_hist)]
             for fn in (steps if r % 2 == 0 else steps[::-1]):
@@ -197,9 +215,10 @@ def main():
                 ratio, "agree" if agree else "DISAGREE"))
             report["pairs"].append({
                 "name": "baseline-" + q, "what": "wake-up lateness " + q,
-                "tool_command": "cyclictest -m -t1 -i1000 -D %ds" % a.baseline_seconds,
-                "ours_command": "archbench run baseline --arch threads --duration %ds"
-                                % a.baseline_seconds,
+                "tool_command": "cyclictest -m -t1 -i1000 -D %ds (x%d, pooled)"
+                                % (a.baseline_seconds, a.baseline_rounds),
+                "ours_command": "archbench run baseline --arch threads --duration %ds (x%d, pooled)"
+                                % (a.baseline_seconds, a.baseline_rounds),
                 "tool_us": tq[q], "ours_us": oq[q], "tool_samples": tq["samples"],
                 "ours_samples": oq["samples"], "ratio": ratio, "agree": agree})
     for name, why in skipped.items():

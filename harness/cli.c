@@ -122,11 +122,9 @@ static void ab__cell_ns(char *buf, size_t len, double ns, int have)
     snprintf(buf, len, "%.2fms", ns / 1e6);
 }
 
-static void ab__table(void)
+static void ab__table_to(FILE *f)
 {
-  if (!nrows)
-    return;
-  printf("\n%-9s %-12s %9s %9s %9s %6s  %9s %9s %9s %6s %7s  %s\n", "scenario", "arch", "late p50",
+  fprintf(f, "%-9s %-12s %9s %9s %9s %6s  %9s %9s %9s %6s %7s  %s\n", "scenario", "arch", "late p50",
          "p99", "p99.9", "missed", "chain p50", "p99", "max", "cpu%", "PSS MB", "verdict");
   for (int i = 0; i < nrows; i++) {
     ab__row_t *w = &rows[i];
@@ -145,9 +143,23 @@ static void ab__table(void)
     else
       snprintf(verdict, sizeof verdict, "pass (%d/%d)%s", w->nreqs, w->nreqs,
                w->status == AB_ST_PARTIAL ? " partial" : "");
-    printf("%-9s %-12s %9s %9s %9s %6lld  %9s %9s %9s %6.1f %7.1f  %s\n", w->scenario, w->arch, c[0],
+    fprintf(f, "%-9s %-12s %9s %9s %9s %6lld  %9s %9s %9s %6.1f %7.1f  %s\n", w->scenario, w->arch, c[0],
            c[1], c[2], (long long)w->missed, c[3], c[4], c[5], w->cpu_pct, w->pss_mb, verdict);
   }
+}
+
+/* The table on stdout, and in <out>/summary.txt beside the results it sums up. */
+static void ab__table(const char *out)
+{
+  if (!nrows)
+    return;
+  putchar('\n');
+  ab__table_to(stdout);
+  char path[600];
+  snprintf(path, sizeof path, "%s/summary.txt", out);
+  FILE *f = fopen(path, "we");
+  if (!f || (ab__table_to(f), fclose(f)) != 0)
+    fprintf(stderr, "archbench: could not write %s: %s\n", path, strerror(errno));
 }
 
 /* ---- output directory ----------------------------------------------------------------------- */
@@ -487,7 +499,7 @@ static int ab__cmd_run(int argc, char **argv)
   int done = 0;
   int code = ab__run_plan(sc, &p, &c, out, &done, p.n, 0);
   if (!c.quiet) {
-    ab__table();
+    ab__table(out);
     printf("\nresults: %s/\n", out);
   }
   return code;
@@ -523,7 +535,7 @@ static int ab__cmd_bench(int argc, char **argv)
   int code = 0, done = 0;
   for (int i = 0; i < n && code != AB_EXIT_INTR; i++)
     code = ab__worse(code, ab__run_plan(scs[i], &plans[i], &c, out, &done, total, 1));
-  ab__table();
+  ab__table(out);
   printf("\nresults: %s/  (results/latest points at it)\n", out);
   return code;
 }

@@ -471,3 +471,30 @@ TEST(micro_sigint_mid_sysv_benchmark_removes_its_queues_and_peer)
   ASSERT(kill(peer, 0) != 0);
   ASSERT_EQ(sysv_queues_of(pid), 0);
 }
+
+/* bench/fidelity.py (make fidelity) refuses what it cannot do, naming it, before it runs
+ * anything. */
+TEST(micro_fidelity_script_bad_usage_exits_2_naming_the_value)
+{
+  if (access("/usr/bin/python3", X_OK) != 0)
+    SKIP("no /usr/bin/python3 (make fidelity installs it)");
+  static const char *const cases[][2] = {
+    { "--only pipe,nope", "nope" },
+    { "--tolerance 2", "2" },
+    { "--rounds 0", "--rounds" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char cmd[256], out[4096] = "";
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 bench/fidelity.py %s --out /dev/null 2>&1",
+             cases[i][0]);
+    FILE *f = popen(cmd, "r");
+    ASSERT(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    int st = pclose(f);
+    ASSERT(WIFEXITED(st));
+    if (WEXITSTATUS(st) != 2)
+      AB_FAIL("%s: exit %d, not 2: %s", cases[i][0], WEXITSTATUS(st), out);
+    ASSERT_CONTAINS(out, cases[i][1]);
+  }
+}
