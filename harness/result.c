@@ -207,7 +207,7 @@ int ab_run_result_write(ab_run_t *run, const char *path)
   ab__js(&j, "clocksource", si.clocksource);
   ab__js(&j, "governor", si.governor);
   ab__js(&j, "host", si.host);
-  ab__js(&j, "mlock", run->mlock_err == 0 ? "all" : strerror(-run->mlock_err));
+  ab__js(&j, "mlock", run->mlock_err == 0 ? "all, on fault" : strerror(-run->mlock_err));
   ab__jclose(&j, '}');
 
   ab__jopen(&j, "phases", '{');

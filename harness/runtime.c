@@ -174,15 +174,19 @@ void ab__name_self(const char *role, int process)
     pthread_setname_np(pthread_self(), name);
 }
 
-/* Lock memory as real-time programs (and cyclictest -m) do, so no page fault or reclaim
- * scan lands in a measured wake-up. Not inherited across fork: every process calls it. Not
- * under AddressSanitizer, whose terabytes of reserved shadow cannot be locked. */
+/* Lock memory as real-time programs (and cyclictest -m) do, so no reclaim scan or swap-in
+ * lands in a measured wake-up. MCL_ONFAULT: a page is locked when first touched (in the
+ * warm-up, for a role's working set), not populated up front: populating would make every
+ * thread's whole 8 MB stack resident and, in a forked role, copy every writable page it
+ * inherited, and the memory column would price our locking instead of the architecture.
+ * Not inherited across fork: every process calls it. Not under AddressSanitizer, whose
+ * terabytes of reserved shadow cannot be locked. */
 int ab__lock_memory(void)
 {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   return -ENOTSUP;
 #else
-  return mlockall(MCL_CURRENT | MCL_FUTURE) < 0 ? -errno : 0;
+  return mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0 ? -errno : 0;
 #endif
 }
 
