@@ -94,7 +94,8 @@ clean:
 # ---- micro-benchmarks (bench/, issue 3) ------------------------------------------------------
 # build/archbench-micro: the primitives priced through a C shim over Google Benchmark;
 # bench/gbench.cc is the project's only C++. `make bench` ends with a short profile of it into
-# results/latest/micro.json (Google Benchmark's JSON: its tools/compare.py reads it as is).
+# results/latest/micro.json (Google Benchmark's JSON: its tools/compare.py reads it as is),
+# written under a temporary name and renamed when whole: an interrupted profile leaves none.
 MICROSRC := bench/micro_main.c bench/abm.c bench/selftest.c bench/floor.c bench/sync.c \
             bench/pipe.c bench/socket.c bench/msgq.c bench/channels.c bench/registers.c \
             bench/robot.c bench/spawn.c bench/clock.c
@@ -106,9 +107,10 @@ GBLIBS   := $(shell pkg-config --libs benchmark 2>/dev/null || echo -lbenchmark)
 # The profile: the small messages of every primitive, the robot's two hand-overs, spawn and
 # the instruments, each until 50 ms of CPU (or 250 ms of wall) time.
 MICRO_FILTER := /(0|8|48)$$|^robot-frame|^(spawn|clock|hist)/|^reg/.*/64$$
-MICRO_PROFILE = $(B)/archbench-micro --benchmark_filter='$(MICRO_FILTER)' \
-                --benchmark_min_time=0.05 --benchmark_out=results/latest/micro.json \
-                --benchmark_out_format=json > results/latest/micro.txt && $(MICRO_DIGEST)
+MICRO_PROFILE = o=results/latest/micro; trap 'rm -f $$o.json.tmp' EXIT INT TERM HUP; \
+                $(B)/archbench-micro --benchmark_filter='$(MICRO_FILTER)' --benchmark_min_time=0.05 \
+                --benchmark_out=$$o.json.tmp --benchmark_out_format=json > $$o.txt && \
+                mv $$o.json.tmp $$o.json && $(MICRO_DIGEST)
 # After the scenarios' table, the prices that explain it (bench/digest.awk).
 MICRO_KEY := ^(cacheline|chan-shm-spin|chan-shm|futex|pipe|unix-seqpacket|mq|tcp)/procs/rtt/[08]$$|^robot-frame-(inplace-shm|shm|pipe)/|^spawn/
 MICRO_DIGEST = awk -v key='$(MICRO_KEY)' -f bench/digest.awk results/latest/micro.txt
