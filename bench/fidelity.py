@@ -16,11 +16,18 @@ swamp what is compared. `pipe` also runs unpinned, as `perf bench sched pipe` is
 run. A pair agrees when archbench is within --tolerance of the tool; the exit status is 0
 when all agree, 1 when one does not, 2 for bad usage.
 
+The floor is checked alongside: the shm ring's small-message round trip (spinning) must be
+within 2x of a bare cache-line ping-pong and at least 10x faster than the pipe. The three run
+in one invocation per round, as 9 short repetitions each in random interleaving, and each
+one's median p50 is taken: the host moves the vCPUs now and then, which moves the
+ping-pong between about 0.25 and 0.9 us here, and interleaving spreads that over all three
+alike. The per-round ratios are pooled.
+
 Wake-up lateness p99 is set by the host's rare stalls, so one short run of each is not
 enough to compare: the baseline pair pools --baseline-rounds alternating runs of each.
 
   bench/fidelity.py [--rounds 5] [--baseline-rounds 10] [--baseline-seconds 2]
-                    [--only pipe,pmq,mutex,baseline] [--tolerance 0.15] [--out FILE]
+                    [--only pipe,pmq,mutex,floor,baseline] [--tolerance 0.15] [--out FILE]
   (make fidelity)
 """
 import argparse
@@ -52,12 +59,34 @@ def run(argv, timeout=120):
 def micro(name, pinned):
     """One archbench-micro benchmark for about a second: its mean and p50, in us."""
     out = run((PIN if pinned else []) +
-              [MICRO, "--benchmark_filter=^%s$" % re.escape(name), "--benchmark_min_time=1",
+              [MICRO, "--benchmark_filter=^%s$" % name, "--benchmark_min_time=1",
                "--benchmark_format=json"])
     b = [x for x in json.loads(out)["benchmarks"] if x["name"] == name]
     if not b or b[0].get("error_occurred"):
         raise RuntimeError("%s: %s" % (name, b[0].get("error_message") if b else "did not run"))
     return {"mean": b[0]["mean_ns"] / 1e3, "p50": b[0]["p50_ns"] / 1e3}
+
+
+FLOOR = ["cacheline/procs/rtt/8", "chan-shm-spin/procs/rtt/8", "pipe/procs/rtt/8"]
+
+
+def floor_round():
+    """The three floor benchmarks interleaved: the median of their p50 round trips, in us."""
+    out = run([MICRO, "--benchmark_filter=^(%s)$" % "|".join(FLOOR),
+               "--benchmark_min_time=0.1", "--benchmark_repetitions=9",
+               "--benchmark_enable_random_interleaving=true",
+               "--benchmark_report_aggregates_only=false", "--benchmark_format=json"])
+    got = {n: [] for n in FLOOR}
+    for b in json.loads(out)["benchmarks"]:
+        if b.get("run_type") != "iteration" or b.get("run_name") not in got:
+            continue
+        if b.get("error_occurred"):
+            raise RuntimeError("%s: %s" % (b["run_name"], b.get("error_message")))
+        got[b["run_name"]].append(b["p50_ns"] / 1e3)
+    for n in FLOOR:
+        if not got[n]:
+            raise RuntimeError("%s did not run" % n)
+    return {n: statistics.median(got[n]) for n in FLOOR}
 
 
 def perf_pipe(pinned):
@@ -148,7 +177,7 @@ def main():
         ap.error("--rounds, --baseline-rounds and --baseline-seconds want a whole number >= 1")
     if not 0 < a.tolerance < 1:
         ap.error("--tolerance wants a fraction in (0, 1), not %g" % a.tolerance)
-    known = [p[0] for p in PAIRS] + ["baseline"]
+    known = [p[0] for p in PAIRS] + ["floor", "baseline"]
     only = set(a.only.split(",")) if a.only else set(known)
     if only - set(known):
         ap.error("--only: %s is not one of %s" % (",".join(sorted(only - set(known))),
@@ -161,7 +190,7 @@ def main():
 
     rows = {p[0]: {"tool": [], "ours": []} for p in PAIRS}
     skipped = {}
-    cyc, ours_hist = {}, {}
+    cyc, ours_hist, floors = {}, {}, []
     for r in range(max(a.rounds, a.baseline_rounds)):
         print("round %d" % (r + 1), file=sys.stderr, flush=True)
         for name, _, _, tool_fn, _, ours_fn, need in PAIRS:
@@ -173,6 +202,8 @@ def main():
             sides = [("tool", tool_fn), ("ours", ours_fn)]
             for side, fn in (sides if r % 2 == 0 else sides[::-1]):
                 rows[name][side].append(fn())
+        if "floor" in only and r < a.rounds:
+            floors.append(floor_round())
         if "baseline" not in only or r >= a.baseline_rounds:
             pass
         elif shutil.which("cyclictest"):
@@ -221,6 +252,22 @@ def main():
                                 % (a.baseline_seconds, a.baseline_rounds),
                 "tool_us": tq[q], "ours_us": oq[q], "tool_samples": tq["samples"],
                 "ours_samples": oq["samples"], "ratio": ratio, "agree": agree})
+    if floors:
+        ping, ring, pipe = (statistics.median(f[n] for f in floors) for n in FLOOR)
+        over_floor = statistics.median(f[FLOOR[1]] / f[FLOOR[0]] for f in floors)
+        under_pipe = statistics.median(f[FLOOR[2]] / f[FLOOR[1]] for f in floors)
+        for name, what, ratio, agree in (
+                ("floor", "shm ring spin rtt / cache-line ping-pong (<= 2)", over_floor,
+                 over_floor <= 2),
+                ("floor-pipe", "pipe rtt / shm ring spin rtt (>= 10)", under_pipe,
+                 under_pipe >= 10)):
+            ok &= agree
+            print("%-14s %-44s %10s %10s %8.3f  %s" % (name, what, "", "", ratio,
+                                                       "agree" if agree else "DISAGREE"))
+        print("%-14s cache-line %.2f us, shm ring spin %.2f us, pipe %.2f us (p50 round trips)"
+              % ("", ping, ring, pipe))
+        report["floor"] = {"rounds_p50_us": floors, "ring_over_cacheline": over_floor,
+                           "pipe_over_ring": under_pipe}
     for name, why in skipped.items():
         print("%-14s skipped: %s" % (name, why))
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
