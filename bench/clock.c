@@ -10,11 +10,11 @@
 
 static void clock_bench(ab_gb_state_t *st, void *arg)
 {
-  int64_t sum = 0;
+  uint64_t sum = 0; /* wraps, defined: only there so the reads are not optimised away */
   (void)arg;
   while (ab_gb_loop_batch(st, 64))
     for (int i = 0; i < 64; i++)
-      sum += ab_now_ns();
+      sum += (uint64_t)ab_now_ns();
   __asm__ __volatile__("" : : "r"(sum) : "memory");
   ab_gb_items(st, ab_gb_iterations_done(st));
 }
