@@ -140,6 +140,9 @@ static void ab__table_to(FILE *f)
       snprintf(verdict, sizeof verdict, "RUN FAILED");
     else if (w->req_failed)
       snprintf(verdict, sizeof verdict, "FAIL: %s", w->failed_reqs);
+    else if (!w->nreqs)
+      snprintf(verdict, sizeof verdict, "no requirements%s",
+               w->status == AB_ST_PARTIAL ? " (partial)" : "");
     else
       snprintf(verdict, sizeof verdict, "pass (%d/%d)%s", w->nreqs, w->nreqs,
                w->status == AB_ST_PARTIAL ? " partial" : "");
