@@ -331,6 +331,20 @@ static ab_camera_t *open_cam(void *st)
   return h;
 }
 
+static int prepare_path(void *st, const char *path, char *err);
+
+/* The fake capture device on /dev/zero, delivering a frame every period_ns, prepared. */
+static void *fake_prepared(int64_t period_ns)
+{
+  char err[AB_ERRLEN];
+  fake_on("/dev/zero", FAKE_CAPTURE, period_ns);
+  void *st = new_state();
+  int r = prepare_path(st, "/dev/zero", err);
+  if (r != 0)
+    AB_FAIL("prepare /dev/zero: %d %s", r, err);
+  return st;
+}
+
 static int prepare_path(void *st, const char *path, char *err)
 {
   ab_dev_opts_t o = { .camera = path, .width = 640, .height = 480, .fps = 30 };
@@ -680,10 +694,7 @@ TEST(camera_v4l2_fake_prepare_takes_the_driver_geometry)
 
 TEST(camera_v4l2_fake_streams_frames_packed_with_driver_timestamps)
 {
-  fake_on("/dev/zero", FAKE_CAPTURE, 10 * AB_NS_PER_MS);
-  void *st = new_state();
-  char err[AB_ERRLEN];
-  ASSERT_EQ(prepare_path(st, "/dev/zero", err), 0);
+  void *st = fake_prepared(10 * AB_NS_PER_MS);
   ab_camera_t *c = open_cam(st);
   ASSERT_EQ(F.streaming, 1);
   ASSERT_EQ(F.mapped, FAKE_NBUF);
@@ -721,10 +732,7 @@ TEST(camera_v4l2_fake_streams_frames_packed_with_driver_timestamps)
 
 TEST(camera_v4l2_fake_slow_reader_gets_the_newest_and_counts_skipped)
 {
-  fake_on("/dev/zero", FAKE_CAPTURE, 10 * AB_NS_PER_MS);
-  void *st = new_state();
-  char err[AB_ERRLEN];
-  ASSERT_EQ(prepare_path(st, "/dev/zero", err), 0);
+  void *st = fake_prepared(10 * AB_NS_PER_MS);
   ab_camera_t *c = open_cam(st);
   size_t cap = 640 * 480 * 3;
   uint8_t *buf = malloc(cap);
@@ -745,11 +753,8 @@ TEST(camera_v4l2_fake_slow_reader_gets_the_newest_and_counts_skipped)
 
 TEST(camera_v4l2_fake_corrupted_frames_are_never_delivered)
 {
-  fake_on("/dev/zero", FAKE_CAPTURE, 5 * AB_NS_PER_MS);
+  void *st = fake_prepared(5 * AB_NS_PER_MS);
   F.error_every = 2;
-  void *st = new_state();
-  char err[AB_ERRLEN];
-  ASSERT_EQ(prepare_path(st, "/dev/zero", err), 0);
   ab_camera_t *c = open_cam(st);
   size_t cap = 640 * 480 * 3;
   uint8_t *buf = malloc(cap);
@@ -768,11 +773,8 @@ TEST(camera_v4l2_fake_corrupted_frames_are_never_delivered)
 
 TEST(camera_v4l2_fake_unknown_timestamp_clock_falls_back_to_now)
 {
-  fake_on("/dev/zero", FAKE_CAPTURE, 5 * AB_NS_PER_MS);
+  void *st = fake_prepared(5 * AB_NS_PER_MS);
   F.no_monotonic = 1;
-  void *st = new_state();
-  char err[AB_ERRLEN];
-  ASSERT_EQ(prepare_path(st, "/dev/zero", err), 0);
   ab_camera_t *c = open_cam(st);
   uint8_t *buf = malloc(640 * 480 * 3);
   ab_frame_meta_t m;
@@ -804,10 +806,7 @@ TEST(camera_v4l2_fake_refuses_too_few_buffers_and_formats_it_cannot_convert)
 
 TEST(camera_v4l2_fake_grab_times_out_without_frames)
 {
-  fake_on("/dev/zero", FAKE_CAPTURE, 5 * AB_NS_PER_S);
-  void *st = new_state();
-  char err[AB_ERRLEN];
-  ASSERT_EQ(prepare_path(st, "/dev/zero", err), 0);
+  void *st = fake_prepared(5 * AB_NS_PER_S);
   ab_camera_t *c = open_cam(st);
   uint8_t *buf = malloc(640 * 480 * 3);
   ASSERT_EQ(ab_camera_grab(c, buf, 640 * 480 * 3, NULL, 30 * AB_NS_PER_MS, NULL), -ETIMEDOUT);
