@@ -88,6 +88,16 @@ static int ab__overlaps(const ab__box_t *a, const ab__box_t *b, int gap)
          b->y0 <= a->y1 + gap;
 }
 
+/* Take box b if it keeps 16 pixels from every box taken so far: 1 taken, 0 not. */
+static int ab__take(ab__box_t *used, int *nused, const ab__box_t *b)
+{
+  for (int i = 0; i < *nused; i++)
+    if (ab__overlaps(b, &used[i], 16))
+      return 0;
+  used[(*nused)++] = *b;
+  return 1;
+}
+
 /* Where everything goes in variant v: rejection sampling from a generator seeded by
  * (v, w, h), so truth and render agree and every process computes the same scene. Markers
  * keep their one-cell quiet zone inside the image; nothing touches anything else, so every
@@ -118,12 +128,8 @@ static void ab__layout(int variant, int w, int h, ab__layout_t *L)
     int fx = ab__uniform(&s, margin, w - margin - foot);
     int fy = ab__uniform(&s, margin, h - margin - foot);
     ab__box_t b = { fx, fy, fx + foot - 1, fy + foot - 1 };
-    int ok = 1;
-    for (int i = 0; i < nused && ok; i++)
-      ok = !ab__overlaps(&b, &used[i], 16);
-    if (!ok)
+    if (!ab__take(used, &nused, &b))
       continue;
-    used[nused++] = b;
     L->m[L->n].x = fx + cell;
     L->m[L->n].y = fy + cell;
     L->m[L->n].cell = cell;
@@ -148,12 +154,8 @@ static void ab__layout(int variant, int w, int h, ab__layout_t *L)
       continue;
     int x = ab__uniform(&s, 4, w - 4 - bw), y = ab__uniform(&s, 4, h - 4 - bh);
     ab__box_t b = { x, y, x + bw - 1, y + bh - 1 };
-    int ok = 1;
-    for (int i = 0; i < nused && ok; i++)
-      ok = !ab__overlaps(&b, &used[i], 16);
-    if (!ok)
+    if (!ab__take(used, &nused, &b))
       continue;
-    used[nused++] = b;
     L->s[L->ns].kind = kind;
     L->s[L->ns].x = x;
     L->s[L->ns].y = y;
