@@ -247,21 +247,18 @@ static void delivers_every_size(const char *t, int procs)
   ab_chan_destroy(&c);
 }
 
+/* The transports each behaviour is pinned for: kernel ones carry bytes through a kernel
+ * object, shared ones work between processes, and the ring serves threads alone. */
+#define KERNEL_TRANSPORTS(X) X(pipe) X(unix) X(mq) X(tcp)
+#define SHARED_TRANSPORTS(X) X(shm) KERNEL_TRANSPORTS(X)
+#define ALL_TRANSPORTS(X) X(ring) SHARED_TRANSPORTS(X)
+
 #define SIZES_PROCS(T)                                                                   \
   TEST(chan_##T##_procs_delivers_every_size_in_order_intact) { delivers_every_size(#T, 1); }
 #define SIZES_THREADS(T)                                                                 \
   TEST(chan_##T##_threads_delivers_every_size_in_order_intact) { delivers_every_size(#T, 0); }
-SIZES_PROCS(shm)
-SIZES_PROCS(pipe)
-SIZES_PROCS(unix)
-SIZES_PROCS(mq)
-SIZES_PROCS(tcp)
-SIZES_THREADS(ring)
-SIZES_THREADS(shm)
-SIZES_THREADS(pipe)
-SIZES_THREADS(unix)
-SIZES_THREADS(mq)
-SIZES_THREADS(tcp)
+SHARED_TRANSPORTS(SIZES_PROCS)
+ALL_TRANSPORTS(SIZES_THREADS)
 
 /* ---- AB_DROP ----------------------------------------------------------------------------- */
 
@@ -304,12 +301,7 @@ static void drop_counts(const char *t)
 }
 
 #define DROP(T) TEST(chan_##T##_drop_policy_drops_at_depth_and_counts) { drop_counts(#T); }
-DROP(ring)
-DROP(shm)
-DROP(pipe)
-DROP(unix)
-DROP(mq)
-DROP(tcp)
+ALL_TRANSPORTS(DROP)
 
 /* ---- AB_BLOCK ---------------------------------------------------------------------------- */
 
@@ -364,12 +356,7 @@ static void block_holds(const char *t)
 }
 
 #define BLOCK(T) TEST(chan_##T##_block_policy_holds_sender_until_release) { block_holds(#T); }
-BLOCK(ring)
-BLOCK(shm)
-BLOCK(pipe)
-BLOCK(unix)
-BLOCK(mq)
-BLOCK(tcp)
+ALL_TRANSPORTS(BLOCK)
 
 /* ---- timeouts ---------------------------------------------------------------------------- */
 
@@ -397,12 +384,7 @@ static void recv_times_out(const char *t)
 }
 
 #define TIMEOUT(T) TEST(chan_##T##_recv_times_out_with_eagain_when_empty) { recv_times_out(#T); }
-TIMEOUT(ring)
-TIMEOUT(shm)
-TIMEOUT(pipe)
-TIMEOUT(unix)
-TIMEOUT(mq)
-TIMEOUT(tcp)
+ALL_TRANSPORTS(TIMEOUT)
 
 /* ---- a gone peer (kernel transports) ----------------------------------------------------- */
 
@@ -461,10 +443,7 @@ static void dead_receiver(const char *t)
 #define DEAD(T)                                                                          \
   TEST(chan_##T##_dead_sender_gives_epipe) { dead_sender(#T); }                          \
   TEST(chan_##T##_dead_receiver_gives_epipe) { dead_receiver(#T); }
-DEAD(pipe)
-DEAD(unix)
-DEAD(mq)
-DEAD(tcp)
+KERNEL_TRANSPORTS(DEAD)
 
 /* ---- the stop word ------------------------------------------------------------------------ */
 
@@ -524,16 +503,8 @@ static void stop_cancels(const char *t, int what)
   TEST(chan_##T##_stop_cancels_send_blocked_on_depth) { stop_cancels(#T, 1); }
 #define STOP_KERNEL(T)                                                                   \
   TEST(chan_##T##_stop_cancels_send_blocked_in_kernel) { stop_cancels(#T, 2); }
-STOP(ring)
-STOP(shm)
-STOP(pipe)
-STOP(unix)
-STOP(mq)
-STOP(tcp)
-STOP_KERNEL(pipe)
-STOP_KERNEL(unix)
-STOP_KERNEL(mq)
-STOP_KERNEL(tcp)
+ALL_TRANSPORTS(STOP)
+KERNEL_TRANSPORTS(STOP_KERNEL)
 
 /* ---- what a channel leaves behind --------------------------------------------------------- */
 
@@ -562,12 +533,7 @@ static void no_fd_leak(const char *t)
 }
 
 #define FDLEAK(T) TEST(chan_##T##_destroy_leaks_no_fd) { no_fd_leak(#T); }
-FDLEAK(ring)
-FDLEAK(shm)
-FDLEAK(pipe)
-FDLEAK(unix)
-FDLEAK(mq)
-FDLEAK(tcp)
+ALL_TRANSPORTS(FDLEAK)
 
 TEST(chan_shared_channels_leave_nothing_in_dev_shm_or_mqueue)
 {
