@@ -1,6 +1,7 @@
-/* Running the archbench binary from a test, as a user would, and checking what it leaves
- * behind. Shared by tests/test_cli.c and tests/test_e2e.c; the code is in tests/test_proc.c
- * (named test_*.c so that the Makefile's wildcard builds it; it holds no TEST).
+/* Running the archbench binaries (or a script) from a test, as a user would, and checking
+ * what they leave behind. Shared by tests/test_cli.c, test_e2e.c and test_micro.c; the code
+ * is in tests/test_proc.c (named test_*.c so that the Makefile's wildcard builds it; it
+ * holds no TEST).
  *
  * Every run gets a session of its own (setsid), so that all its descendants can be found by
  * session id in /proc, and its stdout and stderr go to temporary files. Temporary paths are
@@ -56,6 +57,9 @@ int dir_entries(const char *path, char *names, size_t len);
  * session, stdin /dev/null, stdout and stderr captured; p->ipc is snapshotted first. */
 void start_ab(proc_t *p, const char *const *args);
 
+/* The same for any program bin (a path: no search of PATH). */
+void start_prog(proc_t *p, const char *bin, const char *const *args);
+
 /* Wait up to timeout_s for the exit: 1 once it came (code, out and err filled in, and no
  * sanitizer report on stderr), 0 if it did not (the run is left running). */
 int wait_ab(proc_t *p, double timeout_s);
@@ -63,8 +67,9 @@ int wait_ab(proc_t *p, double timeout_s);
 /* Wait up to timeout_s for the exit; if it does not come, kill the session and fail. */
 void finish_ab(proc_t *p, double timeout_s);
 
-/* start_ab, then finish_ab. */
+/* start_ab (or start_prog), then finish_ab. */
 void run_ab(proc_t *p, const char *const *args, double timeout_s);
+void run_prog(proc_t *p, const char *bin, const char *const *args, double timeout_s);
 
 /* Free what wait_ab captured. */
 void proc_free(proc_t *p);

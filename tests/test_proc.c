@@ -181,9 +181,14 @@ static void assert_no_sanitizer_report(const char *err)
 
 void start_ab(proc_t *p, const char *const *args)
 {
+  start_prog(p, ab_bin(), args);
+}
+
+void start_prog(proc_t *p, const char *bin, const char *const *args)
+{
   const char *argv[40];
   int n = 0;
-  argv[n++] = ab_bin();
+  argv[n++] = bin;
   for (int i = 0; args[i]; i++) {
     ASSERT(n < 39);
     argv[n++] = args[i];
@@ -251,6 +256,12 @@ void finish_ab(proc_t *p, double timeout_s)
 void run_ab(proc_t *p, const char *const *args, double timeout_s)
 {
   start_ab(p, args);
+  finish_ab(p, timeout_s);
+}
+
+void run_prog(proc_t *p, const char *bin, const char *const *args, double timeout_s)
+{
+  start_prog(p, bin, args);
   finish_ab(p, timeout_s);
 }
 
