@@ -96,6 +96,7 @@ clean:
 # bench/gbench.cc is the project's only C++. `make bench` ends with a short profile of it into
 # results/latest/micro.json (Google Benchmark's JSON: its tools/compare.py reads it as is),
 # written under a temporary name and renamed when whole: an interrupted profile leaves none.
+# Its console table and banner go to micro.txt (the end of it is shown if the profile fails).
 MICROSRC := bench/micro_main.c bench/abm.c bench/selftest.c bench/floor.c bench/sync.c \
             bench/pipe.c bench/socket.c bench/msgq.c bench/channels.c bench/registers.c \
             bench/robot.c bench/spawn.c bench/clock.c
@@ -109,8 +110,8 @@ GBLIBS   := $(shell pkg-config --libs benchmark 2>/dev/null || echo -lbenchmark)
 MICRO_FILTER := /(0|8|48)$$|^robot-frame|^(spawn|clock|hist)/|^reg/.*/64$$
 MICRO_PROFILE = o=results/latest/micro; trap 'rm -f $$o.json.tmp' EXIT INT TERM HUP; \
                 $(B)/archbench-micro --benchmark_filter='$(MICRO_FILTER)' --benchmark_min_time=0.05 \
-                --benchmark_out=$$o.json.tmp --benchmark_out_format=json > $$o.txt && \
-                mv $$o.json.tmp $$o.json && $(MICRO_DIGEST)
+                --benchmark_out=$$o.json.tmp --benchmark_out_format=json > $$o.txt 2>&1 || \
+                { tail -n 5 $$o.txt >&2; exit 1; }; mv $$o.json.tmp $$o.json && $(MICRO_DIGEST)
 # After the scenarios' table, the prices that explain it (bench/digest.awk).
 MICRO_KEY := ^(cacheline|chan-shm-spin|chan-shm|futex|pipe|unix-seqpacket|mq|tcp)/procs/rtt/[08]$$|^robot-frame-(inplace-shm|shm|pipe)/|^spawn/
 MICRO_DIGEST = awk -v key='$(MICRO_KEY)' -f bench/digest.awk results/latest/micro.txt
