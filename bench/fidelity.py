@@ -56,15 +56,29 @@ def run(argv, timeout=120):
     return p.stdout
 
 
+def micro_runs(names, flags, pinned=False):
+    """Run the named archbench-micro benchmarks: each one's runs (one per repetition), or an
+    error naming the one that failed or did not run."""
+    out = run((PIN if pinned else []) +
+              [MICRO, "--benchmark_filter=^(%s)$" % "|".join(names), "--benchmark_format=json"]
+              + flags)
+    got = {n: [] for n in names}
+    for b in json.loads(out)["benchmarks"]:
+        if b.get("run_type") != "iteration" or b.get("run_name") not in got:
+            continue
+        if b.get("error_occurred"):
+            raise RuntimeError("%s: %s" % (b["run_name"], b.get("error_message")))
+        got[b["run_name"]].append(b)
+    for n in names:
+        if not got[n]:
+            raise RuntimeError("%s did not run" % n)
+    return got
+
+
 def micro(name, pinned):
     """One archbench-micro benchmark for about a second: its mean and p50, in us."""
-    out = run((PIN if pinned else []) +
-              [MICRO, "--benchmark_filter=^%s$" % name, "--benchmark_min_time=1",
-               "--benchmark_format=json"])
-    b = [x for x in json.loads(out)["benchmarks"] if x["name"] == name]
-    if not b or b[0].get("error_occurred"):
-        raise RuntimeError("%s: %s" % (name, b[0].get("error_message") if b else "did not run"))
-    return {"mean": b[0]["mean_ns"] / 1e3, "p50": b[0]["p50_ns"] / 1e3}
+    b = micro_runs([name], ["--benchmark_min_time=1"], pinned)[name][0]
+    return {"mean": b["mean_ns"] / 1e3, "p50": b["p50_ns"] / 1e3}
 
 
 FLOOR = ["cacheline/procs/rtt/8", "chan-shm-spin/procs/rtt/8", "pipe/procs/rtt/8"]
@@ -72,21 +86,9 @@ FLOOR = ["cacheline/procs/rtt/8", "chan-shm-spin/procs/rtt/8", "pipe/procs/rtt/8
 
 def floor_round():
     """The three floor benchmarks interleaved: the median of their p50 round trips, in us."""
-    out = run([MICRO, "--benchmark_filter=^(%s)$" % "|".join(FLOOR),
-               "--benchmark_min_time=0.1", "--benchmark_repetitions=9",
-               "--benchmark_enable_random_interleaving=true",
-               "--benchmark_report_aggregates_only=false", "--benchmark_format=json"])
-    got = {n: [] for n in FLOOR}
-    for b in json.loads(out)["benchmarks"]:
-        if b.get("run_type") != "iteration" or b.get("run_name") not in got:
-            continue
-        if b.get("error_occurred"):
-            raise RuntimeError("%s: %s" % (b["run_name"], b.get("error_message")))
-        got[b["run_name"]].append(b["p50_ns"] / 1e3)
-    for n in FLOOR:
-        if not got[n]:
-            raise RuntimeError("%s did not run" % n)
-    return {n: statistics.median(got[n]) for n in FLOOR}
+    got = micro_runs(FLOOR, ["--benchmark_min_time=0.1", "--benchmark_repetitions=9",
+                             "--benchmark_enable_random_interleaving=true"])
+    return {n: statistics.median(b["p50_ns"] / 1e3 for b in got[n]) for n in FLOOR}
 
 
 def perf_pipe(pinned):
