@@ -161,8 +161,12 @@ static void ab__table(const char *out)
   char path[600];
   snprintf(path, sizeof path, "%s/summary.txt", out);
   FILE *f = fopen(path, "we");
-  if (!f || (ab__table_to(f), fclose(f)) != 0)
-    fprintf(stderr, "archbench: could not write %s: %s\n", path, strerror(errno));
+  if (f) {
+    ab__table_to(f);
+    if (fclose(f) == 0)
+      return;
+  }
+  fprintf(stderr, "archbench: could not write %s: %s\n", path, strerror(errno));
 }
 
 /* ---- output directory ----------------------------------------------------------------------- */
