@@ -3,6 +3,12 @@
 // registered as a lambda that hands the State to the C function.
 #include <benchmark/benchmark.h>
 
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <memory>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -20,6 +26,22 @@ benchmark::internal::Benchmark *B(ab_gb_bench_t *b)
   return reinterpret_cast<benchmark::internal::Benchmark *>(b);
 }
 ab_gb_bench_t *C(benchmark::internal::Benchmark *b) { return reinterpret_cast<ab_gb_bench_t *>(b); }
+
+// The display reporter ab_gb_run hands to RunSpecifiedBenchmarks: every report goes to
+// Google Benchmark's own (console or JSON, printing where it always does), but the error
+// stream RunSpecifiedBenchmarks itself writes to when the filter matches nothing is this
+// one's, so that the caller can say so once, in its own words.
+class Forward : public benchmark::BenchmarkReporter {
+public:
+  explicit Forward(benchmark::BenchmarkReporter *to) : to_(to) { SetErrorStream(&unsaid_); }
+  bool ReportContext(const Context &c) override { return to_->ReportContext(c); }
+  void ReportRuns(const std::vector<Run> &runs) override { to_->ReportRuns(runs); }
+  void Finalize() override { to_->Finalize(); }
+
+private:
+  benchmark::BenchmarkReporter *to_;
+  std::ostringstream unsaid_;
+};
 
 } // namespace
 
@@ -62,14 +84,35 @@ ab_gb_bench_t *ab_gb_unit(ab_gb_bench_t *b, enum ab_gb_unit u)
 
 void ab_gb_context(const char *key, const char *value) { benchmark::AddCustomContext(key, value); }
 
-int ab_gb_main(int *argc, char **argv)
+void ab_gb_init(int *argc, char **argv) { benchmark::Initialize(argc, argv); }
+
+const char *ab_gb_filter(void)
 {
-  benchmark::Initialize(argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(*argc, argv))
-    return 1;
-  benchmark::RunSpecifiedBenchmarks();
+  static std::string f;
+  f = benchmark::GetBenchmarkFilter();
+  return f.c_str();
+}
+
+int ab_gb_run(char *err, size_t len)
+{
+  // The filter as RunSpecifiedBenchmarks reads it: none is ".", a leading '-' negates. It is
+  // compiled the way Google Benchmark compiles it (Debian's build: std::regex, extended), so
+  // a bad one is told apart from one that matches nothing.
+  std::string spec = benchmark::GetBenchmarkFilter();
+  if (spec.empty() || spec == "all")
+    spec = ".";
+  try {
+    std::regex re(spec[0] == '-' ? spec.substr(1) : spec, std::regex_constants::extended);
+  } catch (const std::regex_error &e) {
+    snprintf(err, len, "%s", e.what());
+    benchmark::Shutdown();
+    return -EINVAL;
+  }
+  std::unique_ptr<benchmark::BenchmarkReporter> display(benchmark::CreateDefaultDisplayReporter());
+  Forward forward(display.get());
+  size_t n = benchmark::RunSpecifiedBenchmarks(&forward);
   benchmark::Shutdown();
-  return 0;
+  return n > INT_MAX ? INT_MAX : static_cast<int>(n);
 }
 
 int ab_gb_loop(ab_gb_state_t *st) { return S(st)->KeepRunning(); }

@@ -23,6 +23,7 @@
 #ifndef AB_GBENCH_H
 #define AB_GBENCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -65,9 +66,17 @@ ab_gb_bench_t *ab_gb_unit(ab_gb_bench_t *b, enum ab_gb_unit u);
 /* A key/value pair in the "context" block of the output. */
 void ab_gb_context(const char *key, const char *value);
 
-/* Initialize from argv (consuming the --benchmark_* flags), run what the filter selects,
- * shut down. Returns the exit status: 0, or 1 for an argument it does not know. */
-int ab_gb_main(int *argc, char **argv);
+/* Initialize from argv, consuming the --benchmark_* flags it knows (--help and a bad
+ * --benchmark_format make Google Benchmark itself print its usage and exit). What is left
+ * in argv[1..*argc-1] it did not take: an unknown flag, or a known one with a bad value. */
+void ab_gb_init(int *argc, char **argv);
+/* The --benchmark_filter given, as given ("" when none was). */
+const char *ab_gb_filter(void);
+/* Run what --benchmark_filter selects, then shut down. Returns how many benchmarks it
+ * selected (0: the filter matched none, and nothing ran), or -EINVAL when the filter is not
+ * a regular expression Google Benchmark can compile (why in err). Google Benchmark prints
+ * nothing of its own about either. */
+int ab_gb_run(char *err, size_t len);
 
 /* ---- inside a benchmark -------------------------------------------------------------- */
 

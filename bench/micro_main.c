@@ -7,6 +7,9 @@
  *   --pin=none|same|cross   where the two sides of a link run: as the scheduler places
  *                    them (default), both on one CPU (as rt-tests and `taskset -c 0 perf
  *                    bench sched pipe` measure), or one CPU each
+ * Bad usage exits 2 with one line naming the bad value and what was expected: our flags,
+ * a flag neither we nor Google Benchmark know, a filter that is no regular expression or
+ * matches nothing (Google Benchmark itself would exit 0 or 1 for these).
  * The families are one file each in bench/, listed once in ABM_FAMILIES (abm.h).
  */
 #include <sched.h>
@@ -83,6 +86,29 @@ static int pin(const char *v)
   return 0;
 }
 
+/* Google Benchmark answers a bad value of these by printing its usage and exiting 0. */
+static int gb_choice(const char *arg)
+{
+  static const char *const flags[][2] = {
+    { "--benchmark_format=", "console, json, csv" },
+    { "--benchmark_out_format=", "console, json, csv" },
+    { "--benchmark_time_unit=", "ns, us, ms, s" },
+  };
+  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+    size_t k = strlen(flags[i][0]);
+    if (strncmp(arg, flags[i][0], k))
+      continue;
+    const char *v = arg + k, *c = flags[i][1];
+    for (size_t n; *c; c += n + strspn(c + n, ", "))
+      if ((n = strcspn(c, ",")) == strlen(v) && !strncmp(c, v, n))
+        return 0;
+    fprintf(stderr, "archbench-micro: %.*s: '%s' is not one of %s\n", (int)k - 1, arg, v,
+            flags[i][1]);
+    return 2;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   char *args[argc + 2];
@@ -96,6 +122,8 @@ int main(int argc, char **argv)
     else if (!strncmp(argv[i], "--pin=", 6)) {
       if (pin(argv[i] + 6))
         return 2;
+    } else if (gb_choice(argv[i])) {
+      return 2;
     } else {
       /* --help goes on too: Google Benchmark prints its flags after ours */
       help |= !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
@@ -132,5 +160,21 @@ int main(int argc, char **argv)
       families[i]();
   }
   context();
-  return ab_gb_main(&n, args);
+  ab_gb_init(&n, args);
+  if (n > 1) {
+    fprintf(stderr, "archbench-micro: '%s' is not a flag of archbench-micro or Google Benchmark, "
+            "or not a value it takes (expected --smoke, --shim-selftest, --pin=WHERE "
+            "or --benchmark_NAME=VALUE; --help lists them)\n", args[1]);
+    return 2;
+  }
+  char filter[512], err[256];
+  snprintf(filter, sizeof filter, "%s", ab_gb_filter());
+  int r = ab_gb_run(err, sizeof err);
+  if (r < 0)
+    fprintf(stderr, "archbench-micro: --benchmark_filter: '%s' is not a regular expression (%s); "
+            "expected an extended one, such as '^pipe/procs/'\n", filter, err);
+  else if (r == 0)
+    fprintf(stderr, "archbench-micro: --benchmark_filter: '%s' matches no benchmark (expected a "
+            "regular expression matching some of the names --benchmark_list_tests prints)\n", filter);
+  return r > 0 ? 0 : 2;
 }

@@ -152,13 +152,39 @@ TEST(micro_shim_reports_counters_manual_time_and_errors_in_json)
   cleanup_now();
 }
 
-TEST(micro_passes_unknown_flags_to_google_benchmark_which_rejects_them)
+/* ---- bad usage ------------------------------------------------------------------------ */
+
+/* Every bad usage exits 2 with one line on stderr naming the bad value and what was
+ * expected, whether the flag is ours or Google Benchmark's (which on its own would exit 0
+ * for a filter that matches nothing or does not compile, and 1 for a flag it does not know).
+ * X(name, arguments, the value as named, what is expected) */
+#define MICRO_BAD_USAGE(X)                                                                     \
+  X(filter_matching_nothing, L("--shim-selftest", "--benchmark_filter=^no-such/bench$"),       \
+    "'^no-such/bench$'", "--benchmark_list_tests")                                             \
+  X(filter_not_a_regex, L("--shim-selftest", "--benchmark_filter=shim/(manual"),               \
+    "'shim/(manual'", "regular expression")                                                    \
+  X(unknown_flag, L("--shim-selftest", "--no-such-flag"), "'--no-such-flag'",                  \
+    "--benchmark_NAME=VALUE")                                                                  \
+  X(google_benchmark_flag_bad_value, L("--shim-selftest", "--benchmark_format=xml"), "'xml'",  \
+    "console, json, csv")                                                                      \
+  X(pin_bad_value, L("--pin=sideways", "--benchmark_filter=^clock/"), "'sideways'",            \
+    "none, same, cross")
+
+static void expect_usage_error(const char *const *args, const char *value, const char *expected)
 {
-  char *err = run_expect(micro_bin(), L("--shim-selftest", "--no-such-flag"), 1);
-  ASSERT_CONTAINS(err, "--no-such-flag");
+  char *err = run_expect(micro_bin(), args, 2);
+  ASSERT_CONTAINS(err, value);
+  ASSERT_CONTAINS(err, expected);
+  const char *nl = strchr(err, '\n');
+  if (!nl || nl[1])
+    AB_FAIL("not one line on stderr: \"%s\"", err);
   free(err);
   cleanup_now();
 }
+
+#define MICRO_BAD_USAGE_TEST(name, args, value, expected)                                      \
+  TEST(micro_bad_usage_##name##_exits_2_naming_it) { expect_usage_error(args, value, expected); }
+MICRO_BAD_USAGE(MICRO_BAD_USAGE_TEST)
 
 /* ---- smoke: every benchmark once ------------------------------------------------------ */
 
@@ -276,22 +302,13 @@ TEST(micro_json_is_read_unchanged_by_google_benchmark_compare_py)
 
 /* ---- placement and signals ------------------------------------------------------------ */
 
-TEST(micro_pin_bad_value_exits_2_naming_it_and_the_choices)
-{
-  char *err = run_expect(micro_bin(), L("--pin=sideways", "--benchmark_filter=^clock/"), 2);
-  ASSERT_CONTAINS(err, "'sideways'");
-  ASSERT_CONTAINS(err, "none, same, cross");
-  free(err);
-  cleanup_now();
-}
-
 TEST(micro_pin_same_runs_blocking_links_and_refuses_polling_ones)
 {
   json_t *root = micro_json(L("--pin=same", "--benchmark_min_time=0",
                               "--benchmark_filter=^(pipe/threads/rtt/8|cacheline/threads/rtt/8)$",
                               "--benchmark_format=json"));
-  ASSERT_CONTAINS(json_string_value(json_object_get(json_object_get(root, "context"), "pin")),
-                  "same: both sides on CPU");
+  json_t *ctx = json_object_get(root, "context");
+  ASSERT_CONTAINS(json_string_value(json_object_get(ctx, "pin")), "same: both sides on CPU");
   json_t *b = need_bench(root, "pipe/threads/rtt/8");
   ASSERT(!json_is_true(json_object_get(b, "error_occurred")));
   ASSERT_DBL(num(b, "p50_ns"), >, 0);
