@@ -31,10 +31,12 @@ const int abm_nsizes = (int)(sizeof abm_sizes / sizeof abm_sizes[0]);
 typedef struct abm_case {
   const abm_link_def_t *def;
   int procs, mode;
+  int paced; /* its second argument is the interval in us */
 } abm_case_t;
 
 enum abm_pin abm_pin = ABM_PIN_NONE;
 int abm_pin_peer_cpu = -1;
+int64_t abm_interval_us;
 
 static abm_case_t cases[ABM_MAX_CASES];
 static int ncases;
@@ -218,9 +220,20 @@ int abm_peer_join(abm_peer_t *p, int64_t timeout_ns)
 typedef struct abm_run {
   abm_link_t *l;
   int mode;
+  int64_t interval_ns; /* oneway: the peer's sleep before each ack, 0 for none */
   void *buf;    /* the peer's receive buffer */
   void *ack;
 } abm_run_t;
+
+/* The rt-tests' pacing (pmqtest's receiver calls clock_nanosleep(CLOCK_MONOTONIC, 0, ...),
+ * ptsematest's nanosleep): a relative sleep after the stamp, so the cycle is the interval
+ * plus the exchange and nothing is ever caught up. */
+static void abm__pace(int64_t ns)
+{
+  struct timespec ts = { .tv_sec = (time_t)(ns / AB_NS_PER_S), .tv_nsec = (long)(ns % AB_NS_PER_S) };
+  while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+    ;
+}
 
 static void abm__peer_main(void *arg)
 {
@@ -238,6 +251,8 @@ static void abm__peer_main(void *arg)
     if (e == 0) {
       if (r->mode == ABM_ONEWAY) {
         ab_hist_record(&ctl->hist, t - __atomic_load_n(&ctl->t_sent, __ATOMIC_RELAXED));
+        if (r->interval_ns)
+          abm__pace(r->interval_ns);
         e = l->ops->send(l, ABM_PEER, r->ack, l->back);
       } else {
         e = l->ops->send(l, ABM_PEER, data, l->back);
@@ -256,7 +271,8 @@ static void abm__link_bench(ab_gb_state_t *st, void *arg)
   const abm_case_t *c = arg;
   const abm_link_def_t *def = c->def;
   abm_link_t link, *l = &link;
-  abm_run_t run = { .l = l, .mode = c->mode };
+  abm_run_t run = { .l = l, .mode = c->mode,
+                    .interval_ns = c->paced ? ab_gb_get_range(st, 1) * 1000 : 0 };
   abm_peer_t peer;
   ab_hist_t *h = NULL;
   size_t bytes = (size_t)ab_gb_get_range(st, 0), room;
@@ -382,14 +398,19 @@ void abm_register_links(const abm_link_def_t *defs, int n)
           abort();
         }
         abm_case_t *c = &cases[ncases++];
-        *c = (abm_case_t){ .def = d, .procs = a, .mode = m };
+        *c = (abm_case_t){ .def = d, .procs = a, .mode = m,
+                           .paced = m == ABM_ONEWAY && abm_interval_us > 0 };
         char name[96];
         snprintf(name, sizeof name, "%s/%s/%s", d->name, arch[a], mode[m]);
         ab_gb_bench_t *b = ab_gb_register(name, abm__link_bench, c);
         const int64_t *sz = d->sizes ? d->sizes : abm_sizes;
         int ns = d->sizes ? d->nsizes : abm_nsizes;
-        for (int k = 0; k < ns; k++)
-          ab_gb_arg(b, sz[k]);
+        for (int k = 0; k < ns; k++) {
+          int64_t args[2] = { sz[k], abm_interval_us };
+          ab_gb_args(b, args, c->paced ? 2 : 1);
+        }
+        if (c->paced)
+          ab_gb_real_time(ab_gb_arg_names(b, (const char *const[]){ "", "interval_us" }, 2));
       }
     }
   }

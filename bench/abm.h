@@ -17,6 +17,11 @@
  *            (already waiting) stamps on arrival and records the difference, then acks
  *            with a small message; the next send waits for the ack. The histogram holds
  *            the one-way latencies; Time is the whole paced cycle (message and ack).
+ *            With --interval=US the peer also sleeps US (relative, CLOCK_MONOTONIC) between
+ *            its stamp and its ack, as the rt-tests' receiver does with -i: each message
+ *            then finds both sides idle. Such a benchmark is named
+ *            <...>/<bytes>/interval_us:<US>/real_time: its iterations are counted in wall
+ *            time, as its side mostly sleeps.
  *
  * Every link benchmark reports counters mean_ns, p50_ns, p99_ns, p999_ns and max_ns from an
  * ab_hist_t (one clock read per operation, ab_now_ns), bytes_per_second, and "err" via
@@ -114,6 +119,12 @@ void abm_cleanup(void);
 enum abm_pin { ABM_PIN_NONE, ABM_PIN_SAME, ABM_PIN_CROSS };
 extern enum abm_pin abm_pin;
 extern int abm_pin_peer_cpu;
+
+/* --interval: the one-way pacing in microseconds, 0 (back to back) by default. Set once in
+ * main before the families register: a paced one-way benchmark carries it as its second
+ * argument. */
+#define ABM_INTERVAL_MAX_US 1000000
+extern int64_t abm_interval_us;
 
 /* ---- helpers for family files ------------------------------------------------------------ */
 

@@ -61,6 +61,11 @@ ab_gb_bench_t *ab_gb_args(ab_gb_bench_t *b, const int64_t *v, int n)
   return C(B(b)->Args(std::vector<int64_t>(v, v + (n > 0 ? n : 0))));
 }
 
+ab_gb_bench_t *ab_gb_arg_names(ab_gb_bench_t *b, const char *const *names, int n)
+{
+  return C(B(b)->ArgNames(std::vector<std::string>(names, names + (n > 0 ? n : 0))));
+}
+
 ab_gb_bench_t *ab_gb_range(ab_gb_bench_t *b, int64_t lo, int64_t hi) { return C(B(b)->Range(lo, hi)); }
 ab_gb_bench_t *ab_gb_range_multiplier(ab_gb_bench_t *b, int mult) { return C(B(b)->RangeMultiplier(mult)); }
 

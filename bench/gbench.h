@@ -53,6 +53,8 @@ enum ab_gb_unit { AB_GB_NS = 0, AB_GB_US, AB_GB_MS, AB_GB_S };
 ab_gb_bench_t *ab_gb_register(const char *name, ab_gb_fn fn, void *arg);
 ab_gb_bench_t *ab_gb_arg(ab_gb_bench_t *b, int64_t x);                  /* one instance */
 ab_gb_bench_t *ab_gb_args(ab_gb_bench_t *b, const int64_t *v, int n);    /* one, n args */
+/* Names of the arguments, in order: "" shows a value bare, "k" as "k:value". */
+ab_gb_bench_t *ab_gb_arg_names(ab_gb_bench_t *b, const char *const *names, int n);
 ab_gb_bench_t *ab_gb_range(ab_gb_bench_t *b, int64_t lo, int64_t hi);    /* lo..hi by x8 */
 ab_gb_bench_t *ab_gb_range_multiplier(ab_gb_bench_t *b, int mult);
 ab_gb_bench_t *ab_gb_dense_range(ab_gb_bench_t *b, int64_t lo, int64_t hi, int step);

@@ -7,11 +7,14 @@
  *   --pin=none|same|cross   where the two sides of a link run: as the scheduler places
  *                    them (default), both on one CPU (as rt-tests and `taskset -c 0 perf
  *                    bench sched pipe` measure), or one CPU each
+ *   --interval=US    pace every one-way benchmark as pmqtest/ptsematest -i US do (abm.h)
  * Bad usage exits 2 with one line naming the bad value and what was expected: our flags,
  * a flag neither we nor Google Benchmark know, a filter that is no regular expression or
  * matches nothing (Google Benchmark itself would exit 0 or 1 for these).
  * The families are one file each in bench/, listed once in ABM_FAMILIES (abm.h).
  */
+#include <ctype.h>
+#include <inttypes.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #include <sys/utsname.h>
 
 #include "abm.h"
+#include "internal.h" /* ab_parse_int, ab_parse_duration */
 
 static void (*const families[])(void) = {
 #define ABM_ENTRY(n) abm_register_##n,
@@ -86,6 +90,27 @@ static int pin(const char *v)
   return 0;
 }
 
+/* --interval: a bare number is microseconds, as the rt-tests' -i; a duration with a unit
+ * must come to whole microseconds. Sets abm_interval_us; returns 0, or 2 after saying what
+ * was wrong. */
+static int interval(const char *v)
+{
+  size_t n = strlen(v);
+  int64_t us = -1, ns;
+  int ok;
+  if (n && isdigit((unsigned char)v[n - 1]))
+    ok = ab_parse_int(v, &us) == 0;
+  else if ((ok = ab_parse_duration(v, &ns) == 0 && ns % 1000 == 0))
+    us = ns / 1000;
+  if (!ok || us < 0 || us > ABM_INTERVAL_MAX_US) {
+    fprintf(stderr, "archbench-micro: --interval: '%s' is not a whole number of microseconds "
+            "from 0 to %d (such as 100, 100us or 10ms)\n", v, ABM_INTERVAL_MAX_US);
+    return 2;
+  }
+  abm_interval_us = us;
+  return 0;
+}
+
 /* Google Benchmark answers a bad value of these by printing its usage and exiting 0. */
 static int gb_choice(const char *arg)
 {
@@ -122,6 +147,9 @@ int main(int argc, char **argv)
     else if (!strncmp(argv[i], "--pin=", 6)) {
       if (pin(argv[i] + 6))
         return 2;
+    } else if (!strncmp(argv[i], "--interval=", 11)) {
+      if (interval(argv[i] + 11))
+        return 2;
     } else if (gb_choice(argv[i])) {
       return 2;
     } else {
@@ -131,11 +159,15 @@ int main(int argc, char **argv)
     }
   }
   if (help)
-    printf("archbench-micro [--smoke] [--shim-selftest] [--pin=none|same|cross] [Google Benchmark flags]\n"
+    printf("archbench-micro [--smoke] [--shim-selftest] [--pin=none|same|cross] [--interval=US]\n"
+           "                [Google Benchmark flags]\n"
            "  --smoke          run every benchmark for a single iteration\n"
            "  --shim-selftest  run the shim's self-test benchmarks only\n"
            "  --pin=WHERE      the two sides of a link: none (the scheduler places them),\n"
            "                   same (one CPU, as rt-tests measure), cross (a CPU each)\n"
+           "  --interval=US    one-way benchmarks: the peer sleeps US microseconds before each\n"
+           "                   ack, as pmqtest/ptsematest -i US (default 0: back to back);\n"
+           "                   they are then named .../<bytes>/interval_us:US/real_time\n"
            "names: <primitive>/<threads|procs>/<rtt|oneway>/<bytes>; latency counters "
            "mean_ns p50_ns p99_ns p999_ns max_ns\n\n");
   /* min_time 0: the first run (one iteration) is already long enough. Given first, so a
@@ -160,11 +192,14 @@ int main(int argc, char **argv)
       families[i]();
   }
   context();
+  char us[24];
+  snprintf(us, sizeof us, "%" PRId64, abm_interval_us);
+  ab_gb_context("interval_us", us);
   ab_gb_init(&n, args);
   if (n > 1) {
     fprintf(stderr, "archbench-micro: '%s' is not a flag of archbench-micro or Google Benchmark, "
-            "or not a value it takes (expected --smoke, --shim-selftest, --pin=WHERE "
-            "or --benchmark_NAME=VALUE; --help lists them)\n", args[1]);
+            "or not a value it takes (expected --smoke, --shim-selftest, --pin=WHERE, "
+            "--interval=US or --benchmark_NAME=VALUE; --help lists them)\n", args[1]);
     return 2;
   }
   char filter[512], err[256];

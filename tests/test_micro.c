@@ -168,7 +168,15 @@ TEST(micro_shim_reports_counters_manual_time_and_errors_in_json)
   X(google_benchmark_flag_bad_value, L("--shim-selftest", "--benchmark_format=xml"), "'xml'",  \
     "console, json, csv")                                                                      \
   X(pin_bad_value, L("--pin=sideways", "--benchmark_filter=^clock/"), "'sideways'",            \
-    "none, same, cross")
+    "none, same, cross")                                                                       \
+  X(interval_not_a_number, L("--interval=soon", "--benchmark_filter=^mutex/"), "'soon'",       \
+    "whole number of microseconds from 0 to 1000000")                                          \
+  X(interval_negative, L("--interval=-5", "--benchmark_filter=^mutex/"), "'-5'",               \
+    "from 0 to 1000000")                                                                       \
+  X(interval_beyond_a_second, L("--interval=1001ms", "--benchmark_filter=^mutex/"), "'1001ms'", \
+    "from 0 to 1000000")                                                                       \
+  X(interval_not_whole_microseconds, L("--interval=1500ns", "--benchmark_filter=^mutex/"),     \
+    "'1500ns'", "whole number of microseconds")
 
 static void expect_usage_error(const char *const *args, const char *value, const char *expected)
 {
@@ -309,12 +317,39 @@ TEST(micro_pin_same_runs_blocking_links_and_refuses_polling_ones)
                               "--benchmark_format=json"));
   json_t *ctx = json_object_get(root, "context");
   ASSERT_CONTAINS(json_string_value(json_object_get(ctx, "pin")), "same: both sides on CPU");
+  ASSERT_STR(json_string_value(json_object_get(ctx, "interval_us")), "0"); /* back to back */
   json_t *b = need_bench(root, "pipe/threads/rtt/8");
   ASSERT(!json_is_true(json_object_get(b, "error_occurred")));
   ASSERT_DBL(num(b, "p50_ns"), >, 0);
   b = need_bench(root, "cacheline/threads/rtt/8");
   ASSERT(json_is_true(json_object_get(b, "error_occurred")));
   ASSERT_CONTAINS(json_string_value(json_object_get(b, "error_message")), "polls");
+  json_decref(root);
+  cleanup_now();
+}
+
+/* --interval paces every one-way benchmark as pmqtest/ptsematest -i do: the peer sleeps the
+ * interval before each ack, so N messages take at least N intervals of wall time (a physical
+ * lower bound, never a latency bound). The benchmark says so in its name and counts its
+ * iterations in wall time; round trips stay back to back under their own names; the JSON
+ * context records the interval. */
+TEST(micro_interval_paces_every_oneway_message_and_is_recorded)
+{
+  double t0 = now_s();
+  json_t *root = micro_json(L("--interval=2ms", "--benchmark_min_time=0.05",
+                              "--benchmark_filter=^mutex/threads/", "--benchmark_format=json"));
+  double wall = now_s() - t0;
+  ASSERT_STR(json_string_value(json_object_get(json_object_get(root, "context"), "interval_us")),
+             "2000");
+  json_t *b = need_bench(root, "mutex/threads/oneway/0/interval_us:2000/real_time");
+  ASSERT(!json_is_true(json_object_get(b, "error_occurred")));
+  ASSERT_STR(json_string_value(json_object_get(b, "time_unit")), "ns");
+  double n = num(b, "iterations");
+  ASSERT_DBL(n, >=, 1);
+  ASSERT_DBL(num(b, "real_time"), >=, 2e6); /* per message, its interval included */
+  ASSERT_DBL(wall, >=, n * 2e-3);           /* and the reported run alone took that long */
+  ASSERT_DBL(num(b, "p50_ns"), >, 0);
+  need_bench(root, "mutex/threads/rtt/0");
   json_decref(root);
   cleanup_now();
 }
