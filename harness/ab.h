@@ -71,6 +71,7 @@ typedef struct ab_dev_desc {
 } ab_dev_desc_t;
 
 enum ab_role_flags { AB_ROLE_CPU = 1, AB_ROLE_IO = 2 };
+#define AB_STEP_WAIT_DEV 1
 
 typedef struct ab_role_desc {
   const char *name;
@@ -78,8 +79,13 @@ typedef struct ab_role_desc {
   int trigger;       /* channel index that triggers the role, or -1 */
   int on_device;     /* 1: also woken when its device fd is readable (calls .io) */
   int (*init)(ab_ctx_t *ctx);  /* in the role's own thread/process, before the barrier */
-  int (*step)(ab_ctx_t *ctx);  /* one activation: a period, or one message ready on `trigger` */
-  int (*io)(ab_ctx_t *ctx);    /* device fd readable (roles with on_device) */
+  /* One activation: a period, or one message ready on `trigger`. Returns 0, a negative
+   * errno (fails the run), or AB_STEP_WAIT_DEV: the step needs its device, which is not
+   * ready; the runtime calls .io once its fd is readable, blocking no other role (on the
+   * loop the fd goes into epoll until then). */
+  int (*step)(ab_ctx_t *ctx);
+  /* Device fd readable: roles with on_device, and a step that asked (may ask again). */
+  int (*io)(ab_ctx_t *ctx);
   void (*fini)(ab_ctx_t *ctx); /* after the run, before resources are measured */
   unsigned flags;              /* enum ab_role_flags (for the hybrid runtime) */
 } ab_role_desc_t;
@@ -91,7 +97,10 @@ typedef struct ab_metric_desc {
 enum ab_req_op { AB_LE = 1, AB_LT, AB_GE, AB_EQ };
 
 typedef struct ab_req_desc {
-  const char *name;  /* "inner.lateness_ns.p999" or a counter name "inner.missed_periods" */
+  /* "inner.lateness_ns.p999" (a metric's statistic), a counter ("inner.missed_periods") or
+   * a derived value the scenario sets in finish ("vision.rate"). A figure without data (an
+   * empty metric, a role that never ran, a value never set) fails the requirement. */
+  const char *name;
   int op;
   double limit;      /* a fixed limit, or ... */
   const char *limit_param; /* ... taken from this param (after scaling by `limit_scale`) */
@@ -121,12 +130,14 @@ typedef struct ab_scenario {
   const ab_dev_desc_t *devs; int ndevs;
   const ab_metric_desc_t *metrics; int nmetrics;
   const char *const *counters; int ncounters;
+  const char *const *values; int nvalues; /* derived figures, set in finish (doubles) */
   const ab_req_desc_t *reqs; int nreqs;
   const ab_param_desc_t *params; int nparams;
   unsigned archs; /* mask of (1 << enum ab_arch) supported */
   /* What the summary table shows: the lateness of this periodic role, this chain metric. */
   const char *table_role;
   const char *table_chain;
+  const char *table_chain_lost; /* counter: chains that never completed, shown beside it */
   /* In the supervisor, after params are parsed and before anything is spawned: calibrate
    * kernels (recorded with ab_calib_set) and size channels from params. May be NULL. */
   int (*setup)(ab_run_t *run);
@@ -159,6 +170,10 @@ void *ab_run_shared(ab_run_t *run, size_t size);
 /* Counter and metric totals after the run (finish): merged over roles. */
 int64_t ab_run_counter(const ab_run_t *run, int counter);
 void ab_run_counter_set(ab_run_t *run, int counter, int64_t value);
+void ab_run_value_set(ab_run_t *run, int value, double v);
+/* Activations of a periodic role due in the window: the ones that ran and the ones closed
+ * as missed at the stop. */
+int64_t ab_run_due(const ab_run_t *run, int role);
 /* Fail the run with a message (finish or setup). */
 void ab_run_fail(ab_run_t *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Device handle as prepared by the supervisor (camera geometry, serial backend). */

@@ -1,14 +1,26 @@
 /* The command line: `list`, `run`, `bench` (the default profile behind `make bench`), and
  * the summary table printed after runs. Options are typed and range-checked; every bad
  * value is named in a one-line error with what was expected, and mapped to the exit codes
- * of DESIGN.md (2 bad usage, 3 missing resource). */
+ * of DESIGN.md (2 bad usage, 3 missing resource).
+ *
+ * Order of work: parse, plan, validate every run of the plan (ab_run_validate: params,
+ * faults, devices, scheduling), check the output directory, and only then create anything:
+ * a refused command leaves no directory behind and never repoints results/latest. Each
+ * result file is locked for the time of its run, so two runs writing the same result into
+ * one directory cannot silently replace each other (different results may share it).
+ * Errors always go to stderr; --quiet only drops the progress line and the table.
+ */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
+#include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,14 +28,18 @@
 #include "internal.h"
 #include "stats.h"
 
-#define AB_MAX_RUNS 64
+#define AB_MAX_PLAN 64
 
 static const char usage[] =
     "usage: archbench list\n"
     "       archbench run SCENARIO [--arch A[,B..]|all] [--duration 10s] [--transport T[,U..]|all]\n"
     "                     [--out DIR] [--param k=v ...] [--serial DEV] [--baud N] [--camera DEV]\n"
-    "                     [--cpus LIST] [--rt-prio N] [--quiet]\n"
+    "                     [--cpus LIST] [--rt-prio N] [--latency-target US | --no-latency-target]\n"
+    "                     [--fault SPEC ...] [--quiet]\n"
     "       archbench bench [--duration 4s] [--out DIR] [--quiet]\n"
+    "--latency-target US holds /dev/cpu_dma_latency at US for the run (PM QoS, as cyclictest does);\n"
+    "    it is 0 by default with --rt-prio, off otherwise.\n"
+    "--fault stall:ROLE:K:DUR | corrupt:CHAN:K injects a known fault (for tests; the result lists it).\n"
     "exit codes: 0 ok, 1 a requirement failed, 2 bad usage, 3 missing device or permission, 130 interrupted\n";
 
 static int ab__usage_error(const char *fmt, const char *a, const char *b)
@@ -38,31 +54,42 @@ static int ab__usage_error(const char *fmt, const char *a, const char *b)
 
 typedef struct ab__row {
   char scenario[32], arch[24];
-  int status, req_failed, nreqs;
+  int status, req_failed, nreqs, faults;
   double lat[3];
   int64_t missed;
   double chain[3];
-  int has_lat, has_chain;
+  int64_t chain_lost;
+  int has_lat, has_chain, has_lost;
   double cpu_pct, pss_mb;
-  char failed_reqs[160];
+  char failed_reqs[200];
 } ab__row_t;
 
-static ab__row_t rows[AB_MAX_RUNS];
-static int nrows;
+typedef struct ab__table {
+  ab__row_t *rows;
+  int n, cap;
+} ab__table_t;
 
-static void ab__row_add(const ab_run_t *run)
+/* A row from a finished run: what it measured and its requirements as evaluated. */
+static void ab__row_add(ab__table_t *tb, const ab_run_t *run)
 {
-  if (nrows == AB_MAX_RUNS)
-    return;
-  ab__row_t *w = &rows[nrows++];
+  if (tb->n == tb->cap) {
+    int cap = tb->cap ? 2 * tb->cap : 16;
+    ab__row_t *r = realloc(tb->rows, cap * sizeof *r);
+    if (!r)
+      return;
+    tb->rows = r;
+    tb->cap = cap;
+  }
+  ab__row_t *w = &tb->rows[tb->n++];
   memset(w, 0, sizeof *w);
   const ab_scenario_t *sc = run->sc;
   snprintf(w->scenario, sizeof w->scenario, "%s", sc->name);
-  if (run->arch == AB_ARCH_PROCS)
-    snprintf(w->arch, sizeof w->arch, "procs/%s", run->transport_name);
+  if (run->rt->uses_transport)
+    snprintf(w->arch, sizeof w->arch, "%s/%s", run->rt->name, run->transport_name);
   else
-    snprintf(w->arch, sizeof w->arch, "%s", ab_arch_name(run->arch));
+    snprintf(w->arch, sizeof w->arch, "%s", run->rt->name);
   w->status = run->status;
+  w->faults = run->nfaults;
   char name[96];
   if (sc->table_role) {
     snprintf(name, sizeof name, "%s.lateness_ns", sc->table_role);
@@ -87,25 +114,24 @@ static void ab__row_add(const ab_run_t *run)
       w->has_chain = 1;
     }
   }
+  if (sc->table_chain_lost) {
+    int c = ab_counter_index(run, sc->table_chain_lost);
+    w->chain_lost = c >= 0 ? run->ctotal[c] : 0;
+    w->has_lost = c >= 0;
+  }
   ab_res_t t;
   ab_run_total(run, &t);
   double win = (run->t_run1 - run->ctl->t_start) / 1e9;
   w->cpu_pct = win > 0 ? 100.0 * (t.cpu_user_s + t.cpu_sys_s) / win : 0;
   w->pss_mb = t.pss_kb / 1024.0;
   w->nreqs = sc->nreqs;
-  for (int i = 0; i < sc->nreqs; i++) {
-    const ab_req_desc_t *q = &sc->reqs[i];
-    double v;
-    if (ab_req_value(run, q->name, &v) < 0)
-      continue;
-    double lim = q->limit_param ? ab_param(run, q->limit_param) * q->limit_scale : q->limit;
-    int pass = q->op == AB_LE ? v <= lim : q->op == AB_LT ? v < lim : q->op == AB_GE ? v >= lim : v == lim;
-    if (!pass) {
-      w->req_failed++;
+  w->req_failed = run->req_failed;
+  for (int i = 0; i < sc->nreqs; i++)
+    if (!run->req[i].pass) {
       size_t n = strlen(w->failed_reqs);
-      snprintf(w->failed_reqs + n, sizeof w->failed_reqs - n, "%s%s", n ? ", " : "", q->name);
+      snprintf(w->failed_reqs + n, sizeof w->failed_reqs - n, "%s%s%s", n ? ", " : "", sc->reqs[i].name,
+               run->req[i].have ? "" : " (no data)");
     }
-  }
 }
 
 static void ab__cell_ns(char *buf, size_t len, double ns, int have)
@@ -122,102 +148,57 @@ static void ab__cell_ns(char *buf, size_t len, double ns, int have)
     snprintf(buf, len, "%.2fms", ns / 1e6);
 }
 
-static void ab__table_to(FILE *f)
+static void ab__table_to(const ab__table_t *tb, FILE *f)
 {
-  fprintf(f, "%-9s %-12s %9s %9s %9s %6s  %9s %9s %9s %6s %7s  %s\n", "scenario", "arch", "late p50",
-         "p99", "p99.9", "missed", "chain p50", "p99", "max", "cpu%", "PSS MB", "verdict");
-  for (int i = 0; i < nrows; i++) {
-    ab__row_t *w = &rows[i];
-    char c[6][16];
+  fprintf(f, "%-9s %-12s %9s %9s %9s %6s  %9s %9s %9s %5s %6s %7s  %s\n", "scenario", "arch", "late p50",
+          "p99", "p99.9", "missed", "chain p50", "p99", "max", "lost", "cpu%", "PSS MB", "verdict");
+  for (int i = 0; i < tb->n; i++) {
+    const ab__row_t *w = &tb->rows[i];
+    char c[6][16], lost[16];
     ab__cell_ns(c[0], 16, w->lat[0], w->has_lat);
     ab__cell_ns(c[1], 16, w->lat[1], w->has_lat);
     ab__cell_ns(c[2], 16, w->lat[2], w->has_lat);
     ab__cell_ns(c[3], 16, w->chain[0], w->has_chain);
     ab__cell_ns(c[4], 16, w->chain[1], w->has_chain);
     ab__cell_ns(c[5], 16, w->chain[2], w->has_chain);
-    char verdict[200];
+    snprintf(lost, sizeof lost, w->has_lost ? "%lld" : "-", (long long)w->chain_lost);
+    char verdict[260];
     if (w->status == AB_ST_FAILED)
       snprintf(verdict, sizeof verdict, "RUN FAILED");
     else if (w->req_failed)
       snprintf(verdict, sizeof verdict, "FAIL: %s", w->failed_reqs);
     else if (!w->nreqs)
-      snprintf(verdict, sizeof verdict, "no requirements%s",
-               w->status == AB_ST_PARTIAL ? " (partial)" : "");
+      snprintf(verdict, sizeof verdict, "no requirements%s", w->status == AB_ST_PARTIAL ? " (partial)" : "");
     else
       snprintf(verdict, sizeof verdict, "pass (%d/%d)%s", w->nreqs, w->nreqs,
                w->status == AB_ST_PARTIAL ? " partial" : "");
-    fprintf(f, "%-9s %-12s %9s %9s %9s %6lld  %9s %9s %9s %6.1f %7.1f  %s\n", w->scenario, w->arch, c[0],
-           c[1], c[2], (long long)w->missed, c[3], c[4], c[5], w->cpu_pct, w->pss_mb, verdict);
+    fprintf(f, "%-9s %-12s %9s %9s %9s %6lld  %9s %9s %9s %5s %6.1f %7.1f  %s%s\n", w->scenario, w->arch, c[0],
+            c[1], c[2], (long long)w->missed, c[3], c[4], c[5], lost, w->cpu_pct, w->pss_mb, verdict,
+            w->faults ? " [faults injected]" : "");
   }
 }
 
 /* The table on stdout, and in <out>/summary.txt beside the results it sums up. */
-static void ab__table(const char *out)
+static void ab__table(const ab__table_t *tb, const char *out)
 {
-  if (!nrows)
+  if (!tb->n)
     return;
   putchar('\n');
-  ab__table_to(stdout);
-  char path[600];
-  snprintf(path, sizeof path, "%s/summary.txt", out);
+  ab__table_to(tb, stdout);
+  char *path = NULL;
+  if (asprintf(&path, "%s/summary.txt", out) < 0)
+    return;
   FILE *f = fopen(path, "we");
   if (f) {
-    ab__table_to(f);
-    if (fclose(f) == 0)
+    ab__table_to(tb, f);
+    if (fclose(f) == 0) {
+      free(path);
       return;
+    }
   }
   fprintf(stderr, "archbench: could not write %s: %s\n", path, strerror(errno));
+  free(path);
 }
-
-/* ---- output directory ----------------------------------------------------------------------- */
-
-static int ab__mkdirs(const char *path)
-{
-  char buf[512];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++)
-    if (*p == '/') {
-      *p = 0;
-      if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-        return -errno;
-      *p = '/';
-    }
-  if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-    return -errno;
-  return 0;
-}
-
-/* results/<run-id>/ and results/latest pointing at it. */
-static int ab__default_out(char *out, size_t len)
-{
-  int r = ab__mkdirs("results");
-  if (r < 0)
-    return r;
-  time_t t = time(NULL);
-  struct tm tm;
-  localtime_r(&t, &tm);
-  char id[64];
-  strftime(id, sizeof id, "%Y%m%d-%H%M%S", &tm);
-  for (int k = 1; k < 100; k++) {
-    if (k == 1)
-      snprintf(out, len, "results/%s", id);
-    else
-      snprintf(out, len, "results/%s-%d", id, k);
-    if (mkdir(out, 0755) == 0) {
-      unlink("results/latest.tmp");
-      if (symlink(out + strlen("results/"), "results/latest.tmp") == 0)
-        rename("results/latest.tmp", "results/latest");
-      return 0;
-    }
-    if (errno != EEXIST)
-      return -errno;
-  }
-  return -EEXIST;
-}
-
-/* --out DIR, or results/<run-id>/; returns 0 or an exit code. */
-struct ab__cli;
-static int ab__outdir(const struct ab__cli *c, char *out, size_t len);
 
 /* ---- options ----------------------------------------------------------------------------------- */
 
@@ -228,8 +209,11 @@ typedef struct ab__cli {
   int duration_set;
   const char *params[AB_MAX_PARAMS];
   int nparams;
+  const char *faults[AB_MAX_FAULTS];
+  int nfaults;
   ab_dev_opts_t dev;
   int rt_prio, quiet;
+  int latency_us, latency_set, latency_off;
   cpu_set_t cpus;
   int cpus_set;
 } ab__cli_t;
@@ -301,6 +285,8 @@ static int ab__parse(int argc, char **argv, int first, ab__cli_t *c, int need_sc
       c->transport = v;
     } else if (OPT("--out")) {
       VAL("--out");
+      if (!*v)
+        return ab__usage_error("--out '': expected a directory%s%s", "", "");
       c->outdir = v;
     } else if (OPT("--duration")) {
       VAL("--duration");
@@ -314,6 +300,11 @@ static int ab__parse(int argc, char **argv, int first, ab__cli_t *c, int need_sc
       if (c->nparams == AB_MAX_PARAMS)
         return ab__usage_error("--param %s: too many parameters (at most 16)", v, "");
       c->params[c->nparams++] = v;
+    } else if (OPT("--fault")) {
+      VAL("--fault");
+      if (c->nfaults == AB_MAX_FAULTS)
+        return ab__usage_error("--fault %s: too many faults (at most 4)", v, "");
+      c->faults[c->nfaults++] = v;
     } else if (OPT("--serial")) {
       VAL("--serial");
       c->dev.serial = v;
@@ -339,6 +330,15 @@ static int ab__parse(int argc, char **argv, int first, ab__cli_t *c, int need_sc
       if (ab_parse_int(v, &p) < 0 || p < 1 || p > 99)
         return ab__usage_error("--rt-prio %s: expected an integer from 1 to 99", v, "");
       c->rt_prio = (int)p;
+    } else if (OPT("--latency-target")) {
+      VAL("--latency-target");
+      int64_t us;
+      if (ab_parse_int(v, &us) < 0 || us < 0 || us > 2000000)
+        return ab__usage_error("--latency-target %s: expected microseconds, an integer from 0 to 2000000", v, "");
+      c->latency_us = (int)us;
+      c->latency_set = 1;
+    } else if (!strcmp(a, "--no-latency-target")) {
+      c->latency_off = 1;
     } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
       c->quiet = 1;
     } else if (a[0] == '-') {
@@ -351,73 +351,126 @@ static int ab__parse(int argc, char **argv, int first, ab__cli_t *c, int need_sc
 #undef OPT
 #undef VAL
   }
+  if (c->latency_set && c->latency_off)
+    return ab__usage_error("--latency-target and --no-latency-target: choose one%s%s", "", "");
   if (need_scenario && !c->scenario)
     return ab__usage_error("run: missing SCENARIO (see `archbench list`)%s%s", "", "");
   return 0;
 }
 
-static int ab__outdir(const ab__cli_t *c, char *out, size_t len)
-{
-  int r;
-  if (c->outdir) {
-    if ((r = ab__mkdirs(c->outdir)) < 0) {
-      fprintf(stderr, "archbench: --out %s: %s\n", c->outdir, strerror(-r));
-      return AB_EXIT_RESOURCE;
-    }
-    snprintf(out, len, "%s", c->outdir);
-  } else if ((r = ab__default_out(out, len)) < 0) {
-    fprintf(stderr, "archbench: results/: %s\n", strerror(-r));
-    return AB_EXIT_RESOURCE;
-  }
-  return 0;
-}
+/* ---- the plan: the (scenario, arch, transport) runs of one command ------------------------------- */
 
-/* A plan: the (arch, transport) pairs to run for one scenario. */
 typedef struct ab__plan {
-  int arch[AB_MAX_RUNS];
-  const char *transport[AB_MAX_RUNS];
+  ab_run_opts_t run[AB_MAX_PLAN];
+  char *path[AB_MAX_PLAN]; /* each run's result file */
+  int lock[AB_MAX_PLAN];   /* its lock, held for the command */
   int n;
 } ab__plan_t;
 
-static int ab__plan(const ab_scenario_t *sc, const char *archs, const char *transports, ab__plan_t *p)
+/* The items of a comma list, each non-empty; at most max. Returns the count or -1 after an
+ * error naming the option. */
+static int ab__list(const char *opt, const char *s, char items[][32], int max)
 {
-  static const char *const all_t[] = { "pipe", "unix", "mq", "shm", "tcp" };
-  int want[AB_ARCH_N] = { 0 };
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s", archs ? archs : "threads");
-  for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    if (!strcmp(tok, "all")) {
+  int n = 0;
+  const char *p = s;
+  for (;;) {
+    size_t len = strcspn(p, ",");
+    if (len == 0)
+      return ab__usage_error("%s '%s': an empty name in the list", opt, s), -1;
+    if (len >= 32 || n == max)
+      return ab__usage_error("%s %s: not a list of known names", opt, s), -1;
+    snprintf(items[n++], 32, "%.*s", (int)len, p);
+    if (!p[len])
+      return n;
+    p += len + 1;
+  }
+}
+
+static int ab__plan_add(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc, int arch, const char *transport)
+{
+  if (p->n == AB_MAX_PLAN)
+    return ab__usage_error("too many runs in one command (at most %s)%s", "64", "");
+  ab_run_opts_t *o = &p->run[p->n];
+  memset(o, 0, sizeof *o);
+  o->sc = sc;
+  o->arch = arch;
+  o->transport = transport;
+  o->duration_ns = c->duration_ns;
+  o->nparams = c->nparams;
+  memcpy(o->params, c->params, sizeof o->params);
+  o->nfaults = c->nfaults;
+  memcpy(o->faults, c->faults, sizeof o->faults);
+  o->dev = c->dev;
+  /* bench: a device option goes to the scenarios that have such a device */
+  for (int k = 0; k < 2; k++) {
+    int kind = k ? AB_DEV_CAMERA : AB_DEV_SERIAL, has = 0;
+    for (int d = 0; d < sc->ndevs; d++)
+      has |= sc->devs[d].kind == kind;
+    if (!has && !c->scenario) {
+      if (kind == AB_DEV_SERIAL)
+        o->dev.serial = NULL;
+      else
+        o->dev.camera = NULL;
+    }
+  }
+  o->rt_prio = c->rt_prio;
+  o->cpus = c->cpus_set ? (cpu_set_t *)&c->cpus : NULL;
+  o->quiet = c->quiet;
+  o->latency_explicit = c->latency_set;
+  o->latency_target_us = c->latency_off ? -1 : c->latency_set ? c->latency_us : c->rt_prio > 0 ? 0 : -1;
+  o->keep = 1;
+  p->lock[p->n] = -1;
+  p->n++;
+  return 0;
+}
+
+static int ab__plan_scenario(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc, const char *archs,
+                             const char *transports)
+{
+  int want[AB_ARCH_N] = { 0 }, na, nt = 0;
+  char items[AB_ARCH_N + 8][32];
+  if ((na = ab__list("--arch", archs ? archs : "threads", items, AB_ARCH_N + 8)) < 0)
+    return AB_EXIT_USAGE;
+  for (int i = 0; i < na; i++) {
+    if (!strcmp(items[i], "all")) {
       for (int a = 0; a < AB_ARCH_N; a++)
-        want[a] = (sc->archs >> a) & 1;
+        want[a] = ab_runtime_get(a) && ((sc->archs >> a) & 1);
       continue;
     }
-    int a = ab_arch_find(tok);
+    int a = ab_arch_find(items[i]);
     if (a < 0 || !ab_runtime_get(a))
-      return ab__usage_error("--arch %s: unknown runtime (expected threads, procs, loop, a comma list, or all)", tok, "");
+      return ab__usage_error("--arch %s: unknown runtime (expected threads, procs, loop, a comma list, or all)",
+                             items[i], "");
     if (!((sc->archs >> a) & 1))
-      return ab__usage_error("--arch %s: scenario %s does not run under it", tok, sc->name);
+      return ab__usage_error("--arch %s: scenario %s does not run under it", items[i], sc->name);
     want[a] = 1;
   }
   const char *tl[8];
-  int nt = 0;
-  char tbuf[128];
+  int any_transport = 0;
+  for (int a = 0; a < AB_ARCH_N; a++)
+    any_transport |= want[a] && ab_runtime_get(a)->uses_transport;
   if (transports) {
-    snprintf(tbuf, sizeof tbuf, "%s", transports);
-    for (char *save, *tok = strtok_r(tbuf, ",", &save); tok && nt < 8; tok = strtok_r(NULL, ",", &save)) {
-      if (!strcmp(tok, "all")) {
-        nt = 0;
-        for (int k = 0; k < 5; k++)
-          tl[nt++] = all_t[k];
-        break;
+    char titems[16][32];
+    int n = ab__list("--transport", transports, titems, 16);
+    if (n < 0)
+      return AB_EXIT_USAGE;
+    for (int i = 0; i < n; i++) {
+      int all = !strcmp(titems[i], "all"), known = 0;
+      for (int k = 0; ab_proc_transports[k]; k++) {
+        if (!all && strcmp(ab_proc_transports[k], titems[i]))
+          continue;
+        known = 1;
+        int dup = 0;
+        for (int j = 0; j < nt; j++)
+          dup |= !strcmp(tl[j], ab_proc_transports[k]);
+        if (!dup && nt < 8)
+          tl[nt++] = ab_proc_transports[k];
       }
-      const ab_transport_t *t = ab_transport_find(tok);
-      if (!t || !strcmp(tok, "ring"))
-        return ab__usage_error("--transport %s: unknown (expected pipe, unix, mq, shm, tcp, a comma list, or all)", tok, "");
-      for (int k = 0; k < 5; k++)
-        if (!strcmp(all_t[k], tok))
-          tl[nt++] = all_t[k];
+      if (!known)
+        return ab__usage_error("--transport %s: unknown (expected pipe, unix, mq, shm, tcp, a comma list, or all)",
+                               titems[i], "");
     }
-    if (!want[AB_ARCH_PROCS])
+    if (!any_transport)
       return ab__usage_error("--transport %s: only the procs runtime uses a transport (add --arch procs)", transports, "");
   }
   if (!nt)
@@ -425,22 +478,207 @@ static int ab__plan(const ab_scenario_t *sc, const char *archs, const char *tran
   /* A scenario without channels has nothing for a transport to carry: run procs once. */
   if (sc->nchans == 0)
     nt = 1;
-  p->n = 0;
   for (int a = 0; a < AB_ARCH_N; a++) {
     if (!want[a])
       continue;
-    if (a == AB_ARCH_PROCS)
-      for (int k = 0; k < nt; k++) {
-        p->arch[p->n] = a;
-        p->transport[p->n++] = sc->nchans ? tl[k] : "shm";
-      }
-    else {
-      p->arch[p->n] = a;
-      p->transport[p->n++] = NULL;
+    int r;
+    if (ab_runtime_get(a)->uses_transport) {
+      for (int k = 0; k < nt; k++)
+        if ((r = ab__plan_add(p, c, sc, a, sc->nchans ? tl[k] : "shm")))
+          return r;
+    } else if ((r = ab__plan_add(p, c, sc, a, NULL))) {
+      return r;
     }
   }
   return 0;
 }
+
+/* ---- output directory ----------------------------------------------------------------------- */
+
+/* A path the kernel will take: under PATH_MAX with every component under NAME_MAX. */
+static int ab__path_fits(const char *path, size_t extra)
+{
+  if (strlen(path) + extra >= PATH_MAX)
+    return 0;
+  for (const char *p = path; *p;) {
+    size_t n = strcspn(p, "/");
+    if (n > NAME_MAX)
+      return 0;
+    p += n + (p[n] == '/');
+  }
+  return 1;
+}
+
+/* Would mkdir -p path work, and could we write there? 0, or an exit code after the error.
+ * Nothing is created. */
+static int ab__check_out(const char *opt, const char *path)
+{
+  if (!ab__path_fits(path, 64))
+    return fprintf(stderr, "archbench: %s %.60s...: path too long (at most %d bytes, %d a component)\n", opt,
+                   path, PATH_MAX - 64, NAME_MAX), AB_EXIT_USAGE;
+  char *p = strdup(path);
+  if (!p)
+    return AB_EXIT_RESOURCE;
+  struct stat sb;
+  /* The deepest part that exists decides: a directory we may write into, or a refusal. */
+  for (;;) {
+    if (stat(p, &sb) == 0)
+      break;
+    if (errno != ENOENT) {
+      int e = errno;
+      fprintf(stderr, "archbench: %s %s: %s\n", opt, path, strerror(e));
+      free(p);
+      return e == ENOTDIR ? AB_EXIT_USAGE : AB_EXIT_RESOURCE;
+    }
+    char *slash = strrchr(p, '/');
+    while (slash && slash > p && slash[1] == 0) { /* trailing slashes */
+      *slash = 0;
+      slash = strrchr(p, '/');
+    }
+    if (!slash) {
+      strcpy(p, ".");
+    } else if (slash == p) {
+      p[1] = 0;
+    } else {
+      *slash = 0;
+    }
+  }
+  int code = 0;
+  if (!S_ISDIR(sb.st_mode)) {
+    fprintf(stderr, "archbench: %s %s: %s is not a directory\n", opt, path, p);
+    code = AB_EXIT_USAGE;
+  } else if (access(p, W_OK | X_OK) < 0) {
+    fprintf(stderr, "archbench: %s %s: cannot write into %s: %s\n", opt, path, p, strerror(errno));
+    code = AB_EXIT_RESOURCE;
+  }
+  free(p);
+  return code;
+}
+
+static int ab__mkdirs(const char *path)
+{
+  char *buf = strdup(path);
+  if (!buf)
+    return -ENOMEM;
+  int r = 0;
+  for (char *p = buf + 1; *p && !r; p++)
+    if (*p == '/') {
+      *p = 0;
+      if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        r = -errno;
+      *p = '/';
+    }
+  if (!r && mkdir(buf, 0755) < 0 && errno != EEXIST)
+    r = -errno;
+  free(buf);
+  return r;
+}
+
+/* results/<run-id>/ and results/latest pointing at it. */
+static int ab__default_out(char **out)
+{
+  int r = ab__mkdirs("results");
+  if (r < 0)
+    return r;
+  time_t t = time(NULL);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  char id[64];
+  strftime(id, sizeof id, "%Y%m%d-%H%M%S", &tm);
+  for (int k = 1; k < 100; k++) {
+    char *o = NULL;
+    if ((k == 1 ? asprintf(&o, "results/%s", id) : asprintf(&o, "results/%s-%d", id, k)) < 0)
+      return -ENOMEM;
+    if (mkdir(o, 0755) == 0) {
+      unlink("results/latest.tmp");
+      if (symlink(o + strlen("results/"), "results/latest.tmp") == 0)
+        rename("results/latest.tmp", "results/latest");
+      *out = o;
+      return 0;
+    }
+    int e = errno;
+    free(o);
+    if (e != EEXIST)
+      return -e;
+  }
+  return -EEXIST;
+}
+
+/* Checked, then created: --out DIR, or results/<run-id>/. Returns 0 or an exit code. */
+static int ab__outdir(const ab__cli_t *c, char **out)
+{
+  int r = ab__check_out(c->outdir ? "--out" : "results/", c->outdir ? c->outdir : "results");
+  if (r)
+    return r;
+  if (!c->outdir) {
+    if ((r = ab__default_out(out)) < 0) {
+      fprintf(stderr, "archbench: results/: %s\n", strerror(-r));
+      return AB_EXIT_RESOURCE;
+    }
+    return 0;
+  }
+  if ((r = ab__mkdirs(c->outdir)) < 0) {
+    fprintf(stderr, "archbench: --out %s: %s\n", c->outdir, strerror(-r));
+    return r == -ENOTDIR || r == -EEXIST ? AB_EXIT_USAGE : AB_EXIT_RESOURCE;
+  }
+  *out = strdup(c->outdir);
+  return *out ? 0 : AB_EXIT_RESOURCE;
+}
+
+/* ---- result locks ---------------------------------------------------------------------------- */
+
+/* <result>.lock, flock'ed for the run and removed after. The lock is only ours if the name
+ * still leads to the file we locked (another run may have removed and re-created it). */
+static int ab__lock(const char *result, int *fd_out)
+{
+  char *path = NULL;
+  if (asprintf(&path, "%s.lock", result) < 0)
+    return AB_EXIT_RESOURCE;
+  for (;;) {
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      fprintf(stderr, "archbench: %s: %s\n", path, strerror(errno));
+      free(path);
+      return AB_EXIT_RESOURCE;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+      char pid[32] = "";
+      ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+      pid[n > 0 ? n : 0] = 0;
+      pid[strcspn(pid, "\n")] = 0;
+      fprintf(stderr, "archbench: %s is being written by another run (pid %s); choose another --out\n", result,
+              pid[0] ? pid : "?");
+      close(fd);
+      free(path);
+      return AB_EXIT_RESOURCE;
+    }
+    struct stat a, b;
+    if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+      char pid[32];
+      int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+      if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, n, 0) != n)
+        pid[0] = 0; /* the pid is only a courtesy to whoever is refused */
+      free(path);
+      *fd_out = fd;
+      return 0;
+    }
+    close(fd); /* removed under us: take the new one */
+  }
+}
+
+static void ab__unlock(const char *result, int fd)
+{
+  if (fd < 0)
+    return;
+  char *path = NULL;
+  if (asprintf(&path, "%s.lock", result) >= 0) {
+    unlink(path); /* while still held: nobody can be refused by a dead lock */
+    free(path);
+  }
+  close(fd);
+}
+
+/* ---- running a plan --------------------------------------------------------------------------- */
 
 static int ab__worse(int code, int r)
 {
@@ -449,32 +687,114 @@ static int ab__worse(int code, int r)
   return r > code ? r : code;
 }
 
-static int ab__run_plan(const ab_scenario_t *sc, const ab__plan_t *p, ab__cli_t *c, const char *outdir,
-                        int *done, int total, int bench)
+/* Every refusal before anything is created. */
+static int ab__plan_validate(const ab__plan_t *p)
+{
+  for (int k = 0; k < p->n; k++) {
+    int r = ab_run_validate(&p->run[k]);
+    if (r)
+      return r;
+  }
+  return 0;
+}
+
+/* Result paths and their locks, all before the first run. */
+static int ab__plan_claim(ab__plan_t *p, const char *out)
+{
+  for (int k = 0; k < p->n; k++) {
+    char *name = ab_result_name(p->run[k].sc, p->run[k].arch, p->run[k].transport);
+    if (!name || asprintf(&p->path[k], "%s/%s", out, name) < 0) {
+      free(name);
+      return AB_EXIT_RESOURCE;
+    }
+    free(name);
+    p->run[k].result_path = p->path[k];
+    int dup = 0;
+    for (int j = 0; j < k; j++)
+      dup |= !strcmp(p->path[j], p->path[k]);
+    if (!dup) {
+      int r = ab__lock(p->path[k], &p->lock[k]);
+      if (r)
+        return r;
+    }
+  }
+  return 0;
+}
+
+static void ab__plan_release(ab__plan_t *p)
+{
+  for (int k = 0; k < p->n; k++) {
+    ab__unlock(p->path[k], p->lock[k]);
+    free(p->path[k]);
+    p->path[k] = NULL;
+    p->lock[k] = -1;
+  }
+}
+
+static int ab__plan_run(ab__plan_t *p, ab__table_t *tb, int bench)
 {
   int code = 0;
   for (int k = 0; k < p->n; k++) {
     char label[32];
-    snprintf(label, sizeof label, "[%d/%d]", ++*done, total);
-    ab_run_opts_t o = {
-      .sc = sc, .arch = p->arch[k], .transport = p->transport[k],
-      .duration_ns = c->duration_ns, .nparams = c->nparams, .dev = c->dev, .outdir = outdir,
-      .rt_prio = c->rt_prio, .cpus = c->cpus_set ? &c->cpus : NULL, .quiet = c->quiet,
-      .progress_label = label, .keep = 1,
-    };
-    memcpy(o.params, c->params, sizeof o.params);
-    int r = ab_run_one(&o);
-    if (o.kept) {
-      ab__row_add(o.kept);
-      ab_run_free(o.kept);
+    snprintf(label, sizeof label, "[%d/%d]", k + 1, p->n);
+    ab_run_opts_t *o = &p->run[k];
+    o->progress_label = label;
+    o->kept = NULL;
+    int r = ab_run_one(o);
+    int failed_run = 0;
+    if (o->kept) {
+      failed_run = o->kept->status == AB_ST_FAILED;
+      ab__row_add(tb, o->kept);
+      ab_run_free(o->kept);
+      o->kept = NULL;
     }
-    if (bench && r == AB_EXIT_FAIL && nrows && rows[nrows - 1].status != AB_ST_FAILED)
+    if (bench && r == AB_EXIT_FAIL && !failed_run)
       r = 0; /* in the profile a failed requirement is a finding, not an error */
     code = ab__worse(code, r);
     if (r == AB_EXIT_INTR || r == AB_EXIT_USAGE || r == AB_EXIT_RESOURCE)
       break;
   }
   return code;
+}
+
+/* validate, create the output directory, claim the results, run, print the table. */
+static int ab__execute(ab__plan_t *p, const ab__cli_t *c, int bench)
+{
+  int r = ab__plan_validate(p);
+  if (r)
+    return r;
+  /* From here on something exists that a signal must not leave behind (locks): Ctrl-C is
+   * taken by the run in progress, or at the end if it came between runs. */
+  sigset_t sigs, old;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
+  sigprocmask(SIG_BLOCK, &sigs, &old);
+  char *out = NULL;
+  if ((r = ab__outdir(c, &out))) {
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return r;
+  }
+  ab__table_t tb = { 0 };
+  if ((r = ab__plan_claim(p, out)) == 0) {
+    if (bench && !c->quiet)
+      fprintf(stderr, "archbench: default profile, %d runs of %.1fs each, into %s/\n", p->n, c->duration_ns / 1e9,
+              out);
+    r = ab__plan_run(p, &tb, bench);
+    if (!c->quiet || bench) {
+      ab__table(&tb, out);
+      printf(bench ? "\nresults: %s/  (results/latest points at it)\n" : "\nresults: %s/\n", out);
+    }
+  }
+  ab__plan_release(p);
+  free(tb.rows);
+  free(out);
+  struct timespec zero = { 0, 0 };
+  if (sigtimedwait(&sigs, NULL, &zero) > 0)
+    r = AB_EXIT_INTR;
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return r;
 }
 
 static int ab__cmd_run(int argc, char **argv)
@@ -497,19 +817,11 @@ static int ab__cmd_run(int argc, char **argv)
   }
   if (!c.duration_set)
     c.duration_ns = 10 * AB_NS_PER_S;
-  ab__plan_t p;
-  if ((r = ab__plan(sc, c.arch, c.transport, &p)))
+  static ab__plan_t p;
+  p.n = 0;
+  if ((r = ab__plan_scenario(&p, &c, sc, c.arch, c.transport)))
     return r;
-  char out[512];
-  if ((r = ab__outdir(&c, out, sizeof out)))
-    return r;
-  int done = 0;
-  int code = ab__run_plan(sc, &p, &c, out, &done, p.n, 0);
-  if (!c.quiet) {
-    ab__table(out);
-    printf("\nresults: %s/\n", out);
-  }
-  return code;
+  return ab__execute(&p, &c, 0);
 }
 
 static int ab__cmd_bench(int argc, char **argv)
@@ -518,33 +830,32 @@ static int ab__cmd_bench(int argc, char **argv)
   int r = ab__parse(argc, argv, 2, &c, 0);
   if (r)
     return r;
+  if (c.arch || c.transport || c.nparams || c.nfaults)
+    return ab__usage_error("bench: runs every scenario with every runtime and its defaults (use `run` to choose)%s%s",
+                           "", "");
   if (!c.duration_set)
     c.duration_ns = 4 * AB_NS_PER_S;
-  char out[512];
-  if ((r = ab__outdir(&c, out, sizeof out)))
-    return r;
-  ab__plan_t plans[16];
-  const ab_scenario_t *scs[16];
-  int n = 0, total = 0;
-  for (int i = 0; ab_scenarios[i] && n < 16; i++) {
-    if (ab_scenarios[i]->unavailable) {
-      fprintf(stderr, "archbench: skipping %s: %s\n", ab_scenarios[i]->name, ab_scenarios[i]->unavailable);
+  static ab__plan_t p;
+  p.n = 0;
+  int serial_used = 0, camera_used = 0;
+  for (int i = 0; ab_scenarios[i]; i++) {
+    const ab_scenario_t *sc = ab_scenarios[i];
+    if (sc->unavailable) {
+      fprintf(stderr, "archbench: skipping %s: %s\n", sc->name, sc->unavailable);
       continue;
     }
-    scs[n] = ab_scenarios[i];
-    if ((r = ab__plan(scs[n], "all", "all", &plans[n])))
+    for (int d = 0; d < sc->ndevs; d++) {
+      serial_used |= sc->devs[d].kind == AB_DEV_SERIAL;
+      camera_used |= sc->devs[d].kind == AB_DEV_CAMERA;
+    }
+    if ((r = ab__plan_scenario(&p, &c, sc, "all", "all")))
       return r;
-    total += plans[n++].n;
   }
-  if (!c.quiet)
-    fprintf(stderr, "archbench: default profile, %d runs of %.1fs each, into %s/\n", total,
-            c.duration_ns / 1e9, out);
-  int code = 0, done = 0;
-  for (int i = 0; i < n && code != AB_EXIT_INTR; i++)
-    code = ab__worse(code, ab__run_plan(scs[i], &plans[i], &c, out, &done, total, 1));
-  ab__table(out);
-  printf("\nresults: %s/  (results/latest points at it)\n", out);
-  return code;
+  if (c.dev.serial && !serial_used)
+    return ab__usage_error("--serial %s: no scenario has a serial device%s", c.dev.serial, "");
+  if (c.dev.camera && !camera_used)
+    return ab__usage_error("--camera %s: no scenario has a camera%s", c.dev.camera, "");
+  return ab__execute(&p, &c, 1);
 }
 
 /* ---- list ------------------------------------------------------------------------------------- */

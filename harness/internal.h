@@ -22,7 +22,9 @@
 #include "reg.h"
 
 #define AB_MAX_MT (AB_MAX_METRICS + 2 * AB_MAX_ROLES + AB_MAX_CHANS) /* with the automatic ones */
-#define AB_MAX_CT (AB_MAX_COUNTERS + AB_MAX_ROLES + 4 * AB_MAX_CHANS)
+#define AB_MAX_CT (AB_MAX_COUNTERS + 2 * AB_MAX_ROLES + 4 * AB_MAX_CHANS)
+#define AB_MAX_VALUES 8
+#define AB_MAX_FAULTS 4
 #define AB_MAX_CALIB 24
 #define AB_NAMELEN 48
 
@@ -31,10 +33,35 @@ enum ab_status { AB_ST_OK = 0, AB_ST_PARTIAL, AB_ST_FAILED };
 typedef struct ab_res {          /* one role's (or process's) costs over the measured window */
   double cpu_user_s, cpu_sys_s;
   int64_t ctx_vol, ctx_invol;
-  int64_t rss_kb, pss_kb, maxrss_kb; /* per process; 0 where a role shares a process */
+  int64_t rss_kb, pss_kb;          /* per process, from the snapshot at the end of the window */
+  int64_t maxrss_kb;               /* per process: its peak RSS (VmHWM) */
   int32_t pid, tid;
   int32_t valid;
 } ab_res_t;
+
+/* The memory of every process of the run, read at one instant inside the measured window
+ * by the supervisor (the same way under every runtime): a process's shared pages are
+ * counted once across the run only if every sharer is read while it is alive. */
+typedef struct ab_mem {
+  int64_t rss_kb, pss_kb;          /* the last complete snapshot, at the end of the window */
+  int64_t rss_peak_kb, pss_peak_kb; /* the largest sums over every snapshot */
+  int64_t t_ns;                    /* when the last snapshot was taken (CLOCK_MONOTONIC) */
+  int samples;                     /* complete snapshots taken */
+  int valid;                       /* the last snapshot read every process */
+  /* the last snapshot per process: [role] for roles with a process of their own (role_pid),
+   * [AB_MAX_ROLES] the supervisor's */
+  int64_t proc_rss_kb[AB_MAX_ROLES + 1], proc_pss_kb[AB_MAX_ROLES + 1];
+} ab_mem_t;
+
+/* Faults injected on purpose (--fault), for the tests: the result lists them. */
+enum ab_fault_kind { AB_FAULT_STALL = 1, AB_FAULT_CORRUPT };
+typedef struct ab_fault {
+  int kind;
+  int target;                      /* role (stall) or channel (corrupt) index */
+  uint64_t k;                      /* which activation / received message, from 0 */
+  int64_t ns;                      /* stall: how long */
+  char spec[96];                   /* as given */
+} ab_fault_t;
 
 typedef struct ab_ctl {          /* control words, shared */
   uint32_t stop;                 /* futex word too */
@@ -42,9 +69,11 @@ typedef struct ab_ctl {          /* control words, shared */
   uint32_t go;                   /* futex: 1 when released */
   uint32_t failed_role_plus1;
   int64_t t_start, t_end;
+  int64_t t_stop;                  /* when the supervisor set stop (0: not yet) */
   int32_t init_err[AB_MAX_ROLES];
   char init_msg[AB_MAX_ROLES][AB_ERRLEN];
   ab_res_t res[AB_MAX_ROLES];
+  ab_res_t res_runtime;            /* the runtime's own work outside every role (loop) */
   int64_t role_steps[AB_MAX_ROLES];
 } ab_ctl_t;
 
@@ -57,6 +86,13 @@ typedef struct ab_calib {
   int is_str;
 } ab_calib_t;
 
+/* A requirement as evaluated once after the run; the table and the result read this. */
+typedef struct ab_req_eval {
+  double value, limit;
+  int have;                        /* 0: no data (the metric is empty): a failure */
+  int pass;
+} ab_req_eval_t;
+
 struct ab_run {
   const ab_scenario_t *sc;
   const ab_runtime_t *rt;
@@ -66,6 +102,11 @@ struct ab_run {
   int shared;                      /* procs: the block is shared memory */
   int64_t duration_ns;
   int rt_prio;                     /* SCHED_FIFO priority for periodic roles, 0 = none */
+  int latency_target_us;           /* PM QoS via /dev/cpu_dma_latency; < 0: none */
+  int latency_fd;                  /* held open for the run */
+  char latency_note[96];           /* what the result's env says about it */
+  ab_fault_t faults[AB_MAX_FAULTS];
+  int nfaults;
   cpu_set_t *cpus;                 /* NULL: no pinning */
   int quiet;
   ab_dev_opts_t devopts;
@@ -84,8 +125,10 @@ struct ab_run {
   char ct_name[AB_MAX_CT][AB_NAMELEN];
   int mt_base, ct_base;            /* where the scenario's own start */
   int mt_lateness[AB_MAX_ROLES], mt_step[AB_MAX_ROLES], mt_chan[AB_MAX_CHANS];
-  int ct_missed[AB_MAX_ROLES], ct_msgs[AB_MAX_CHANS], ct_drops[AB_MAX_CHANS],
-      ct_maxdepth[AB_MAX_CHANS], ct_bytes[AB_MAX_CHANS];
+  int ct_missed[AB_MAX_ROLES], ct_closed[AB_MAX_ROLES], ct_msgs[AB_MAX_CHANS],
+      ct_drops[AB_MAX_CHANS], ct_maxdepth[AB_MAX_CHANS], ct_bytes[AB_MAX_CHANS];
+  double values[AB_MAX_VALUES];    /* the scenario's derived values (finish) */
+  int value_set[AB_MAX_VALUES];
 
   /* the shared block */
   void *blk;
@@ -112,9 +155,11 @@ struct ab_run {
   char started_at[32];
   ab_hist_t *merged;               /* [nmt] after the run */
   int64_t *ctotal;                 /* [nct] */
-  ab_res_t res_total;
-  ab_res_t res_super;              /* the supervisor process (procs) */
+  ab_res_t res_total;              /* the whole run, measured as a whole (not summed) */
+  ab_res_t res_super;              /* the supervisor: its thread, or its process (procs) */
+  ab_mem_t mem;
   int32_t role_pid[AB_MAX_ROLES];
+  ab_req_eval_t req[AB_MAX_REQS];
   int req_failed;
   int interrupted;
   int mlock_err;                   /* 0: memory locked (mlockall) for the run */
@@ -132,17 +177,23 @@ struct ab_ctx {
   int dev_fd;
   int64_t intended;
   uint64_t activation;
+  uint64_t next_k;                 /* periodic: the next activation on the schedule */
+  uint64_t received[AB_MAX_CHANS]; /* messages received, per channel (faults count them) */
+  int waiting_dev;                 /* a step asked for its device (AB_STEP_WAIT_DEV) */
+  ab_res_t res;                    /* loop: this role's callbacks' costs, summed */
   void *priv;
   /* the trigger message the runtime fetched before calling step */
   int stash_chan;
   ab_msg_t stash_msg;
   const void *stash_data;
   int held[AB_MAX_CHANS];          /* a received message not yet released */
-  double cpu_s;                    /* loop runtime: CPU time of this role's callbacks */
 };
 
 struct ab_runtime {
   const char *name;
+  int same_process;   /* every role in the supervisor's process (its costs are the total's) */
+  int uses_transport; /* channels cross processes: --transport chooses how */
+  int one_thread;     /* every role on one thread: a step blocks the others */
   /* Spawn the roles: each attaches, opens its device, runs init and reaches the barrier.
    * Returns when every role is ready or one failed (0) or on a spawn error (-errno). */
   int (*start)(ab_run_t *run);
@@ -164,10 +215,18 @@ void ab__role_ready(ab_ctx_t *ctx);                    /* signal ready, wait for
 void ab__role_run(ab_ctx_t *ctx);                      /* the activation loop (threads, procs) */
 void ab__role_finish(ab_ctx_t *ctx);                   /* fini, close device */
 int ab__role_activate(ab_ctx_t *ctx, int64_t intended, int64_t now); /* one periodic step */
+/* At the end of a periodic role's run: every activation due before the stop (or the end of
+ * the window) that never started is a missed period, its lateness at least now - intended. */
+void ab__role_close_due(ab_ctx_t *ctx);
+/* After go, before the first activation: devices start their clocks at the run's start. */
+void ab__role_begin(ab_ctx_t *ctx);
+/* Threads and procs: a step asked for its device; wait for it (or the stop), then .io. */
+int ab__role_wait_dev(ab_ctx_t *ctx);
 int ab__role_deliver(ab_ctx_t *ctx);                   /* fetch+step all trigger messages ready */
 int ab__role_io(ab_ctx_t *ctx);
 void ab__res_begin(ab_res_t *r, int who);              /* RUSAGE_THREAD or RUSAGE_SELF */
-void ab__res_end(ab_res_t *r, int who, int with_mem);
+void ab__res_end(ab_res_t *r, int who);
+void ab__res_add(ab_res_t *sum, const ab_res_t *r);
 void ab__name_self(const char *role, int process);
 void ab__apply_sched(ab_run_t *run, int periodic);
 int ab__lock_memory(void);
@@ -182,21 +241,39 @@ typedef struct ab_run_opts {
   const char *params[AB_MAX_PARAMS]; /* "k=v" */
   int nparams;
   ab_dev_opts_t dev;
-  const char *outdir;
+  const char *result_path;           /* where the result goes (NULL: nowhere) */
   int rt_prio;
+  int latency_target_us;             /* < 0: none */
+  int latency_explicit;              /* asked for: failing to hold it is an error */
+  const char *faults[AB_MAX_FAULTS];
+  int nfaults;
   cpu_set_t *cpus;
   int quiet;
   const char *progress_label;        /* "[3/9]" */
-  char result_path[512];             /* out */
   int keep;                          /* keep the figures: the caller frees kept with ab_run_free */
   ab_run_t *kept;                    /* out: the run, if it ran and keep was set */
 } ab_run_opts_t;
 
 int ab_run_one(ab_run_opts_t *o);
+/* Everything ab_run_one would refuse, checked without side effects (nothing is created or
+ * started): returns 0 or an exit code after printing the error. */
+int ab_run_validate(const ab_run_opts_t *o);
+/* The result file's name: <scenario>.<arch>[.<transport>].json (malloc'd). */
+char *ab_result_name(const ab_scenario_t *sc, int arch, const char *transport);
 void ab_run_free(ab_run_t *run);
 int ab_param_resolve(ab_run_t *run, const char *const *kv, int n, char *err, size_t len);
 int ab_run_result_write(ab_run_t *run, const char *path);
 void ab_run_total(const ab_run_t *run, ab_res_t *total);
+
+/* The descriptor's own consistency (limits, indices, names every requirement and table
+ * column refers to, defaults in range): a scenario bug, caught before anything runs. */
+int ab_scenario_check(const ab_scenario_t *sc, char *err, size_t len);
+/* "stall:ROLE:K:DUR" or "corrupt:CHAN:K" against a scenario; 0 or -EINVAL with err. */
+int ab_fault_parse(const ab_scenario_t *sc, const char *spec, ab_fault_t *f, char *err, size_t len);
+void ab__fault_step(ab_ctx_t *ctx);
+void ab__fault_recv(ab_ctx_t *ctx, int chan, const void *data, uint32_t len);
+/* The device operations for a kind, or NULL for a kind this build does not know. */
+const ab_devops_t *ab_devops_for(int kind);
 
 /* units.c */
 int ab_parse_duration(const char *s, int64_t *ns);
@@ -211,7 +288,8 @@ typedef struct ab_sysinfo {
   int ncpu;
 } ab_sysinfo_t;
 void ab_sysinfo(ab_sysinfo_t *s, const ab_run_t *run);
-int ab_mem_self(int64_t *rss_kb, int64_t *pss_kb);
+/* RSS and PSS of process pid (smaps_rollup), kB; 0 or -errno (the process is gone). */
+int ab_mem_pid(int pid, int64_t *rss_kb, int64_t *pss_kb);
 
 /* scenarios/registry.c */
 extern const ab_scenario_t *const ab_scenarios[];
@@ -220,6 +298,13 @@ const ab_scenario_t *ab_scenario_find(const char *name);
 /* requirements: evaluate into value/pass */
 int ab_metric_index(const ab_run_t *run, const char *name);
 int ab_counter_index(const ab_run_t *run, const char *name);
+int ab_value_index(const ab_run_t *run, const char *name);
+/* 0 and *value; -ENODATA when the figure has no data (an empty metric, the missed periods
+ * of a role that never ran, a value never set); -ENOENT when the name resolves to nothing. */
 int ab_req_value(const ab_run_t *run, const char *name, double *value);
+/* Does the name resolve, given the tables (no data needed)? */
+int ab_req_resolves(const ab_run_t *run, const char *name);
+/* The metric and counter tables of a run from its scenario (before anything else). */
+void ab__tables(ab_run_t *run);
 
 #endif

@@ -86,16 +86,20 @@ static void ab__js(ab__json_t *j, const char *k, const char *v)
     fputs("null", j->f);
 }
 
-static void ab__jres(ab__json_t *j, const char *k, const ab_res_t *r, int with_mem)
+/* One cost entry. Memory where the entry is a process of its own (mem_slot >= 0: the
+ * snapshot's slot); a role sharing the supervisor's process has none of its own. */
+static void ab__jres(ab__json_t *j, const char *k, const ab_res_t *r, const ab_mem_t *m, int mem_slot)
 {
   ab__jopen(j, k, '{');
   ab__jnum(j, "cpu_user_s", r->cpu_user_s);
   ab__jnum(j, "cpu_sys_s", r->cpu_sys_s);
   ab__jnum(j, "ctx_vol", (double)r->ctx_vol);
   ab__jnum(j, "ctx_invol", (double)r->ctx_invol);
-  if (with_mem) {
-    ab__jnum(j, "rss_kb", (double)r->rss_kb);
-    ab__jnum(j, "pss_kb", (double)r->pss_kb);
+  if (mem_slot >= 0) {
+    ab__jnum(j, "rss_kb", (double)m->proc_rss_kb[mem_slot]);
+    ab__jnum(j, "pss_kb", (double)m->proc_pss_kb[mem_slot]);
+    if (r->maxrss_kb)
+      ab__jnum(j, "rss_peak_kb", (double)r->maxrss_kb);
   }
   if (r->pid)
     ab__jnum(j, "pid", r->pid);
@@ -106,26 +110,6 @@ static void ab__jres(ab__json_t *j, const char *k, const ab_res_t *r, int with_m
 }
 
 static const char *const status_names[] = { "ok", "partial", "failed" };
-
-/* The whole run's costs: the supervisor's process (which holds every thread for threads and
- * loop), plus every role process for procs. */
-void ab_run_total(const ab_run_t *run, ab_res_t *t)
-{
-  *t = run->res_super;
-  if (run->arch != AB_ARCH_PROCS)
-    return;
-  for (int i = 0; i < run->sc->nroles; i++) {
-    const ab_res_t *r = &run->ctl->res[i];
-    if (!r->valid)
-      continue;
-    t->cpu_user_s += r->cpu_user_s;
-    t->cpu_sys_s += r->cpu_sys_s;
-    t->ctx_vol += r->ctx_vol;
-    t->ctx_invol += r->ctx_invol;
-    t->rss_kb += r->rss_kb;
-    t->pss_kb += r->pss_kb;
-  }
-}
 
 static void ab__metric(ab__json_t *j, const char *name, const ab_hist_t *h)
 {
@@ -158,11 +142,15 @@ static void ab__metric(ab__json_t *j, const char *name, const ab_hist_t *h)
 int ab_run_result_write(ab_run_t *run, const char *path)
 {
   const ab_scenario_t *sc = run->sc;
-  char tmp[600];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-  FILE *f = fopen(tmp, "w");
-  if (!f)
-    return -errno;
+  char *tmp = NULL;
+  if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
+    return -ENOMEM;
+  FILE *f = fopen(tmp, "we");
+  if (!f) {
+    int e = errno;
+    free(tmp);
+    return -e;
+  }
   ab__json_t j = { .f = f, .depth = 0 };
   j.first[0] = 1;
   fputc('{', f);
@@ -170,7 +158,7 @@ int ab_run_result_write(ab_run_t *run, const char *path)
   j.first[1] = 1;
   ab__js(&j, "schema", "archbench-result/1");
   ab__js(&j, "scenario", sc->name);
-  ab__js(&j, "arch", ab_arch_name(run->arch));
+  ab__js(&j, "arch", run->rt->name);
   ab__js(&j, "transport", run->transport_name);
   ab__js(&j, "status", status_names[run->status]);
   ab__js(&j, "error", run->error[0] ? run->error : NULL);
@@ -178,6 +166,14 @@ int ab_run_result_write(ab_run_t *run, const char *path)
   double window = (run->t_run1 - run->ctl->t_start) / 1e9;
   ab__jnum(&j, "duration_s", window > 0 ? window : 0);
   ab__jnum(&j, "requested_duration_s", run->duration_ns / 1e9);
+  if (run->nfaults) { /* injected on purpose: these figures are a test's, not a measurement */
+    ab__jopen(&j, "faults", '[');
+    for (int i = 0; i < run->nfaults; i++) {
+      ab__jsep(&j);
+      ab__jstr(f, run->faults[i].spec);
+    }
+    ab__jclose(&j, ']');
+  }
 
   ab__jopen(&j, "params", '{');
   for (int i = 0; i < sc->nparams; i++)
@@ -208,6 +204,7 @@ int ab_run_result_write(ab_run_t *run, const char *path)
   ab__js(&j, "governor", si.governor);
   ab__js(&j, "host", si.host);
   ab__js(&j, "mlock", run->mlock_err == 0 ? "all, on fault" : strerror(-run->mlock_err));
+  ab__js(&j, "latency_target", run->latency_note[0] ? run->latency_note : "off");
   ab__jclose(&j, '}');
 
   ab__jopen(&j, "phases", '{');
@@ -224,35 +221,57 @@ int ab_run_result_write(ab_run_t *run, const char *path)
   for (int c = 0; c < run->nct; c++)
     ab__jnum(&j, run->ct_name[c], (double)run->ctotal[c]);
   ab__jclose(&j, '}');
+  if (sc->nvalues) {
+    ab__jopen(&j, "values", '{');
+    for (int v = 0; v < sc->nvalues; v++)
+      ab__jnum(&j, sc->values[v], run->value_set[v] ? run->values[v] : NAN);
+    ab__jclose(&j, '}');
+  }
 
-  ab_res_t total;
-  ab_run_total(run, &total);
+  /* Costs: the total measured whole; each role; the runtime's own work outside every role
+   * (the loop's dispatch); the supervisor. The parts add up to the total. Memory: every
+   * process of the run read at one instant at the end of the window. */
+  const ab_res_t *total = &run->res_total;
+  const ab_mem_t *mem = &run->mem;
   ab__jopen(&j, "resources", '{');
-  ab__jres(&j, "total", &total, 1);
-  ab__jnum(&j, "cpu_percent", window > 0 ? 100.0 * (total.cpu_user_s + total.cpu_sys_s) / window : 0);
+  ab__jopen(&j, "total", '{');
+  ab__jnum(&j, "cpu_user_s", total->cpu_user_s);
+  ab__jnum(&j, "cpu_sys_s", total->cpu_sys_s);
+  ab__jnum(&j, "ctx_vol", (double)total->ctx_vol);
+  ab__jnum(&j, "ctx_invol", (double)total->ctx_invol);
+  ab__jnum(&j, "rss_kb", mem->t_ns ? (double)mem->rss_kb : NAN);
+  ab__jnum(&j, "pss_kb", mem->t_ns ? (double)mem->pss_kb : NAN);
+  ab__jnum(&j, "rss_peak_kb", mem->samples ? (double)mem->rss_peak_kb : NAN);
+  ab__jnum(&j, "pss_peak_kb", mem->samples ? (double)mem->pss_peak_kb : NAN);
+  ab__jnum(&j, "mem_at_s", mem->t_ns ? (mem->t_ns - run->ctl->t_start) / 1e9 : NAN);
+  ab__jnum(&j, "mem_samples", mem->samples);
+  ab__js(&j, "mem_scope", !mem->t_ns ? "none" : mem->valid ? "every process at one instant"
+                                                            : "incomplete: a process of the run had gone");
+  ab__jclose(&j, '}');
+  ab__jnum(&j, "cpu_percent", window > 0 ? 100.0 * (total->cpu_user_s + total->cpu_sys_s) / window : 0);
   ab__jopen(&j, "roles", '{');
   for (int i = 0; i < sc->nroles; i++)
-    ab__jres(&j, sc->roles[i].name, &run->ctl->res[i], run->arch == AB_ARCH_PROCS);
+    ab__jres(&j, sc->roles[i].name, &run->ctl->res[i], mem, run->role_pid[i] ? i : -1);
   ab__jclose(&j, '}');
-  if (run->arch == AB_ARCH_PROCS)
-    ab__jres(&j, "supervisor", &run->res_super, 1);
+  if (run->ctl->res_runtime.valid)
+    ab__jres(&j, "runtime", &run->ctl->res_runtime, mem, -1);
+  ab__jres(&j, "supervisor", &run->res_super, mem, run->rt->same_process ? -1 : AB_MAX_ROLES);
   ab__jclose(&j, '}');
 
   ab__jopen(&j, "requirements", '[');
   for (int i = 0; i < sc->nreqs; i++) {
     const ab_req_desc_t *q = &sc->reqs[i];
-    double v = NAN;
-    int have = ab_req_value(run, q->name, &v) == 0;
-    double lim = q->limit_param ? ab_param(run, q->limit_param) * q->limit_scale : q->limit;
-    int pass = have && (q->op == AB_LE ? v <= lim : q->op == AB_LT ? v < lim : q->op == AB_GE ? v >= lim : v == lim);
+    const ab_req_eval_t *e = &run->req[i];
     static const char *const ops[] = { "", "<=", "<", ">=", "==" };
     ab__jopen(&j, NULL, '{');
     ab__js(&j, "name", q->name);
     ab__js(&j, "op", ops[q->op]);
-    ab__jnum(&j, "limit", lim);
-    ab__jnum(&j, "value", v);
+    ab__jnum(&j, "limit", e->limit);
+    ab__jnum(&j, "value", e->have ? e->value : NAN);
     ab__jkey(&j, "pass");
-    fputs(pass ? "true" : "false", f);
+    fputs(e->pass ? "true" : "false", f);
+    if (!e->have)
+      ab__js(&j, "note", "no data");
     ab__jclose(&j, '}');
   }
   ab__jclose(&j, ']');
@@ -263,12 +282,12 @@ int ab_run_result_write(ab_run_t *run, const char *path)
   if (fclose(f) != 0 || bad) {
     int e = errno ? errno : EIO;
     unlink(tmp);
+    free(tmp);
     return -e;
   }
-  if (rename(tmp, path) < 0) {
-    int e = errno;
+  int r = rename(tmp, path) < 0 ? -errno : 0;
+  if (r < 0)
     unlink(tmp);
-    return -e;
-  }
-  return 0;
+  free(tmp);
+  return r;
 }

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -36,8 +37,6 @@
 #include "stats.h"
 
 #define AB_POLL_SLICE_MS 50       /* how often a blocked role looks at the stop flag */
-#define AB_START_LEAD_NS (20 * AB_NS_PER_MS)
-#define AB_READY_TIMEOUT_NS (60 * AB_NS_PER_S)
 
 /* ---- role API -------------------------------------------------------------------------- */
 
@@ -89,10 +88,13 @@ int ab_send_end(ab_ctx_t *ctx, int chan, size_t len, int64_t t_chain)
   return r < 0 ? r : 0;
 }
 
-static void ab__got(ab_ctx_t *ctx, int chan, const ab_msg_t *m)
+static void ab__got(ab_ctx_t *ctx, int chan, const ab_msg_t *m, const void *data)
 {
   ab_hist_record(&ctx->hists[ctx->run->mt_chan[chan]], ab_now_ns() - m->t_sent);
   ctx->held[chan] = 1;
+  if (ctx->run->nfaults)
+    ab__fault_recv(ctx, chan, data, m->len);
+  ctx->received[chan]++;
 }
 
 const void *ab_recv(ab_ctx_t *ctx, int chan, ab_msg_t *msg, int *err)
@@ -113,7 +115,7 @@ const void *ab_recv(ab_ctx_t *ctx, int chan, ab_msg_t *msg, int *err)
       *err = r;
     return NULL;
   }
-  ab__got(ctx, chan, msg);
+  ab__got(ctx, chan, msg, data);
   return data;
 }
 
@@ -145,7 +147,9 @@ void ab__res_begin(ab_res_t *r, int who)
   r->ctx_invol = -ru.ru_nivcsw;
 }
 
-void ab__res_end(ab_res_t *r, int who, int with_mem)
+/* Memory is not read here: the supervisor reads every process at one instant (ab__mem_sample);
+ * a role reading its own at its end would count pages its exited peers no longer share. */
+void ab__res_end(ab_res_t *r, int who)
 {
   struct rusage ru;
   getrusage(who, &ru);
@@ -155,13 +159,16 @@ void ab__res_end(ab_res_t *r, int who, int with_mem)
   r->ctx_invol += ru.ru_nivcsw;
   r->pid = getpid();
   r->tid = gettid();
-  if (with_mem) {
-    ab_mem_self(&r->rss_kb, &r->pss_kb);
-    struct rusage self;
-    getrusage(RUSAGE_SELF, &self);
-    r->maxrss_kb = self.ru_maxrss;
-  }
+  r->maxrss_kb = who == RUSAGE_SELF ? ru.ru_maxrss : 0;
   r->valid = 1;
+}
+
+void ab__res_add(ab_res_t *sum, const ab_res_t *r)
+{
+  sum->cpu_user_s += r->cpu_user_s;
+  sum->cpu_sys_s += r->cpu_sys_s;
+  sum->ctx_vol += r->ctx_vol;
+  sum->ctx_invol += r->ctx_invol;
 }
 
 void ab__name_self(const char *role, int process)
@@ -192,8 +199,8 @@ int ab__lock_memory(void)
 
 void ab__apply_sched(ab_run_t *run, int periodic)
 {
-  if (run->arch == AB_ARCH_PROCS)
-    ab__lock_memory();
+  if (!run->rt->same_process)
+    ab__lock_memory(); /* not inherited across fork */
   if (run->cpus)
     sched_setaffinity(0, sizeof(cpu_set_t), run->cpus);
   if (run->rt_prio > 0 && periodic) {
@@ -285,7 +292,13 @@ void ab__role_finish(ab_ctx_t *ctx)
 
 static int ab__step(ab_ctx_t *ctx, int64_t t0)
 {
+  if (ctx->run->nfaults)
+    ab__fault_step(ctx);
   int r = ctx->desc->step(ctx);
+  if (r == AB_STEP_WAIT_DEV) {
+    ctx->waiting_dev = 1;
+    r = 0;
+  }
   ab_hist_record(&ctx->hists[ctx->run->mt_step[ctx->role]], ab_now_ns() - t0);
   ctx->run->ctl->role_steps[ctx->role]++;
   ctx->activation++;
@@ -297,15 +310,64 @@ static int ab__step(ab_ctx_t *ctx, int64_t t0)
   return r;
 }
 
-int ab__role_activate(ab_ctx_t *ctx, int64_t intended, int64_t now)
+/* Lateness against the intended start, never re-based: a late activation still runs, and is
+ * a missed period when it starts at or after the next one's intended start. */
+static void ab__lateness(ab_ctx_t *ctx, int64_t intended, int64_t now)
 {
   ab_run_t *run = ctx->run;
   int64_t late = now - intended;
   ab_hist_record(&ctx->hists[run->mt_lateness[ctx->role]], late);
   if (late >= run->period[ctx->role])
     ctx->counters[run->ct_missed[ctx->role]]++;
+}
+
+int ab__role_activate(ab_ctx_t *ctx, int64_t intended, int64_t now)
+{
+  ab__lateness(ctx, intended, now);
   ctx->intended = intended;
   return ab__step(ctx, now);
+}
+
+void ab__role_close_due(ab_ctx_t *ctx)
+{
+  ab_run_t *run = ctx->run;
+  if (run->mt_lateness[ctx->role] < 0 || !run->ctl->t_start)
+    return;
+  int64_t now = ab_now_ns(), t_stop = __atomic_load_n(&run->ctl->t_stop, __ATOMIC_ACQUIRE);
+  int64_t limit = run->ctl->t_end;
+  if (t_stop && t_stop < limit)
+    limit = t_stop;
+  if (now < limit)
+    limit = now; /* a role failing on its own stops before the supervisor says so */
+  int64_t period = run->period[ctx->role];
+  for (;; ctx->next_k++) {
+    int64_t intended = run->ctl->t_start + (int64_t)ctx->next_k * period;
+    if (intended >= limit)
+      break;
+    ab__lateness(ctx, intended, now);
+    ctx->counters[run->ct_closed[ctx->role]]++;
+  }
+}
+
+void ab__role_begin(ab_ctx_t *ctx)
+{
+  if (ctx->dev && ctx->run->devops[ctx->devi]->start)
+    ctx->run->devops[ctx->devi]->start(ctx->dev, ctx->run->ctl->t_start);
+}
+
+int ab__role_wait_dev(ab_ctx_t *ctx)
+{
+  ab_run_t *run = ctx->run;
+  while (ctx->waiting_dev && !ab_stopped(run)) {
+    struct pollfd pf = { .fd = ctx->dev_fd, .events = POLLIN };
+    if (poll(&pf, 1, AB_POLL_SLICE_MS) <= 0)
+      continue;
+    ctx->waiting_dev = 0;
+    int r = ab__role_io(ctx);
+    if (r < 0)
+      return r;
+  }
+  return 0;
 }
 
 int ab__role_deliver(ab_ctx_t *ctx)
@@ -321,7 +383,7 @@ int ab__role_deliver(ab_ctx_t *ctx)
       return r;
     ctx->stash_data = data;
     ctx->stash_chan = chan;
-    ab__got(ctx, chan, &ctx->stash_msg);
+    ab__got(ctx, chan, &ctx->stash_msg, data);
     ab__step(ctx, ab_now_ns());
   }
   return 0;
@@ -332,6 +394,10 @@ int ab__role_io(ab_ctx_t *ctx)
   if (!ctx->desc->io)
     return 0;
   int r = ctx->desc->io(ctx);
+  if (r == AB_STEP_WAIT_DEV) {
+    ctx->waiting_dev = 1;
+    return 0;
+  }
   if (r < 0 && !ctx->run->ctl->failed_role_plus1)
     ab_fail(ctx, "role %s: device I/O failed: %s", ctx->desc->name, strerror(-r));
   return r;
@@ -341,8 +407,8 @@ static void ab__run_periodic(ab_ctx_t *ctx)
 {
   ab_run_t *run = ctx->run;
   int64_t period = run->period[ctx->role];
-  for (uint64_t k = 0; !ab_stopped(run); k++) {
-    int64_t intended = run->ctl->t_start + (int64_t)k * period;
+  while (!ab_stopped(run)) {
+    int64_t intended = run->ctl->t_start + (int64_t)ctx->next_k * period;
     if (intended >= run->ctl->t_end)
       break;
     struct timespec ts = ab_ts(intended);
@@ -351,9 +417,11 @@ static void ab__run_periodic(ab_ctx_t *ctx)
     int64_t now = ab_now_ns();
     if (ab_stopped(run))
       break;
-    if (ab__role_activate(ctx, intended, now) < 0)
+    ctx->next_k++;
+    if (ab__role_activate(ctx, intended, now) < 0 || ab__role_wait_dev(ctx) < 0)
       break;
   }
+  ab__role_close_due(ctx);
   /* Past its last period a role still belongs to the run until it is told to stop. */
   while (!ab_stopped(run))
     ab_futex_wait(&run->ctl->stop, 0, AB_POLL_SLICE_MS * AB_NS_PER_MS, run->shared);
@@ -374,8 +442,8 @@ static void ab__run_triggered(ab_ctx_t *ctx)
         break;
       ctx->stash_data = data;
       ctx->stash_chan = chan;
-      ab__got(ctx, chan, &ctx->stash_msg);
-      if (ab__step(ctx, ab_now_ns()) < 0)
+      ab__got(ctx, chan, &ctx->stash_msg, data);
+      if (ab__step(ctx, ab_now_ns()) < 0 || ab__role_wait_dev(ctx) < 0)
         break;
     }
     return;
@@ -588,6 +656,21 @@ int64_t ab_run_counter(const ab_run_t *run, int counter)
   return run->ctotal ? run->ctotal[run->ct_base + counter] : 0;
 }
 
+void ab_run_value_set(ab_run_t *run, int value, double v)
+{
+  if (value < 0 || value >= run->sc->nvalues)
+    return;
+  run->values[value] = v;
+  run->value_set[value] = 1;
+}
+
+int64_t ab_run_due(const ab_run_t *run, int role)
+{
+  if (role < 0 || role >= run->sc->nroles || run->mt_lateness[role] < 0 || !run->merged)
+    return 0;
+  return (int64_t)run->merged[run->mt_lateness[role]].count;
+}
+
 void ab_run_counter_set(ab_run_t *run, int counter, int64_t value)
 {
   if (run->ctotal)
@@ -607,17 +690,19 @@ void *ab_run_dev(ab_run_t *run, int dev) { return run->devstate[dev]; }
 
 /* ---- metric tables and requirements -------------------------------------------------------------- */
 
-static void ab__tables(ab_run_t *run)
+void ab__tables(ab_run_t *run)
 {
   const ab_scenario_t *sc = run->sc;
   int m = 0, c = 0;
   for (int r = 0; r < sc->nroles; r++) {
-    run->mt_lateness[r] = -1;
+    run->mt_lateness[r] = run->ct_missed[r] = run->ct_closed[r] = -1;
     if (sc->roles[r].period_ns > 0) {
       snprintf(run->mt_name[m], AB_NAMELEN, "%s.lateness_ns", sc->roles[r].name);
       run->mt_lateness[r] = m++;
       snprintf(run->ct_name[c], AB_NAMELEN, "%s.missed_periods", sc->roles[r].name);
       run->ct_missed[r] = c++;
+      snprintf(run->ct_name[c], AB_NAMELEN, "%s.closed_at_stop", sc->roles[r].name);
+      run->ct_closed[r] = c++;
     }
     snprintf(run->mt_name[m], AB_NAMELEN, "%s.step_ns", sc->roles[r].name);
     run->mt_step[r] = m++;
@@ -661,493 +746,75 @@ int ab_counter_index(const ab_run_t *run, const char *name)
   return -1;
 }
 
-/* "inner.lateness_ns.p999" -> that statistic of the merged metric; a counter by its name. */
+int ab_value_index(const ab_run_t *run, const char *name)
+{
+  for (int i = 0; i < run->sc->nvalues; i++)
+    if (!strcmp(run->sc->values[i], name))
+      return i;
+  return -1;
+}
+
+static const char *const ab__stats[] = { "p50", "p90", "p99", "p999", "p9999", "max", "min", "mean", "count", NULL };
+
+/* A metric's statistic by name: its index in ab__stats, or -1. */
+static int ab__metric_stat(const ab_run_t *run, const char *name, int *stat)
+{
+  const char *dot = strrchr(name, '.');
+  if (!dot)
+    return -1;
+  char mname[AB_NAMELEN];
+  snprintf(mname, sizeof mname, "%.*s", (int)(dot - name), name);
+  *stat = -1;
+  for (int i = 0; ab__stats[i]; i++)
+    if (!strcmp(dot + 1, ab__stats[i]))
+      *stat = i;
+  return *stat < 0 ? -1 : ab_metric_index(run, mname);
+}
+
+int ab_req_resolves(const ab_run_t *run, const char *name)
+{
+  int stat;
+  return ab_counter_index(run, name) >= 0 || ab_value_index(run, name) >= 0 ||
+         ab__metric_stat(run, name, &stat) >= 0;
+}
+
+/* The role whose missed periods this counter counts, or -1. */
+static int ab__missed_role(const ab_run_t *run, int counter)
+{
+  for (int r = 0; r < run->sc->nroles; r++)
+    if (run->ct_missed[r] == counter)
+      return r;
+  return -1;
+}
+
+/* "inner.lateness_ns.p999" -> that statistic of the merged metric; a counter or a derived
+ * value by its name. An empty histogram has no statistic: no data, never 0. */
 int ab_req_value(const ab_run_t *run, const char *name, double *value)
 {
   int c = ab_counter_index(run, name);
   if (c >= 0) {
+    int r = ab__missed_role(run, c);
+    if (r >= 0 && !run->merged[run->mt_lateness[r]].count)
+      return -ENODATA; /* no activation at all is not "no missed period" */
     *value = (double)run->ctotal[c];
     return 0;
   }
-  const char *dot = strrchr(name, '.');
-  if (!dot)
-    return -ENOENT;
-  char mname[AB_NAMELEN];
-  snprintf(mname, sizeof mname, "%.*s", (int)(dot - name), name);
-  int m = ab_metric_index(run, mname);
+  int v = ab_value_index(run, name);
+  if (v >= 0) {
+    if (!run->value_set[v])
+      return -ENODATA;
+    *value = run->values[v];
+    return 0;
+  }
+  int stat, m = ab__metric_stat(run, name, &stat);
   if (m < 0)
     return -ENOENT;
   ab_summary_t s;
   ab_summarize(&run->merged[m], &s);
-  const char *st = dot + 1;
-  if (!strcmp(st, "p50")) *value = s.p50;
-  else if (!strcmp(st, "p90")) *value = s.p90;
-  else if (!strcmp(st, "p99")) *value = s.p99;
-  else if (!strcmp(st, "p999")) *value = s.p999;
-  else if (!strcmp(st, "p9999")) *value = s.p9999;
-  else if (!strcmp(st, "max")) *value = s.max;
-  else if (!strcmp(st, "min")) *value = s.min;
-  else if (!strcmp(st, "mean")) *value = s.mean;
-  else if (!strcmp(st, "count")) *value = s.count;
-  else return -ENOENT;
+  if (!s.count && strcmp(ab__stats[stat], "count"))
+    return -ENODATA;
+  const double st[] = { s.p50, s.p90, s.p99, s.p999, s.p9999, s.max, s.min, s.mean, s.count };
+  *value = st[stat];
   return 0;
 }
 
-/* ---- the supervisor ------------------------------------------------------------------------------ */
-
-static int ab__exit_for(int err)
-{
-  switch (-err) {
-  case ENOENT: case EACCES: case EPERM: case ENODEV: case EBUSY: case ENXIO:
-    return AB_EXIT_RESOURCE;
-  default:
-    return AB_EXIT_USAGE;
-  }
-}
-
-static int ab__alloc(ab_run_t *run)
-{
-  size_t hsz = sizeof(ab_hist_t) * run->nmt * run->sc->nroles;
-  size_t csz = sizeof(int64_t) * run->nct * run->sc->nroles;
-  size_t off_h = (sizeof(ab_ctl_t) + 63) & ~(size_t)63;
-  size_t off_c = off_h + hsz;
-  run->blk_size = off_c + csz;
-  run->blk = ab_shm_alloc(run->blk_size, run->shared);
-  if (!run->blk)
-    return -errno;
-  run->ctl = run->blk;
-  run->hists = (ab_hist_t *)((char *)run->blk + off_h);
-  run->counters = (int64_t *)((char *)run->blk + off_c);
-  for (int i = 0; i < run->nmt * run->sc->nroles; i++)
-    ab_hist_init(&run->hists[i]);
-  run->merged = calloc(run->nmt ? run->nmt : 1, sizeof(ab_hist_t));
-  run->ctotal = calloc(run->nct ? run->nct : 1, sizeof(int64_t));
-  return run->merged && run->ctotal ? 0 : -ENOMEM;
-}
-
-static void ab__teardown(ab_run_t *run)
-{
-  const ab_scenario_t *sc = run->sc;
-  for (int c = 0; c < sc->nchans; c++)
-    if (run->chan_made[c]) {
-      ab_chan_destroy(&run->chans[c]);
-      run->chan_made[c] = 0;
-    }
-  for (int g = 0; g < sc->nregs; g++)
-    if (run->regs[g]) {
-      ab_reg_destroy(run->regs[g]);
-      run->regs[g] = NULL;
-    }
-  for (int d = 0; d < sc->ndevs; d++) {
-    if (run->dev_prepared[d])
-      run->devops[d]->release(run->devstate[d]);
-    run->dev_prepared[d] = 0;
-    if (run->devstate[d])
-      ab_shm_free(run->devstate[d], run->devops[d]->state_size, run->shared);
-    run->devstate[d] = NULL;
-  }
-  if (run->scen_shared)
-    ab_shm_free(run->scen_shared, run->scen_shared_size, run->shared);
-  run->scen_shared = NULL;
-}
-
-void ab_run_free(ab_run_t *run)
-{
-  if (!run)
-    return;
-  ab__teardown(run);
-  if (run->blk)
-    ab_shm_free(run->blk, run->blk_size, run->shared);
-  free(run->merged);
-  free(run->ctotal);
-  free(run);
-}
-
-static void ab__merge(ab_run_t *run)
-{
-  const ab_scenario_t *sc = run->sc;
-  for (int m = 0; m < run->nmt; m++) {
-    ab_hist_init(&run->merged[m]);
-    for (int r = 0; r < sc->nroles; r++)
-      ab_hist_merge(&run->merged[m], &run->hists[(size_t)r * run->nmt + m]);
-  }
-  for (int c = 0; c < run->nct; c++) {
-    run->ctotal[c] = 0;
-    for (int r = 0; r < sc->nroles; r++)
-      run->ctotal[c] += run->counters[(size_t)r * run->nct + c];
-  }
-  for (int k = 0; k < sc->nchans; k++) {
-    ab_chan_ctl_t *cc = run->chans[k].ctl;
-    if (!cc)
-      continue;
-    run->ctotal[run->ct_msgs[k]] = (int64_t)cc->sent;
-    run->ctotal[run->ct_drops[k]] = (int64_t)cc->dropped;
-    run->ctotal[run->ct_maxdepth[k]] = (int64_t)cc->max_depth;
-    run->ctotal[run->ct_bytes[k]] = (int64_t)cc->bytes;
-  }
-}
-
-static void ab__progress(const ab_run_opts_t *o, const ab_run_t *run, int64_t now, int done)
-{
-  if (o->quiet || !isatty(2))
-    return;
-  double el = (now - run->ctl->t_start) / 1e9, tot = run->duration_ns / 1e9;
-  if (el < 0)
-    el = 0;
-  if (el > tot)
-    el = tot;
-  fprintf(stderr, "\r%s %s %s%s%s %4.1fs/%.1fs%s", o->progress_label ? o->progress_label : "",
-          run->sc->name, ab_arch_name(run->arch), run->arch == AB_ARCH_PROCS ? "/" : "",
-          run->arch == AB_ARCH_PROCS ? run->transport_name : "", el, tot, done ? "\r\033[K" : "  ");
-}
-
-static void ab__utc_now(char *buf, size_t len)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void ab__requirements(ab_run_t *run)
-{
-  const ab_scenario_t *sc = run->sc;
-  for (int i = 0; i < sc->nreqs; i++) {
-    double v;
-    if (ab_req_value(run, sc->reqs[i].name, &v) < 0)
-      continue;
-    const ab_req_desc_t *q = &sc->reqs[i];
-    double lim = q->limit_param ? ab_param(run, q->limit_param) * q->limit_scale : q->limit;
-    int pass = q->op == AB_LE ? v <= lim : q->op == AB_LT ? v < lim : q->op == AB_GE ? v >= lim : v == lim;
-    if (!pass)
-      run->req_failed++;
-  }
-}
-
-/* Everything after the devices are prepared and before the roles start. */
-static int ab__build(ab_run_t *run, char *err, size_t len)
-{
-  const ab_scenario_t *sc = run->sc;
-  int r;
-  for (int c = 0; c < sc->nchans; c++) {
-    const ab_chan_desc_t *cd = &sc->chans[c];
-    const ab_transport_t *t = run->arch == AB_ARCH_PROCS ? run->transport : &ab_transport_ring;
-    int want_fd = sc->roles[cd->to].on_device;
-    /* A single-threaded loop cannot block on a full channel: its consumer is itself. */
-    int policy = run->arch == AB_ARCH_LOOP ? AB_DROP : cd->policy;
-    r = ab_chan_create(&run->chans[c], cd->name, t, run->chan_size[c], cd->depth, policy,
-                       run->shared, want_fd);
-    if (r < 0) {
-      snprintf(err, len, "channel %s over %s (%zu-byte messages): %s", cd->name, t->name,
-               run->chan_size[c], strerror(-r));
-      return r;
-    }
-    run->chans[c].stop = &run->ctl->stop;
-    run->chan_made[c] = 1;
-    if (run->arch != AB_ARCH_PROCS)
-      ab_chan_attach(&run->chans[c], AB_SIDE_BOTH);
-  }
-  for (int g = 0; g < sc->nregs; g++) {
-    run->regs[g] = ab_reg_create(sc->regs[g].size, run->shared);
-    if (!run->regs[g]) {
-      snprintf(err, len, "register %s: %s", sc->regs[g].name, strerror(errno));
-      return -errno;
-    }
-  }
-  return 0;
-}
-
-static int ab__prepare_devices(ab_run_t *run, char *err, size_t len)
-{
-  const ab_scenario_t *sc = run->sc;
-  for (int d = 0; d < sc->ndevs; d++) {
-    const ab_devops_t *ops = sc->devs[d].kind == AB_DEV_SERIAL ? &ab_serial_ops : &ab_camera_ops;
-    run->devops[d] = ops;
-    run->devstate[d] = ab_shm_alloc(ops->state_size, run->shared);
-    if (!run->devstate[d]) {
-      snprintf(err, len, "device %s: %s", sc->devs[d].name, strerror(errno));
-      return -errno;
-    }
-    char msg[AB_ERRLEN] = "";
-    int r = ops->prepare(run->devstate[d], &run->devopts, msg);
-    if (r < 0) {
-      snprintf(err, len, "%s", msg[0] ? msg : strerror(-r));
-      return r;
-    }
-    run->dev_prepared[d] = 1;
-  }
-  return 0;
-}
-
-/* The probe effect on this machine, in every result: what one timestamp costs, and one
- * timestamp plus a histogram record (what every measured event pays). */
-static void ab__probe(ab_run_t *run)
-{
-  enum { N = 200000 };
-  ab_hist_t *h = malloc(sizeof *h);
-  if (!h)
-    return;
-  ab_hist_init(h);
-  int64_t sink = 0, t0 = ab_now_ns();
-  for (int i = 0; i < N; i++)
-    sink += ab_now_ns();
-  int64_t t1 = ab_now_ns();
-  for (int i = 0; i < N; i++)
-    ab_hist_record(h, ab_now_ns() - t1);
-  int64_t t2 = ab_now_ns();
-  ab_calib_set(run, "probe.clock_ns", (double)(t1 - t0) / N + (sink == 42 ? 1e-9 : 0));
-  ab_calib_set(run, "probe.clock_record_ns", (double)(t2 - t1) / N);
-  free(h);
-}
-
-static void *ab__noop_thread(void *arg) { return arg; }
-
-static int ab__check_sched(ab_run_t *run, char *err, size_t len)
-{
-  if (run->rt_prio <= 0)
-    return 0;
-  int max = sched_get_priority_max(SCHED_FIFO);
-  if (run->rt_prio > max) {
-    snprintf(err, len, "--rt-prio %d: out of range (expected 1 to %d)", run->rt_prio, max);
-    return -EINVAL;
-  }
-  /* Try it on a throwaway thread so the supervisor itself stays SCHED_OTHER. */
-  pthread_attr_t a;
-  pthread_attr_init(&a);
-  struct sched_param sp = { .sched_priority = run->rt_prio };
-  int r = pthread_attr_setinheritsched(&a, PTHREAD_EXPLICIT_SCHED);
-  if (!r) r = pthread_attr_setschedpolicy(&a, SCHED_FIFO);
-  if (!r) r = pthread_attr_setschedparam(&a, &sp);
-  pthread_t t;
-  if (!r) {
-    r = pthread_create(&t, &a, ab__noop_thread, NULL);
-    if (!r)
-      pthread_join(t, NULL);
-  }
-  pthread_attr_destroy(&a);
-  if (r) {
-    snprintf(err, len, "--rt-prio %d: SCHED_FIFO refused: %s (needs root or CAP_SYS_NICE, and an RT budget)",
-             run->rt_prio, strerror(r));
-    return -EPERM;
-  }
-  return 0;
-}
-
-int ab_run_one(ab_run_opts_t *o)
-{
-  char err[512] = "";
-  int code = AB_EXIT_OK, r;
-  ab_run_t *run = calloc(1, sizeof *run);
-  if (!run) {
-    fprintf(stderr, "archbench: out of memory\n");
-    return AB_EXIT_RESOURCE;
-  }
-  run->sc = o->sc;
-  run->arch = o->arch;
-  run->rt = ab_runtime_get(o->arch);
-  run->shared = o->arch == AB_ARCH_PROCS;
-  run->duration_ns = o->duration_ns;
-  run->rt_prio = o->rt_prio;
-  run->cpus = o->cpus;
-  run->quiet = o->quiet;
-  run->devopts = o->dev;
-  run->t_setup0 = ab_now_ns();
-  ab__utc_now(run->started_at, sizeof run->started_at);
-
-  /* Signals are taken synchronously by the supervisor; every thread inherits the mask. */
-  sigset_t sigs, old;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGHUP);
-  sigaddset(&sigs, SIGCHLD);
-  pthread_sigmask(SIG_BLOCK, &sigs, &old);
-  signal(SIGPIPE, SIG_IGN);
-
-  if (!(o->sc->archs & (1u << o->arch))) {
-    snprintf(err, sizeof err, "scenario %s does not run under --arch %s", o->sc->name, ab_arch_name(o->arch));
-    code = AB_EXIT_USAGE;
-    goto out_early;
-  }
-  if (!run->rt) {
-    snprintf(err, sizeof err, "--arch %s: not available in this build (expected threads, procs or loop)",
-             ab_arch_name(o->arch));
-    code = AB_EXIT_USAGE;
-    goto out_early;
-  }
-  if (o->arch == AB_ARCH_PROCS) {
-    const char *tn = o->transport ? o->transport : "shm";
-    run->transport = strcmp(tn, "ring") ? ab_transport_find(tn) : NULL;
-    if (!run->transport) {
-      snprintf(err, sizeof err, "--transport %s: unknown (expected pipe, unix, mq, shm or tcp)", o->transport);
-      code = AB_EXIT_USAGE;
-      goto out_early;
-    }
-    run->transport_name = o->transport ? o->transport : "shm";
-  } else {
-    run->transport_name = "ring";
-  }
-  r = ab_param_resolve(run, o->params, o->nparams, err, sizeof err);
-  if (r < 0) {
-    code = AB_EXIT_USAGE;
-    goto out_early;
-  }
-  if ((r = ab__check_sched(run, err, sizeof err)) < 0) {
-    code = ab__exit_for(r);
-    goto out_early;
-  }
-  ab__tables(run);
-  run->mlock_err = ab__lock_memory();
-  ab__probe(run);
-  for (int c = 0; c < o->sc->nchans; c++)
-    run->chan_size[c] = o->sc->chans[c].msg_max;
-  for (int i = 0; i < o->sc->nroles; i++)
-    run->period[i] = o->sc->roles[i].period_ns;
-  if ((r = ab__alloc(run)) < 0) {
-    snprintf(err, sizeof err, "shared memory for the run: %s", strerror(-r));
-    code = AB_EXIT_RESOURCE;
-    goto out_teardown;
-  }
-  if ((r = ab__prepare_devices(run, err, sizeof err)) < 0) {
-    code = ab__exit_for(r);
-    goto out_teardown;
-  }
-  if (o->sc->setup && (r = o->sc->setup(run)) < 0) {
-    if (!err[0])
-      snprintf(err, sizeof err, "%s: set-up failed: %.400s", o->sc->name, run->error[0] ? run->error : strerror(-r));
-    code = ab__exit_for(r);
-    goto out_teardown;
-  }
-  if ((r = ab__build(run, err, sizeof err)) < 0) {
-    code = AB_EXIT_RESOURCE;
-    goto out_teardown;
-  }
-
-  ab_ctl_t *ctl = run->ctl;
-  r = run->rt->start(run);
-  int64_t t_wait = ab_now_ns();
-  while (r == 0 && __atomic_load_n(&ctl->ready, __ATOMIC_ACQUIRE) < (uint32_t)o->sc->nroles) {
-    char m[AB_ERRLEN];
-    if (run->rt->check(run, m, sizeof m)) {
-      snprintf(err, sizeof err, "%s (before the run started)", m);
-      r = -ECHILD;
-      break;
-    }
-    if (ab_now_ns() - t_wait > AB_READY_TIMEOUT_NS) {
-      snprintf(err, sizeof err, "roles not ready after %llds", (long long)(AB_READY_TIMEOUT_NS / AB_NS_PER_S));
-      r = -ETIMEDOUT;
-      break;
-    }
-    struct timespec ts = { 0, 2 * AB_NS_PER_MS };
-    nanosleep(&ts, NULL);
-  }
-  int init_err = 0;
-  for (int i = 0; i < o->sc->nroles && !init_err; i++)
-    if (ctl->init_err[i]) {
-      init_err = ctl->init_err[i];
-      snprintf(err, sizeof err, "%s", ctl->init_msg[i]);
-    }
-  if (r < 0 || init_err) {
-    __atomic_store_n(&ctl->stop, 1, __ATOMIC_RELEASE);
-    ab_futex_wake(&ctl->go, INT_MAX, run->shared);
-    run->rt->join(run);
-    if (!err[0])
-      snprintf(err, sizeof err, "starting the roles: %s", strerror(-r));
-    code = init_err ? ab__exit_for(init_err) : AB_EXIT_RESOURCE;
-    goto out_teardown;
-  }
-
-  /* The measured window. */
-  run->t_setup1 = ab_now_ns();
-  ctl->t_start = run->t_setup1 + AB_START_LEAD_NS;
-  ctl->t_end = ctl->t_start + run->duration_ns;
-  ab__res_begin(&run->res_super, RUSAGE_SELF);
-  __atomic_store_n(&ctl->go, 1, __ATOMIC_RELEASE);
-  ab_futex_wake(&ctl->go, INT_MAX, run->shared);
-
-  for (;;) {
-    int64_t now = ab_now_ns();
-    if (now >= ctl->t_end || ab_stopped(run))
-      break;
-    ab__progress(o, run, now, 0);
-    int64_t wait = ctl->t_end - now;
-    if (wait > 250 * AB_NS_PER_MS)
-      wait = 250 * AB_NS_PER_MS;
-    struct timespec ts = ab_ts(wait);
-    siginfo_t si;
-    int s = sigtimedwait(&sigs, &si, &ts);
-    if (s == SIGINT || s == SIGTERM || s == SIGHUP) {
-      run->interrupted = s;
-      break;
-    }
-    char m[AB_ERRLEN];
-    if (run->rt->check(run, m, sizeof m)) {
-      ab_run_fail(run, "%s", m);
-      break;
-    }
-  }
-  ab__progress(o, run, ab_now_ns(), 1);
-  __atomic_store_n(&ctl->stop, 1, __ATOMIC_RELEASE);
-  ab_futex_wake(&ctl->stop, INT_MAX, run->shared);
-  run->t_run1 = ab_now_ns();
-  run->rt->join(run);
-  /* The supervisor's own costs (procs: a process of its own, counted in the total). */
-  ab__res_end(&run->res_super, RUSAGE_SELF, 1);
-  if (!run->error[0]) {
-    char m[AB_ERRLEN];
-    if (run->rt->check(run, m, sizeof m))
-      ab_run_fail(run, "%s", m);
-  }
-  if (ctl->failed_role_plus1 && run->status != AB_ST_FAILED)
-    ab_run_fail(run, "%s", ctl->init_msg[ctl->failed_role_plus1 - 1]);
-  if (run->interrupted && run->status == AB_ST_OK)
-    run->status = AB_ST_PARTIAL;
-
-  ab__merge(run);
-  if (o->sc->finish && run->status != AB_ST_FAILED)
-    o->sc->finish(run);
-  ab__requirements(run);
-  run->t_teardown1 = ab_now_ns();
-
-  if (o->outdir) {
-    char tag[96];
-    if (run->arch == AB_ARCH_PROCS)
-      snprintf(tag, sizeof tag, "%s.procs.%s", o->sc->name, run->transport_name);
-    else
-      snprintf(tag, sizeof tag, "%s.%s", o->sc->name, ab_arch_name(run->arch));
-    snprintf(o->result_path, sizeof o->result_path, "%s/%s.json", o->outdir, tag);
-    if ((r = ab_run_result_write(run, o->result_path)) < 0) {
-      fprintf(stderr, "archbench: writing %s: %s\n", o->result_path, strerror(-r));
-      code = AB_EXIT_RESOURCE;
-    }
-  }
-  if (run->interrupted)
-    code = AB_EXIT_INTR;
-  else if (run->status == AB_ST_FAILED || run->req_failed)
-    code = code ? code : AB_EXIT_FAIL;
-  if (run->status == AB_ST_FAILED && !o->quiet)
-    fprintf(stderr, "archbench: %s %s: failed: %s\n", o->sc->name, ab_arch_name(run->arch), run->error);
-
-out_teardown:
-  ab__teardown(run);
-  /* A mock device's child may have raised SIGCHLD; nothing else is pending that matters. */
-out_early:
-  if (err[0])
-    fprintf(stderr, "archbench: %s\n", err);
-  {
-    struct timespec zero = { 0, 0 };
-    siginfo_t si;
-    int s;
-    while ((s = sigtimedwait(&sigs, &si, &zero)) > 0)
-      if ((s == SIGINT || s == SIGTERM || s == SIGHUP) && code == AB_EXIT_OK)
-        code = AB_EXIT_INTR;
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  munlockall();
-  if (o->keep && run->t_run1)
-    o->kept = run; /* teardown done; the figures stay */
-  else
-    ab_run_free(run);
-  return code;
-}

@@ -24,14 +24,61 @@ static pthread_t loop_tid;
 static int loop_started;
 static ab_ctx_t lctx[AB_MAX_ROLES];
 
-static double ab__thread_cpu(void)
+/* Costs per role: each callback is charged to the role it runs, and callbacks never nest
+ * (a timer's drain is charged to the roles drained, not to the timer's role), so the roles
+ * and the loop's own dispatch add up to the thread's total. CPU time comes from the thread's
+ * CPU clock, exact to the ns; getrusage's per-thread user and system times only move when
+ * the scheduler next accounts (a tick, a switch), so a short callback would read 0 and the
+ * next switch would take the lump. The switches it counts are exact, though. */
+typedef struct ab__mark {
+  int64_t cpu_ns;
+  struct rusage ru;
+} ab__mark_t;
+
+static int64_t ab__thread_cpu_ns(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
+  return (int64_t)ts.tv_sec * AB_NS_PER_S + ts.tv_nsec;
 }
 
-static void ab__drain(ab_run_t *run)
+static void ab__mark(ab__mark_t *m)
+{
+  getrusage(RUSAGE_THREAD, &m->ru);
+  m->cpu_ns = ab__thread_cpu_ns();
+}
+
+static void ab__charge(ab_ctx_t *ctx, const ab__mark_t *m)
+{
+  int64_t cpu = ab__thread_cpu_ns() - m->cpu_ns;
+  struct rusage now;
+  getrusage(RUSAGE_THREAD, &now);
+  ab_res_t *r = &ctx->res;
+  r->cpu_user_s += cpu / 1e9; /* split into user and system at the end (ab__split) */
+  r->ctx_vol += now.ru_nvcsw - m->ru.ru_nvcsw;
+  r->ctx_invol += now.ru_nivcsw - m->ru.ru_nivcsw;
+}
+
+/* The thread's own user:system ratio over the window, applied to each part: the parts keep
+ * their exact CPU and sum to the thread's split. (Per callback the kernel cannot tell.) */
+static void ab__split(ab_res_t *r, double user_share)
+{
+  double cpu = r->cpu_user_s + r->cpu_sys_s;
+  r->cpu_user_s = cpu * user_share;
+  r->cpu_sys_s = cpu - r->cpu_user_s;
+}
+
+/* A step that asked for its device: its fd joins epoll until the device is ready. */
+static void ab__want_dev(int ep, ab_ctx_t *ctx)
+{
+  if (!ctx->waiting_dev || ctx->desc->on_device || ctx->dev_fd < 0)
+    return;
+  struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ((uint64_t)ctx->role << 8) | EV_DEV };
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, ctx->dev_fd, &ev) < 0 && errno != EEXIST)
+    ab_fail(ctx, "loop: epoll on the device of role %s: %s", ctx->desc->name, strerror(errno));
+}
+
+static void ab__drain(ab_run_t *run, int ep)
 {
   /* Keep delivering until no triggered role has a message: a step may send to another. */
   int more = 1;
@@ -42,42 +89,65 @@ static void ab__drain(ab_run_t *run)
       if (ctx->desc->trigger < 0)
         continue;
       uint64_t before = ctx->activation;
-      double c0 = ab__thread_cpu();
+      ab__mark_t m;
+      ab__mark(&m);
       ab__role_deliver(ctx);
-      ctx->cpu_s += ab__thread_cpu() - c0;
+      ab__charge(ctx, &m);
+      ab__want_dev(ep, ctx);
       if (ctx->activation != before)
         more = 1;
     }
   }
 }
 
+static void ab__on_timer(ab_run_t *run, int ep, int fd, ab_ctx_t *ctx)
+{
+  uint64_t exp = 0;
+  if (read(fd, &exp, sizeof exp) != sizeof exp)
+    return;
+  /* One activation per expiry, each at its own intended time: never re-based. */
+  for (uint64_t j = 0; j < exp && !ab_stopped(run); j++) {
+    int64_t intended = run->ctl->t_start + (int64_t)ctx->next_k * run->period[ctx->role];
+    if (intended >= run->ctl->t_end)
+      break;
+    ctx->next_k++;
+    ab__mark_t m;
+    ab__mark(&m);
+    ab__role_activate(ctx, intended, ab_now_ns());
+    ab__charge(ctx, &m);
+    ab__want_dev(ep, ctx);
+    ab__drain(run, ep);
+  }
+}
+
+static void ab__on_dev(ab_run_t *run, int ep, ab_ctx_t *ctx)
+{
+  if (!ctx->desc->on_device) { /* a step's wait is over */
+    epoll_ctl(ep, EPOLL_CTL_DEL, ctx->dev_fd, NULL);
+    if (!ctx->waiting_dev)
+      return;
+    ctx->waiting_dev = 0;
+  }
+  ab__mark_t m;
+  ab__mark(&m);
+  ab__role_io(ctx);
+  ab__charge(ctx, &m);
+  ab__want_dev(ep, ctx);
+}
+
 static void ab__loop_body(ab_run_t *run, int ep, int *tfd)
 {
-  uint64_t next_k[AB_MAX_ROLES] = { 0 };
   struct epoll_event evs[AB_MAX_ROLES * 2];
   while (!ab_stopped(run) && ab_now_ns() < run->ctl->t_end) {
-    ab__drain(run);
+    ab__drain(run, ep);
     int n = epoll_wait(ep, evs, AB_MAX_ROLES * 2, 50);
     for (int e = 0; e < n && !ab_stopped(run); e++) {
       int role = (int)(evs[e].data.u64 >> 8), kind = (int)(evs[e].data.u64 & 0xff);
-      ab_ctx_t *ctx = &lctx[role];
-      double c0 = ab__thread_cpu();
-      if (kind == EV_TIMER) {
-        uint64_t exp = 0;
-        if (read(tfd[role], &exp, sizeof exp) != sizeof exp)
-          continue;
-        for (uint64_t j = 0; j < exp && !ab_stopped(run); j++) {
-          int64_t intended = run->ctl->t_start + (int64_t)next_k[role]++ * run->period[role];
-          if (intended >= run->ctl->t_end)
-            break;
-          ab__role_activate(ctx, intended, ab_now_ns());
-          ab__drain(run);
-        }
-      } else {
-        ab__role_io(ctx);
-      }
-      ctx->cpu_s += ab__thread_cpu() - c0;
-      ab__drain(run);
+      if (kind == EV_TIMER)
+        ab__on_timer(run, ep, tfd[role], &lctx[role]);
+      else
+        ab__on_dev(run, ep, &lctx[role]);
+      ab__drain(run, ep);
     }
   }
 }
@@ -127,25 +197,45 @@ static void *ab__loop_thread(void *arg)
       __atomic_add_fetch(&run->ctl->ready, 1, __ATOMIC_SEQ_CST);
   ab__role_ready(&lctx[0]);
   if (!ab_stopped(run)) {
-    for (int i = 0; i < sc->nroles; i++)
+    ab__mark_t all;
+    ab__mark(&all);
+    for (int i = 0; i < sc->nroles; i++) {
+      ab__role_begin(&lctx[i]);
       if (tfd[i] >= 0) {
-        struct itimerspec its = { .it_value = ab_ts(run->ctl->t_start),
-                                  .it_interval = ab_ts(run->period[i]) };
+        struct itimerspec its = { .it_value = ab_ts(run->ctl->t_start), .it_interval = ab_ts(run->period[i]) };
         timerfd_settime(tfd[i], TFD_TIMER_ABSTIME, &its, NULL);
       }
-    ab_res_t all;
-    ab__res_begin(&all, RUSAGE_THREAD);
+    }
     ab__loop_body(run, ep, tfd);
-    ab__res_end(&all, RUSAGE_THREAD, 0);
-    /* Per role: the CPU time of its own callbacks; switches belong to the one thread. */
+    for (int i = 0; i < sc->nroles; i++)
+      ab__role_close_due(&lctx[i]);
+    /* The thread as a whole; what is left after its roles is the loop's own dispatch
+     * (epoll_wait, timerfd reads), reported apart as the runtime's. */
+    ab_ctx_t whole;
+    memset(&whole, 0, sizeof whole);
+    ab__charge(&whole, &all);
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    double u = ru.ru_utime.tv_sec - all.ru.ru_utime.tv_sec + (ru.ru_utime.tv_usec - all.ru.ru_utime.tv_usec) / 1e6;
+    double y = ru.ru_stime.tv_sec - all.ru.ru_stime.tv_sec + (ru.ru_stime.tv_usec - all.ru.ru_stime.tv_usec) / 1e6;
+    double user_share = u + y > 0 ? u / (u + y) : 1;
+    ab_res_t *rt = &run->ctl->res_runtime;
+    *rt = whole.res;
+    rt->pid = getpid();
+    rt->tid = gettid();
+    rt->valid = 1;
     for (int i = 0; i < sc->nroles; i++) {
       ab_res_t *r = &run->ctl->res[i];
-      memset(r, 0, sizeof *r);
-      r->cpu_user_s = lctx[i].cpu_s;
-      r->pid = all.pid;
-      r->tid = all.tid;
+      *r = lctx[i].res;
+      ab__split(r, user_share);
+      r->pid = rt->pid;
+      r->tid = rt->tid;
       r->valid = 1;
+      rt->cpu_user_s -= lctx[i].res.cpu_user_s;
+      rt->ctx_vol -= r->ctx_vol;
+      rt->ctx_invol -= r->ctx_invol;
     }
+    ab__split(rt, user_share);
   }
   for (int i = 0; i < sc->nroles; i++) {
     ab__role_finish(&lctx[i]);
@@ -186,6 +276,8 @@ static int ab__loop_join(ab_run_t *run)
 
 const ab_runtime_t ab_rt_loop = {
   .name = "loop",
+  .same_process = 1,
+  .one_thread = 1,
   .start = ab__loop_start,
   .check = ab__loop_check,
   .join = ab__loop_join,

@@ -44,8 +44,9 @@ static void ab__child(ab_run_t *run, int role, pid_t parent)
   if (r == 0 && !ab_stopped(run)) {
     ab_res_t res;
     ab__res_begin(&res, RUSAGE_SELF);
+    ab__role_begin(&ctx);
     ab__role_run(&ctx);
-    ab__res_end(&res, RUSAGE_SELF, 1);
+    ab__res_end(&res, RUSAGE_SELF);
     run->ctl->res[role] = res;
   }
   ab__role_finish(&ctx);
@@ -175,6 +176,7 @@ static int ab__procs_join(ab_run_t *run)
 
 const ab_runtime_t ab_rt_procs = {
   .name = "procs",
+  .uses_transport = 1,
   .start = ab__procs_start,
   .check = ab__procs_check,
   .join = ab__procs_join,

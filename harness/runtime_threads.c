@@ -28,8 +28,9 @@ static void *ab__role_thread(void *arg)
   if (r == 0 && !ab_stopped(run)) {
     ab_res_t res;
     ab__res_begin(&res, RUSAGE_THREAD);
+    ab__role_begin(ctx);
     ab__role_run(ctx);
-    ab__res_end(&res, RUSAGE_THREAD, 0); /* memory is the process's: counted in the total */
+    ab__res_end(&res, RUSAGE_THREAD); /* memory is the process's: counted in the total */
     run->ctl->res[ctx->role] = res;
   }
   ab__role_finish(ctx);
@@ -84,6 +85,7 @@ static int ab__threads_join(ab_run_t *run)
 
 const ab_runtime_t ab_rt_threads = {
   .name = "threads",
+  .same_process = 1,
   .start = ab__threads_start,
   .check = ab__threads_check,
   .join = ab__threads_join,

@@ -25,10 +25,14 @@ void *ab_shm_alloc(size_t size, int shared)
   if (fd < 0)
     return NULL;
   shm_unlink(name);
+  /* Reserve the pages now: ftruncate alone makes a sparse object, and the first write past
+   * what tmpfs can hold would then fault (SIGBUS) in the middle of a run. */
   void *p = MAP_FAILED;
-  if (ftruncate(fd, (off_t)size) == 0)
+  int e = posix_fallocate(fd, 0, (off_t)size);
+  if (e == 0) {
     p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  int e = errno;
+    e = errno;
+  }
   close(fd);
   errno = e;
   return p == MAP_FAILED ? NULL : p;

@@ -1,6 +1,7 @@
 /* The machine a result was measured on: kernel, CPU, virtualisation, clock source,
  * frequency governor, scheduler policy of the run; and a process's memory (RSS, PSS). */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +41,12 @@ static void ab__virt(char *out, size_t len)
   else if (hyper)
     snprintf(out, len, "vm");
   if (access("/.dockerenv", F_OK) == 0 || access("/run/.containerenv", F_OK) == 0) {
-    size_t n = strlen(out);
-    snprintf(out + n, len - n, "%scontainer", strcmp(out, "none") ? "+" : "");
-    if (!strncmp(out, "none+", 5))
-      memmove(out, out + 5, strlen(out + 5) + 1);
+    if (!strcmp(out, "none")) {
+      snprintf(out, len, "container");
+    } else {
+      size_t n = strlen(out);
+      snprintf(out + n, len - n, "+container");
+    }
   }
 }
 
@@ -84,20 +87,22 @@ void ab_sysinfo(ab_sysinfo_t *s, const ab_run_t *run)
     snprintf(s->sched, sizeof s->sched, "SCHED_OTHER");
 }
 
-int ab_mem_self(int64_t *rss_kb, int64_t *pss_kb)
+int ab_mem_pid(int pid, int64_t *rss_kb, int64_t *pss_kb)
 {
-  char buf[256];
+  char path[64], buf[256];
+  int got = 0;
   *rss_kb = *pss_kb = 0;
-  FILE *f = fopen("/proc/self/smaps_rollup", "r");
+  snprintf(path, sizeof path, "/proc/%d/smaps_rollup", pid);
+  FILE *f = fopen(path, "re");
   if (!f)
-    return -1;
+    return -errno;
   while (fgets(buf, sizeof buf, f)) {
     long long v;
     if (sscanf(buf, "Rss: %lld kB", &v) == 1)
-      *rss_kb = v;
+      *rss_kb = v, got |= 1;
     else if (sscanf(buf, "Pss: %lld kB", &v) == 1)
-      *pss_kb = v;
+      *pss_kb = v, got |= 2;
   }
   fclose(f);
-  return 0;
+  return got == 3 ? 0 : -ESRCH; /* a process that has exited reads as empty */
 }

@@ -47,6 +47,7 @@ typedef struct ab__cam_state {
   size_t frame_bytes;    /* width * height * 3: what grab writes */
   uint8_t *frames;       /* synthetic: AB__VARIANTS frames, shared memory */
   size_t frames_size;
+  uint64_t check[AB__VARIANTS]; /* synthetic: each frame's checksum */
   char path[240];
 } ab__cam_state_t;
 
@@ -118,9 +119,25 @@ static int ab__syn_prepare(ab__cam_state_t *st, char *err)
     st->frames_size = 0;
     return -e;
   }
-  for (int v = 0; v < AB__VARIANTS; v++)
+  for (int v = 0; v < AB__VARIANTS; v++) {
     ab_markers_render(v, st->frames + v * st->frame_bytes, st->width, st->height,
                       st->width * 3);
+    st->check[v] = ab_frame_checksum(st->frames + v * st->frame_bytes, st->frame_bytes);
+  }
+  return 0;
+}
+
+/* The sensor's clock: frame k is complete at t_first + k * period. */
+static int ab__syn_clock(ab_camera_t *c, int64_t t_first, char *err)
+{
+  c->t_first = t_first;
+  c->expired = 0;
+  struct itimerspec its = { .it_interval = ab_ts(c->st->period_ns), .it_value = ab_ts(t_first) };
+  if (timerfd_settime(c->fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+    int e = errno;
+    ab__err(err, "camera synthetic: timerfd_settime: %s", strerror(e));
+    return -e;
+  }
   return 0;
 }
 
@@ -132,16 +149,12 @@ static int ab__syn_open(ab__cam_state_t *st, ab_camera_t *c, char *err)
     ab__err(err, "camera synthetic: timerfd_create: %s", strerror(e));
     return -e;
   }
-  c->t_first = ab_now_ns() + st->period_ns;
-  struct itimerspec its = { .it_interval = ab_ts(st->period_ns), .it_value = ab_ts(c->t_first) };
-  if (timerfd_settime(c->fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
-    int e = errno;
-    ab__err(err, "camera synthetic: timerfd_settime: %s", strerror(e));
+  int r = ab__syn_clock(c, ab_now_ns() + st->period_ns, err);
+  if (r < 0) {
     close(c->fd);
     c->fd = -1;
-    return -e;
   }
-  return 0;
+  return r;
 }
 
 static int ab__syn_grab(ab_camera_t *c, void *dst, ab_frame_meta_t *meta, int64_t deadline,
@@ -171,7 +184,8 @@ static int ab__syn_grab(ab_camera_t *c, void *dst, ab_frame_meta_t *meta, int64_
     *meta = (ab_frame_meta_t){ .seq = seq,
                                .t_capture = c->t_first + (int64_t)seq * st->period_ns,
                                .width = st->width, .height = st->height,
-                               .stride = st->width * 3, .variant = variant };
+                               .stride = st->width * 3, .variant = variant,
+                               .check = st->check[variant] };
   return 0;
 }
 
@@ -542,6 +556,16 @@ static int ab__cam_fd(void *handle)
   return ((ab_camera_t *)handle)->fd;
 }
 
+/* The run starts: the synthetic sensor's frame 0 is complete at its first instant (so a
+ * role grabbing at the start finds it). A real camera keeps its own clock. */
+static void ab__cam_start(void *handle, int64_t t_start)
+{
+  ab_camera_t *c = handle;
+  char err[AB_ERRLEN];
+  if (!c->st->real) /* re-arming drops the old clock's expirations: they were no frames */
+    ab__syn_clock(c, t_start, err);
+}
+
 static void ab__cam_close(void *handle)
 {
   ab_camera_t *c = handle;
@@ -562,6 +586,7 @@ const ab_devops_t ab_camera_ops = {
   .backend = ab__cam_backend,
   .open = ab__cam_open,
   .fd = ab__cam_fd,
+  .start = ab__cam_start,
   .close = ab__cam_close,
 };
 
@@ -582,4 +607,28 @@ int ab_camera_grab(ab_camera_t *c, void *dst, size_t cap, ab_frame_meta_t *meta,
   int64_t deadline = timeout_ns < 0 ? -1 : ab_now_ns() + timeout_ns;
   return c->st->real ? ab__v4l2_grab(c, dst, meta, deadline, skipped)
                      : ab__syn_grab(c, dst, meta, deadline, skipped);
+}
+
+int ab_camera_ready(ab_camera_t *c)
+{
+  struct pollfd p = { .fd = c->fd, .events = POLLIN };
+  return poll(&p, 1, 0) > 0;
+}
+
+uint64_t ab_frame_checksum(const void *p, size_t n)
+{
+  const uint64_t K = 0x9e3779b97f4a7c15ull;
+  uint64_t a = 1, b = 2, c = 3, d = 4, w[4];
+  const unsigned char *s = p;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    memcpy(w, s + i, 32);
+    a = (a ^ w[0]) * K;
+    b = (b ^ w[1]) * K;
+    c = (c ^ w[2]) * K;
+    d = (d ^ w[3]) * K;
+  }
+  for (; i < n; i++)
+    a = (a ^ s[i]) * K;
+  return (a ^ (b >> 1) ^ (c >> 2) ^ (d >> 3) ^ n) | 1; /* never 0: 0 means "unknown" */
 }

@@ -16,7 +16,13 @@ typedef struct ab_frame_meta {
   int64_t t_capture;   /* CLOCK_MONOTONIC ns when the frame was complete */
   int32_t width, height, stride; /* stride in bytes; pixels are RGB24 */
   int32_t variant;     /* synthetic: which prerendered frame (truth known); real: -1 */
+  int32_t pad;
+  uint64_t check;      /* synthetic: ab_frame_checksum of the pixels as sent; real: 0 */
 } ab_frame_meta_t;
+
+/* A checksum of n bytes (n a multiple of 8 or not) fast enough for every frame: four
+ * independent multiply-xor lanes over 64-bit words, so it streams at memory speed. */
+uint64_t ab_frame_checksum(const void *p, size_t n);
 
 /* Geometry as prepared (valid in the supervisor after prepare, and in the owner). */
 void ab_camera_geometry(const void *state, int *width, int *height);
@@ -25,9 +31,13 @@ void ab_camera_geometry(const void *state, int *width, int *height);
  * is new since the last grab (0: do not wait; < 0: wait as long as it takes); -ETIMEDOUT if
  * none came. Frames skipped because a newer one was ready (and, real cameras, frames the
  * driver flagged corrupted) are added to *skipped (may be NULL). Synthetic: variant is
- * seq % 4 and t_capture the frame's intended completion, stream start + seq * period.
+ * seq % 4 and t_capture the frame's intended completion, stream start + seq * period; the
+ * stream starts when the device is opened, or at the run's start (devops start) if sooner
+ * or later, so frame 0 is complete at the run's start.
  * Owner side only, like open/close. */
 int ab_camera_grab(ab_camera_t *c, void *dst, size_t cap, ab_frame_meta_t *meta,
                    int64_t timeout_ns, uint64_t *skipped);
+/* Is a frame ready to grab without waiting? (The fd is readable.) */
+int ab_camera_ready(ab_camera_t *c);
 
 #endif

@@ -38,6 +38,9 @@ typedef struct ab_devops {
   /* Owner side. */
   int (*open)(void *state, void **handle, char *err);
   int (*fd)(void *handle); /* pollable: readable when the device has data */
+  /* At the run's start (t_start, CLOCK_MONOTONIC), after every role is ready: a device with
+   * a clock of its own (a camera's frames) starts it from there. May be NULL. */
+  void (*start)(void *handle, int64_t t_start);
   void (*close)(void *handle);
 } ab_devops_t;
 

@@ -281,6 +281,8 @@ typedef struct ab__ws {
   size_t cap;
   int32_t *row; /* index of each grid row's first run; gh + 1 entries */
   int rows;
+  uint8_t *edge; /* full-resolution edge map (ab_markers_edges) */
+  size_t edge_cap;
 } ab__ws_t;
 
 static __thread ab__ws_t ab__tws;
@@ -292,6 +294,7 @@ static void ab__ws_free(void *p)
   ab__ws_t *ws = p;
   free(ws->runs);
   free(ws->row);
+  free(ws->edge);
   memset(ws, 0, sizeof *ws);
 }
 
@@ -615,6 +618,47 @@ int ab_markers_detect(const uint8_t *rgb, int w, int h, int stride, int decim,
     found += ab__decode(rgb, w, h, stride, decim, thr, c, &out[found]);
   }
   return found;
+}
+
+int64_t ab_markers_edges(const uint8_t *rgb, int w, int h, int stride, int y0, int rows)
+{
+  if (!rgb || w < 3 || h < 3 || stride < 3 * w || rows < 0)
+    return -EINVAL;
+  ab__ws_t *ws = ab__ws_get(1, 1);
+  size_t need = (size_t)w * h;
+  if (!ws)
+    return -ENOMEM;
+  if (ws->edge_cap < need) {
+    free(ws->edge);
+    ws->edge_cap = 0;
+    if (!(ws->edge = malloc(need)))
+      return -ENOMEM;
+    ws->edge_cap = need;
+  }
+  int ya = y0 < 1 ? 1 : y0, yb = y0 + rows > h - 1 ? h - 1 : y0 + rows;
+  int64_t sum = 0;
+  for (int y = ya; y < yb; y++) {
+    const uint8_t *r0 = rgb + (size_t)(y - 1) * stride, *r1 = r0 + stride, *r2 = r1 + stride;
+    uint8_t *e = ws->edge + (size_t)y * w;
+    int g[3][3];
+    for (int k = 0; k < 2; k++) {
+      g[k][0] = (int)(ab__luma(r0 + 3 * k) >> 8);
+      g[k][1] = (int)(ab__luma(r1 + 3 * k) >> 8);
+      g[k][2] = (int)(ab__luma(r2 + 3 * k) >> 8);
+    }
+    for (int x = 1; x < w - 1; x++) {
+      int *n = g[(x + 1) % 3], *a = g[(x - 1) % 3], *c = g[x % 3];
+      n[0] = (int)(ab__luma(r0 + 3 * (x + 1)) >> 8);
+      n[1] = (int)(ab__luma(r1 + 3 * (x + 1)) >> 8);
+      n[2] = (int)(ab__luma(r2 + 3 * (x + 1)) >> 8);
+      int gx = (n[0] + 2 * n[1] + n[2]) - (a[0] + 2 * a[1] + a[2]);
+      int gy = (a[2] + 2 * c[2] + n[2]) - (a[0] + 2 * c[0] + n[0]);
+      int m = (gx < 0 ? -gx : gx) + (gy < 0 ? -gy : gy);
+      e[x] = (uint8_t)(m > 255 ? 255 : m);
+      sum += m;
+    }
+  }
+  return sum;
 }
 
 int ab_markers_check(const ab_marker_t *found, int nfound, const ab_marker_t *truth, int ntruth,

@@ -42,6 +42,11 @@ void ab_markers_render(int variant, uint8_t *rgb, int w, int h, int stride);
  * steady size do not allocate; one detector per thread, any number of threads. */
 int ab_markers_detect(const uint8_t *rgb, int w, int h, int stride, int decim,
                       ab_marker_t *out, int max);
+/* The edge pass a detector makes over the full-resolution frame (Sobel gradient magnitude on
+ * the grey image, written to an edge map in the thread's workspace), over rows y0 .. y0 +
+ * rows - 1 clipped to the interior: it streams the frame through the caches as a detector's
+ * refinement pass does. Returns the sum of magnitudes (so the work is kept), or -errno. */
+int64_t ab_markers_edges(const uint8_t *rgb, int w, int h, int stride, int y0, int rows);
 /* Compare found against truth: 0 when the same ids are found with centres within tol
  * pixels and the same rotation; otherwise the number of mismatches (missing + extra + off). */
 int ab_markers_check(const ab_marker_t *found, int nfound, const ab_marker_t *truth, int ntruth,

@@ -9,9 +9,11 @@
  *                                                    +------------------------  driver
  *                                                                      (owns the serial link)
  *
- * camera grabs the newest frame straight into the frame channel; vision finds the fiducial
- * markers (real image processing, padded by the calibrated kernel to the target cost),
- * checks them against the ones drawn, and publishes the observation as the command state;
+ * camera grabs the newest frame straight into the frame channel (when none is ready it asks
+ * the runtime to wait on the camera's fd, which on the loop means epoll, never a blocking
+ * grab); vision verifies the frame arrived intact, finds the fiducial markers (real image
+ * processing, padded to the target cost by the full-resolution edge pass a detector's
+ * refinement makes), checks them against the ones drawn, and publishes the observation;
  * inner plans a straight Cartesian path from the tool's pose (from the latest encoders) to
  * it, solves damped-least-squares IK at each waypoint, and sends the first joint targets to
  * the driver; the driver, sole owner of the serial port, writes a SET frame
@@ -20,7 +22,10 @@
  * pending one (counted): at 115200 baud a SET + STATUS exchange takes about 5 ms of wire.
  *
  * Chains: observation -> the first motor command written for it (obs_to_cmd_ns), and frame
- * capture -> that command (frame_to_cmd_ns).
+ * capture -> that command (frame_to_cmd_ns). Observations are numbered by vision; one that
+ * a newer one replaced before any command carried it never completes its chain, and is
+ * counted (obs_to_cmd.lost) instead of vanishing from the percentiles. The outer loop is
+ * held to its rate: frames vision handled against the camera activations due (vision.rate).
  */
 #include <errno.h>
 #include <math.h>
@@ -41,8 +46,9 @@ enum { CH_FRAME, CH_MOTOR };
 enum { G_TARGET, G_ENC };
 enum { D_CAMERA, D_SERIAL };
 enum { M_DETECT, M_OBS_CMD, M_FRAME_CMD, M_SERIAL_RTT, M_IK, M_FRAME_AGE, M_ENC_AGE };
-enum { C_FRAMES, C_MARKER_ERR, C_MARKERS, C_CAM_SKIP, C_CAM_TIMEOUT, C_SER_TIMEOUT, C_SER_CRC,
-       C_COALESCED, C_IK_FAIL };
+enum { C_FRAMES, C_MARKER_ERR, C_MARKERS, C_CAM_SKIP, C_CAM_WAITS, C_SER_TIMEOUT, C_SER_CRC,
+       C_COALESCED, C_IK_FAIL, C_CORRUPT, C_OBS, C_OBS_LOST };
+enum { V_RATE };
 
 typedef struct target {
   ab_pose_t pose;
@@ -65,9 +71,8 @@ typedef struct motor_msg {
 
 /* Set-up figures every role reads (shared memory for procs). */
 typedef struct shared {
-  ab_kernel_t kernel;
   int decim;
-  int64_t pad_ns;
+  int64_t pad_rows;   /* rows of the full-resolution edge pass that pad detection to target */
   int width, height;
   int ik_iters, waypoints;
   int64_t serial_timeout_ns;
@@ -75,7 +80,8 @@ typedef struct shared {
 
 /* ---- camera ----------------------------------------------------------------------------- */
 
-static int camera_step(ab_ctx_t *ctx)
+/* The newest frame, straight into the channel; only called when one is ready. */
+static int camera_capture(ab_ctx_t *ctx)
 {
   shared_t *sh = ab_shared(ctx);
   size_t px = (size_t)sh->width * sh->height * 3, len = sizeof(ab_frame_meta_t) + px;
@@ -84,17 +90,26 @@ static int camera_step(ab_ctx_t *ctx)
     return -ENOMEM;
   ab_frame_meta_t meta;
   uint64_t skipped = 0;
-  int r = ab_camera_grab(ab_dev(ctx), buf + sizeof meta, px, &meta, 200 * AB_NS_PER_MS, &skipped);
-  if (r == -ETIMEDOUT) {
-    ab_count(ctx, C_CAM_TIMEOUT, 1);
-    return 0; /* the staged slot is simply not committed */
-  }
+  int r = ab_camera_grab(ab_dev(ctx), buf + sizeof meta, px, &meta, 0, &skipped);
+  if (r == -ETIMEDOUT)
+    return AB_STEP_WAIT_DEV; /* the staged slot is simply not committed */
   if (r < 0)
     return ab_fail(ctx, "camera: grab failed: %s", strerror(-r));
   memcpy(buf, &meta, sizeof meta);
   ab_record(ctx, M_FRAME_AGE, ab_now_ns() - meta.t_capture);
   ab_count(ctx, C_CAM_SKIP, (int64_t)skipped);
   return ab_send_end(ctx, CH_FRAME, len, meta.t_capture);
+}
+
+/* A frame not ready yet is waited for on the camera's fd, by the runtime: never a grab
+ * that blocks (on the loop it would block every other role). */
+static int camera_step(ab_ctx_t *ctx)
+{
+  if (!ab_camera_ready(ab_dev(ctx))) {
+    ab_count(ctx, C_CAM_WAITS, 1);
+    return AB_STEP_WAIT_DEV;
+  }
+  return camera_capture(ctx);
 }
 
 /* ---- vision ------------------------------------------------------------------------------- */
@@ -113,9 +128,37 @@ static void marker_target(const ab_marker_t *m, int w, int h, ab_pose_t *t)
   memcpy(t->R, R, sizeof R);
 }
 
+typedef struct vision_priv {
+  uint64_t observations;
+  int edge_row; /* where the next edge pass starts: the pad walks the whole frame in turn */
+} vision_priv_t;
+
+static int vision_init(ab_ctx_t *ctx)
+{
+  return (*ab_priv(ctx) = calloc(1, sizeof(vision_priv_t))) ? 0 : -ENOMEM;
+}
+
+/* Frame integrity, detection and the edge pad: what vision.detect_ns times. */
+static int vision_detect(const shared_t *sh, const ab_frame_meta_t *meta, const uint8_t *px, int *edge_row,
+                         ab_marker_t *found, int *corrupt)
+{
+  int w = meta->width, h = meta->height;
+  *corrupt = meta->check && ab_frame_checksum(px, (size_t)w * h * 3) != meta->check;
+  int n = ab_markers_detect(px, w, h, meta->stride, sh->decim, found, AB_MARKERS_MAX);
+  for (int64_t left = sh->pad_rows; left > 0 && n >= 0 && h > 2;) {
+    int rows = (int)(left < h - 2 - *edge_row ? left : h - 2 - *edge_row);
+    if (ab_markers_edges(px, w, h, meta->stride, 1 + *edge_row, rows) < 0)
+      return -ENOMEM;
+    *edge_row = (*edge_row + rows) % (h - 2);
+    left -= rows;
+  }
+  return n;
+}
+
 static int vision_step(ab_ctx_t *ctx)
 {
   shared_t *sh = ab_shared(ctx);
+  vision_priv_t *p = *ab_priv(ctx);
   ab_msg_t msg;
   int err;
   const uint8_t *buf = ab_recv(ctx, CH_FRAME, &msg, &err);
@@ -127,12 +170,12 @@ static int vision_step(ab_ctx_t *ctx)
 
   int64_t t0 = ab_now_ns();
   ab_marker_t found[AB_MARKERS_MAX];
-  int n = ab_markers_detect(px, meta.width, meta.height, meta.stride, sh->decim, found, AB_MARKERS_MAX);
+  int corrupt;
+  int n = vision_detect(sh, &meta, px, &p->edge_row, found, &corrupt);
   if (n < 0)
     return ab_fail(ctx, "vision: marker detection failed: %s", strerror(-n));
-  if (sh->pad_ns > 0)
-    ab_compute_ns(&sh->kernel, sh->pad_ns);
   ab_record(ctx, M_DETECT, ab_now_ns() - t0);
+  ab_count(ctx, C_CORRUPT, corrupt);
   ab_count(ctx, C_FRAMES, 1);
   ab_count(ctx, C_MARKERS, n);
   if (meta.variant >= 0) {
@@ -155,11 +198,12 @@ static int vision_step(ab_ctx_t *ctx)
   target_t t;
   memset(&t, 0, sizeof t);
   marker_target(&found[best], meta.width, meta.height, &t.pose);
-  t.obs_seq = meta.seq + 1;
+  t.obs_seq = ++p->observations;
   t.t_frame = meta.t_capture;
   t.nmarkers = n;
   t.t_obs = ab_now_ns();
   ab_store(ctx, G_TARGET, &t);
+  ab_count(ctx, C_OBS, 1);
   return 0;
 }
 
@@ -265,9 +309,11 @@ static int driver_write(ab_ctx_t *ctx, driver_priv_t *p, const motor_msg_t *m)
     return ab_fail(ctx, "driver: serial write failed: %s", strerror((int)-w));
   p->in_flight = 1;
   p->t_sent = now;
-  if (m->obs_seq && m->obs_seq != p->last_obs) {
+  if (m->obs_seq > p->last_obs) {
     ab_record(ctx, M_OBS_CMD, now - m->t_obs);
     ab_record(ctx, M_FRAME_CMD, now - m->t_frame);
+    /* observations numbered in between were replaced before any command carried them */
+    ab_count(ctx, C_OBS_LOST, (int64_t)(m->obs_seq - p->last_obs - 1));
     p->last_obs = m->obs_seq;
   }
   return 0;
@@ -361,16 +407,32 @@ static int cmp_i64(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-static int64_t time_detect(const uint8_t *img, int w, int h, int decim, ab_marker_t *out, int *n)
+/* Median of 7 timings of what vision does per frame, without the pad. */
+static int64_t time_detect(const shared_t *sh, const ab_frame_meta_t *meta, const uint8_t *img, ab_marker_t *out,
+                           int *n)
 {
   int64_t t[7];
   for (int k = 0; k < 7; k++) {
+    int row = 0, corrupt;
     int64_t t0 = ab_now_ns();
-    *n = ab_markers_detect(img, w, h, w * 3, decim, out, AB_MARKERS_MAX);
+    *n = vision_detect(sh, meta, img, &row, out, &corrupt);
     t[k] = ab_now_ns() - t0;
   }
   qsort(t, 7, sizeof t[0], cmp_i64);
   return t[3];
+}
+
+/* Median ns per row of the full-resolution edge pass over a whole frame. */
+static double time_edge_row(const uint8_t *img, int w, int h)
+{
+  int64_t t[5];
+  for (int k = 0; k < 5; k++) {
+    int64_t t0 = ab_now_ns();
+    ab_markers_edges(img, w, h, w * 3, 1, h - 2);
+    t[k] = ab_now_ns() - t0;
+  }
+  qsort(t, 5, sizeof t[0], cmp_i64);
+  return (double)t[2] / (h - 2);
 }
 
 static int robot_setup(ab_run_t *run)
@@ -388,53 +450,60 @@ static int robot_setup(ab_run_t *run)
   int baud = ab_run_serial_baud(run);
   sh->serial_timeout_ns = 10 * 60 * ab_serial_byte_ns(baud) + 20 * AB_NS_PER_MS;
 
-  int r = ab_compute_calibrate(&sh->kernel);
-  if (r < 0)
-    return r;
-  ab_calib_set(run, "compute.iters_per_us", sh->kernel.iters_per_us);
-  ab_calib_set(run, "compute.calib_ns", (double)sh->kernel.calib_ns);
-
-  /* Detection on a rendered frame at decimations 1, 2, 4: the finest one within the target
-   * cost runs, padded with the kernel up to the target; it must find what was drawn. */
+  /* Detection on every frame the camera sends at decimations 1, 2, 4: the finest that finds
+   * what was drawn within the target cost (on average over the frames) runs, padded up to the
+   * target with the edge pass. */
   int w = sh->width, h = sh->height;
   uint8_t *img = malloc((size_t)w * h * 3);
   if (!img)
     return -ENOMEM;
-  ab_markers_render(0, img, w, h, w * 3);
-  ab_marker_t found[AB_MARKERS_MAX], truth[AB_MARKERS_MAX];
-  int nt = ab_markers_truth(0, w, h, truth, AB_MARKERS_MAX);
-  int64_t target = (int64_t)ab_param(run, "detect");
-  int64_t cost = 0;
-  int n = 0;
-  sh->decim = 0;
+  enum { VARIANTS = 4 };
+  int64_t target = (int64_t)ab_param(run, "detect"), cost[3] = { 0 };
+  int ok[3] = { 1, 1, 1 }, decim = 0, nt = 0; /* nt: markers in the last frame */
   static const int decims[] = { 1, 2, 4 };
-  for (int k = 0; k < 3; k++) {
-    int64_t c = time_detect(img, w, h, decims[k], found, &n);
-    char key[48];
-    snprintf(key, sizeof key, "vision.detect_ns.decim%d", decims[k]);
-    ab_calib_set(run, key, (double)c);
-    int ok = n >= 0 && ab_markers_check(found, n, truth, nt, 2.0f) == 0;
-    if (ok && (c <= target || k == 2) && !sh->decim) {
+  for (int v = 0; v < VARIANTS; v++) {
+    ab_markers_render(v, img, w, h, w * 3);
+    ab_frame_meta_t meta = { .width = w, .height = h, .stride = w * 3, .variant = v,
+                             .check = ab_frame_checksum(img, (size_t)w * h * 3) };
+    ab_marker_t found[AB_MARKERS_MAX], truth[AB_MARKERS_MAX];
+    nt = ab_markers_truth(v, w, h, truth, AB_MARKERS_MAX);
+    for (int k = 0; k < 3; k++) {
+      int n;
       sh->decim = decims[k];
-      cost = c;
+      cost[k] += time_detect(sh, &meta, img, found, &n) / VARIANTS;
+      ok[k] &= n >= 0 && ab_markers_check(found, n, truth, nt, 2.0f) == 0;
     }
   }
+  for (int k = 0; k < 3; k++) {
+    char key[48];
+    snprintf(key, sizeof key, "vision.detect_ns.decim%d", decims[k]);
+    ab_calib_set(run, key, (double)cost[k]);
+    if (ok[k] && (cost[k] <= target || k == 2) && !decim)
+      decim = decims[k];
+  }
+  sh->decim = decim;
+  double row_ns = time_edge_row(img, w, h);
   free(img);
-  if (!sh->decim) {
-    ab_run_fail(run, "vision: the marker detector did not find the markers drawn in the calibration frame");
+  if (!decim) {
+    ab_run_fail(run, "vision: the marker detector did not find the markers drawn in the calibration frames");
     return -EINVAL;
   }
-  sh->pad_ns = target > cost ? target - cost : 0;
+  int64_t detect_ns = cost[decim == 1 ? 0 : decim == 2 ? 1 : 2];
+  int64_t pad_ns = target > detect_ns ? target - detect_ns : 0;
+  sh->pad_rows = row_ns > 0 ? llround(pad_ns / row_ns) : 0;
   ab_calib_set(run, "vision.decim", sh->decim);
-  ab_calib_set(run, "vision.detect_ns", (double)cost);
-  ab_calib_set(run, "vision.pad_ns", (double)sh->pad_ns);
+  ab_calib_set(run, "vision.detect_ns", (double)detect_ns);
+  ab_calib_set(run, "vision.pad_ns", (double)pad_ns);
   ab_calib_set(run, "vision.target_ns", (double)target);
-  ab_calib_str(run, "vision.pad_kernel", "matvec");
+  ab_calib_str(run, "vision.pad_kernel", "sobel edge pass, full resolution");
+  ab_calib_set(run, "vision.pad_edge_ns_per_row", row_ns);
+  ab_calib_set(run, "vision.pad_rows", (double)sh->pad_rows);
   ab_calib_set(run, "vision.markers_per_frame", nt);
 
   /* The IK's cost on this machine, for the record. */
   static const double q0[AB_IK_DOF] = { 0, -1.2, 1.6, -1.9, -1.57, 0 };
-  ab_marker_t m = truth[0];
+  ab_marker_t m;
+  ab_markers_truth(0, w, h, &m, 1);
   ab_pose_t tp;
   marker_target(&m, w, h, &tp);
   double q[AB_IK_DOF];
@@ -450,7 +519,13 @@ static int robot_setup(ab_run_t *run)
 static int robot_finish(ab_run_t *run)
 {
   int64_t frames = ab_run_counter(run, C_FRAMES), bad = ab_run_counter(run, C_MARKER_ERR);
-  if (bad)
+  int64_t corrupt = ab_run_counter(run, C_CORRUPT), due = ab_run_due(run, R_CAMERA);
+  if (due)
+    ab_run_value_set(run, V_RATE, (double)frames / due);
+  if (corrupt)
+    ab_run_fail(run, "vision: %lld of %lld frames arrived corrupted (checksum mismatch)", (long long)corrupt,
+                (long long)frames);
+  else if (bad)
     ab_run_fail(run, "vision: the markers found differ from the ones drawn in %lld of %lld frames",
                 (long long)bad, (long long)frames);
   else if (frames == 0 && ab_run_window(run) >= 500 * AB_NS_PER_MS)
@@ -462,8 +537,9 @@ static int robot_finish(ab_run_t *run)
 
 static const ab_role_desc_t roles[] = {
   [R_CAMERA] = { .name = "camera", .period_ns = 50 * AB_NS_PER_MS, .trigger = -1, .step = camera_step,
-                 .flags = AB_ROLE_IO },
-  [R_VISION] = { .name = "vision", .trigger = CH_FRAME, .step = vision_step, .flags = AB_ROLE_CPU },
+                 .io = camera_capture, .flags = AB_ROLE_IO },
+  [R_VISION] = { .name = "vision", .trigger = CH_FRAME, .init = vision_init, .step = vision_step,
+                 .fini = free_priv, .flags = AB_ROLE_CPU },
   [R_INNER] = { .name = "inner", .period_ns = 10 * AB_NS_PER_MS, .trigger = -1, .init = inner_init,
                 .step = inner_step, .fini = free_priv, .flags = AB_ROLE_CPU },
   [R_DRIVER] = { .name = "driver", .trigger = CH_MOTOR, .on_device = 1, .init = driver_init,
@@ -498,15 +574,21 @@ static const ab_metric_desc_t metrics[] = {
 static const char *const counters[] = {
   [C_FRAMES] = "vision.frames",           [C_MARKER_ERR] = "vision.marker_errors",
   [C_MARKERS] = "vision.markers",         [C_CAM_SKIP] = "camera.skipped_frames",
-  [C_CAM_TIMEOUT] = "camera.timeouts",    [C_SER_TIMEOUT] = "serial.timeouts",
+  [C_CAM_WAITS] = "camera.waits",         [C_SER_TIMEOUT] = "serial.timeouts",
   [C_SER_CRC] = "serial.crc_errors",      [C_COALESCED] = "driver.coalesced",
-  [C_IK_FAIL] = "inner.ik_not_converged",
+  [C_IK_FAIL] = "inner.ik_not_converged", [C_CORRUPT] = "vision.frames_corrupt",
+  [C_OBS] = "vision.observations",        [C_OBS_LOST] = "obs_to_cmd.lost",
 };
+
+static const char *const values[] = { [V_RATE] = "vision.rate" };
 
 static const ab_req_desc_t reqs[] = {
   { .name = "inner.missed_periods", .op = AB_EQ, .limit = 0 },
   { .name = "inner.lateness_ns.p999", .op = AB_LE, .limit_param = "inner_period", .limit_scale = 0.1 },
   { .name = "obs_to_cmd_ns.max", .op = AB_LE, .limit_param = "outer_period", .limit_scale = 1.0 },
+  { .name = "frame_to_cmd_ns.max", .op = AB_LE, .limit_param = "outer_period", .limit_scale = 1.0 },
+  { .name = "obs_to_cmd.lost", .op = AB_EQ, .limit = 0 },
+  { .name = "vision.rate", .op = AB_GE, .limit_param = "min_vision_rate", .limit_scale = 1.0 },
   { .name = "vision.marker_errors", .op = AB_EQ, .limit = 0 },
   { .name = "serial.timeouts", .op = AB_EQ, .limit = 0 },
 };
@@ -517,6 +599,7 @@ static const ab_param_desc_t params[] = {
   { "detect", AB_P_DURATION, "4ms", 0, 100e6, NULL, "CPU cost of one marker detection" },
   { "ik_iters", AB_P_INT, "20", 1, 1000, NULL, "most DLS iterations per IK solve" },
   { "waypoints", AB_P_INT, "16", 1, 1000, NULL, "Cartesian waypoints solved per control step" },
+  { "min_vision_rate", AB_P_DOUBLE, "0.95", 0, 1, NULL, "frames vision must handle, of those due" },
 };
 
 const ab_scenario_t ab_scenario_robot = {
@@ -528,6 +611,7 @@ const ab_scenario_t ab_scenario_robot = {
   .devs = devs, .ndevs = 2,
   .metrics = metrics, .nmetrics = sizeof metrics / sizeof metrics[0],
   .counters = counters, .ncounters = sizeof counters / sizeof counters[0],
+  .values = values, .nvalues = sizeof values / sizeof values[0],
   .reqs = reqs, .nreqs = sizeof reqs / sizeof reqs[0],
   .params = params, .nparams = sizeof params / sizeof params[0],
   .archs = AB_ARCHS_ALL,
@@ -535,4 +619,5 @@ const ab_scenario_t ab_scenario_robot = {
   .finish = robot_finish,
   .table_role = "inner",
   .table_chain = "obs_to_cmd_ns",
+  .table_chain_lost = "obs_to_cmd.lost",
 };

@@ -1,0 +1,723 @@
+/* The supervisor: one run of one scenario under one runtime, from the options to the result
+ * file, with teardown on every path.
+ *
+ *   resolve   every refusal first (descriptor, runtime, transport, params, faults, device
+ *             options, scheduling), with nothing created: ab_run_validate is this alone;
+ *   set up    memory lock, probe effect, the shared block, devices, the scenario's own set-up
+ *             (calibration), channels and registers; PM QoS held for the run;
+ *   run       spawn through the runtime, the start barrier, the measured window: signals make
+ *             a partial result, a dead role a failed one; the memory of every process of the
+ *             run is read at one instant, the same way under every runtime;
+ *   collect   stop, join, costs, merge, the scenario's finish, requirements (evaluated once,
+ *             here), the result file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "shm.h"
+#include "stats.h"
+
+#define AB_START_LEAD_NS (20 * AB_NS_PER_MS)
+#define AB_READY_TIMEOUT_NS (60 * AB_NS_PER_S)
+#define AB_TICK_NS (250 * AB_NS_PER_MS) /* the supervisor's longest sleep in the window */
+
+static int ab__exit_for(int err)
+{
+  switch (-err) {
+  case ENOENT: case EACCES: case EPERM: case ENODEV: case EBUSY: case ENXIO: case ENOSPC: case ENOMEM:
+  case EROFS:
+    return AB_EXIT_RESOURCE;
+  default:
+    return AB_EXIT_USAGE;
+  }
+}
+
+static int ab__alloc(ab_run_t *run)
+{
+  size_t hsz = sizeof(ab_hist_t) * run->nmt * run->sc->nroles;
+  size_t csz = sizeof(int64_t) * run->nct * run->sc->nroles;
+  size_t off_h = (sizeof(ab_ctl_t) + 63) & ~(size_t)63;
+  size_t off_c = off_h + hsz;
+  run->blk_size = off_c + csz;
+  run->blk = ab_shm_alloc(run->blk_size, run->shared);
+  if (!run->blk)
+    return -errno;
+  run->ctl = run->blk;
+  run->hists = (ab_hist_t *)((char *)run->blk + off_h);
+  run->counters = (int64_t *)((char *)run->blk + off_c);
+  for (int i = 0; i < run->nmt * run->sc->nroles; i++)
+    ab_hist_init(&run->hists[i]);
+  run->merged = calloc(run->nmt ? run->nmt : 1, sizeof(ab_hist_t));
+  run->ctotal = calloc(run->nct ? run->nct : 1, sizeof(int64_t));
+  return run->merged && run->ctotal ? 0 : -ENOMEM;
+}
+
+static void ab__teardown(ab_run_t *run)
+{
+  const ab_scenario_t *sc = run->sc;
+  for (int c = 0; c < sc->nchans; c++)
+    if (run->chan_made[c]) {
+      ab_chan_destroy(&run->chans[c]);
+      run->chan_made[c] = 0;
+    }
+  for (int g = 0; g < sc->nregs; g++)
+    if (run->regs[g]) {
+      ab_reg_destroy(run->regs[g]);
+      run->regs[g] = NULL;
+    }
+  for (int d = 0; d < sc->ndevs; d++) {
+    if (run->dev_prepared[d])
+      run->devops[d]->release(run->devstate[d]);
+    run->dev_prepared[d] = 0;
+    if (run->devstate[d])
+      ab_shm_free(run->devstate[d], run->devops[d]->state_size, run->shared);
+    run->devstate[d] = NULL;
+  }
+  if (run->scen_shared)
+    ab_shm_free(run->scen_shared, run->scen_shared_size, run->shared);
+  run->scen_shared = NULL;
+}
+
+void ab_run_free(ab_run_t *run)
+{
+  if (!run)
+    return;
+  ab__teardown(run);
+  if (run->blk)
+    ab_shm_free(run->blk, run->blk_size, run->shared);
+  free(run->merged);
+  free(run->ctotal);
+  free(run);
+}
+
+static void ab__merge(ab_run_t *run)
+{
+  const ab_scenario_t *sc = run->sc;
+  for (int m = 0; m < run->nmt; m++) {
+    ab_hist_init(&run->merged[m]);
+    for (int r = 0; r < sc->nroles; r++)
+      ab_hist_merge(&run->merged[m], &run->hists[(size_t)r * run->nmt + m]);
+  }
+  for (int c = 0; c < run->nct; c++) {
+    run->ctotal[c] = 0;
+    for (int r = 0; r < sc->nroles; r++)
+      run->ctotal[c] += run->counters[(size_t)r * run->nct + c];
+  }
+  for (int k = 0; k < sc->nchans; k++) {
+    ab_chan_ctl_t *cc = run->chans[k].ctl;
+    if (!cc)
+      continue;
+    run->ctotal[run->ct_msgs[k]] = (int64_t)cc->sent;
+    run->ctotal[run->ct_drops[k]] = (int64_t)cc->dropped;
+    run->ctotal[run->ct_maxdepth[k]] = (int64_t)cc->max_depth;
+    run->ctotal[run->ct_bytes[k]] = (int64_t)cc->bytes;
+  }
+}
+
+static void ab__utc_now(char *buf, size_t len)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Evaluated once, here; the table and the result read run->req. */
+static void ab__requirements(ab_run_t *run)
+{
+  const ab_scenario_t *sc = run->sc;
+  run->req_failed = 0;
+  for (int i = 0; i < sc->nreqs; i++) {
+    const ab_req_desc_t *q = &sc->reqs[i];
+    ab_req_eval_t *e = &run->req[i];
+    e->value = NAN;
+    e->limit = q->limit_param ? ab_param(run, q->limit_param) * q->limit_scale : q->limit;
+    e->have = ab_req_value(run, q->name, &e->value) == 0;
+    double v = e->value, lim = e->limit;
+    e->pass = e->have &&
+              (q->op == AB_LE ? v <= lim : q->op == AB_LT ? v < lim : q->op == AB_GE ? v >= lim : v == lim);
+    if (!e->pass)
+      run->req_failed++;
+  }
+}
+
+/* Everything after the devices are prepared and before the roles start. */
+static int ab__build(ab_run_t *run, char *err, size_t len)
+{
+  const ab_scenario_t *sc = run->sc;
+  int r;
+  for (int c = 0; c < sc->nchans; c++) {
+    const ab_chan_desc_t *cd = &sc->chans[c];
+    const ab_transport_t *t = run->rt->uses_transport ? run->transport : &ab_transport_ring;
+    int want_fd = sc->roles[cd->to].on_device;
+    /* A single-threaded loop cannot block on a full channel: its consumer is itself. */
+    int policy = run->rt->one_thread ? AB_DROP : cd->policy;
+    r = ab_chan_create(&run->chans[c], cd->name, t, run->chan_size[c], cd->depth, policy,
+                       run->shared, want_fd);
+    if (r < 0) {
+      snprintf(err, len, "channel %s over %s (%zu-byte messages): %s", cd->name, t->name,
+               run->chan_size[c], strerror(-r));
+      return r;
+    }
+    run->chans[c].stop = &run->ctl->stop;
+    run->chan_made[c] = 1;
+    if (!run->rt->uses_transport)
+      ab_chan_attach(&run->chans[c], AB_SIDE_BOTH);
+  }
+  for (int g = 0; g < sc->nregs; g++) {
+    run->regs[g] = ab_reg_create(sc->regs[g].size, run->shared);
+    if (!run->regs[g]) {
+      snprintf(err, len, "register %s: %s", sc->regs[g].name, strerror(errno));
+      return -errno;
+    }
+  }
+  return 0;
+}
+
+/* The probe effect on this machine, in every result: what one timestamp costs, and one
+ * timestamp plus a histogram record (what every measured event pays). */
+static void ab__probe(ab_run_t *run)
+{
+  enum { N = 200000 };
+  ab_hist_t *h = malloc(sizeof *h);
+  if (!h)
+    return;
+  ab_hist_init(h);
+  int64_t sink = 0, t0 = ab_now_ns();
+  for (int i = 0; i < N; i++)
+    sink += ab_now_ns();
+  int64_t t1 = ab_now_ns();
+  for (int i = 0; i < N; i++)
+    ab_hist_record(h, ab_now_ns() - t1);
+  int64_t t2 = ab_now_ns();
+  ab_calib_set(run, "probe.clock_ns", (double)(t1 - t0) / N + (sink == 42 ? 1e-9 : 0));
+  ab_calib_set(run, "probe.clock_record_ns", (double)(t2 - t1) / N);
+  free(h);
+}
+
+static void *ab__noop_thread(void *arg) { return arg; }
+
+static int ab__check_sched(ab_run_t *run, char *err, size_t len)
+{
+  if (run->rt_prio <= 0)
+    return 0;
+  int max = sched_get_priority_max(SCHED_FIFO);
+  if (run->rt_prio > max) {
+    snprintf(err, len, "--rt-prio %d: out of range (expected 1 to %d)", run->rt_prio, max);
+    return -EINVAL;
+  }
+  /* Try it on a throwaway thread so the supervisor itself stays SCHED_OTHER. */
+  pthread_attr_t a;
+  pthread_attr_init(&a);
+  struct sched_param sp = { .sched_priority = run->rt_prio };
+  int r = pthread_attr_setinheritsched(&a, PTHREAD_EXPLICIT_SCHED);
+  if (!r) r = pthread_attr_setschedpolicy(&a, SCHED_FIFO);
+  if (!r) r = pthread_attr_setschedparam(&a, &sp);
+  pthread_t t;
+  if (!r) {
+    r = pthread_create(&t, &a, ab__noop_thread, NULL);
+    if (!r)
+      pthread_join(t, NULL);
+  }
+  pthread_attr_destroy(&a);
+  if (r) {
+    snprintf(err, len, "--rt-prio %d: SCHED_FIFO refused: %s (needs root or CAP_SYS_NICE, and an RT budget)",
+             run->rt_prio, strerror(r));
+    return -EPERM;
+  }
+  return 0;
+}
+
+/* ---- devices -------------------------------------------------------------------------------- */
+
+/* The path the user gave for a device of this kind, or NULL for its loopback mock. */
+static const char *ab__dev_path(const ab_dev_opts_t *o, int kind)
+{
+  return kind == AB_DEV_SERIAL ? o->serial : kind == AB_DEV_CAMERA ? o->camera : NULL;
+}
+
+static int ab__prepare_devices(ab_run_t *run, char *err, size_t len)
+{
+  const ab_scenario_t *sc = run->sc;
+  for (int d = 0; d < sc->ndevs; d++) {
+    const ab_devops_t *ops = ab_devops_for(sc->devs[d].kind); /* known: checked at resolve */
+    run->devops[d] = ops;
+    run->devstate[d] = ab_shm_alloc(ops->state_size, run->shared);
+    if (!run->devstate[d]) {
+      snprintf(err, len, "device %s: shared memory for its state: %s", sc->devs[d].name, strerror(errno));
+      return -errno;
+    }
+    char msg[AB_ERRLEN] = "";
+    int r = ops->prepare(run->devstate[d], &run->devopts, msg);
+    if (r < 0) {
+      snprintf(err, len, "%s", msg[0] ? msg : strerror(-r));
+      return r;
+    }
+    run->dev_prepared[d] = 1;
+  }
+  return 0;
+}
+
+/* A real device path is checked as prepare checks it (no mock is started for this). */
+static int ab__check_devices(const ab_run_t *run, char *err, size_t len)
+{
+  const ab_scenario_t *sc = run->sc;
+  for (int d = 0; d < sc->ndevs; d++) {
+    if (!ab__dev_path(&run->devopts, sc->devs[d].kind))
+      continue;
+    const ab_devops_t *ops = ab_devops_for(sc->devs[d].kind);
+    void *st = calloc(1, ops->state_size);
+    if (!st)
+      return -ENOMEM;
+    char msg[AB_ERRLEN] = "";
+    int r = ops->prepare(st, &run->devopts, msg);
+    if (r == 0)
+      ops->release(st);
+    free(st);
+    if (r < 0) {
+      snprintf(err, len, "%s", msg[0] ? msg : strerror(-r));
+      return r;
+    }
+  }
+  return 0;
+}
+
+/* ---- PM QoS -------------------------------------------------------------------------------- */
+
+/* Keep idle CPUs out of deep C-states for as long as the fd is open, as cyclictest does
+ * (it holds 0 by default): on a VM whose idle governor halts, this halves wake-up latency. */
+static int ab__latency_open(int us, char *err, size_t len)
+{
+  int fd = open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
+  int32_t v = us;
+  if (fd >= 0 && write(fd, &v, sizeof v) == (ssize_t)sizeof v)
+    return fd;
+  int e = errno ? errno : EIO;
+  if (fd >= 0)
+    close(fd);
+  snprintf(err, len, "--latency-target %d: /dev/cpu_dma_latency: %s (needs root; --no-latency-target runs without)",
+           us, strerror(e));
+  return -e;
+}
+
+/* ---- memory: every process of the run at one instant ------------------------------------ */
+
+/* The supervisor's process and every role process (role_pid, set by runtimes whose roles
+ * have processes of their own), read back to back while all of them are alive: the sum of
+ * PSS then counts every shared page once. */
+static void ab__mem_sample(ab_run_t *run, int final)
+{
+  ab_mem_t *m = &run->mem;
+  int n = run->sc->nroles, ok = 1;
+  int64_t rss[AB_MAX_ROLES + 1] = { 0 }, pss[AB_MAX_ROLES + 1] = { 0 }, sr = 0, sp = 0;
+  ok &= ab_mem_pid(getpid(), &rss[AB_MAX_ROLES], &pss[AB_MAX_ROLES]) == 0;
+  for (int i = 0; i < n; i++)
+    if (run->role_pid[i])
+      ok &= ab_mem_pid(run->role_pid[i], &rss[i], &pss[i]) == 0;
+  for (int i = 0; i <= AB_MAX_ROLES; i++)
+    sr += rss[i], sp += pss[i];
+  if (ok) {
+    m->samples++;
+    m->rss_peak_kb = sr > m->rss_peak_kb ? sr : m->rss_peak_kb;
+    m->pss_peak_kb = sp > m->pss_peak_kb ? sp : m->pss_peak_kb;
+  }
+  if (!final)
+    return;
+  m->rss_kb = sr;
+  m->pss_kb = sp;
+  m->valid = ok;
+  m->t_ns = ab_now_ns();
+  memcpy(m->proc_rss_kb, rss, sizeof rss);
+  memcpy(m->proc_pss_kb, pss, sizeof pss);
+}
+
+/* ---- costs ----------------------------------------------------------------------------------- */
+
+static void ab__res_window_begin(ab_run_t *run, ab_res_t *proc)
+{
+  ab__res_begin(proc, RUSAGE_SELF);
+  ab__res_begin(&run->res_super, run->rt->same_process ? RUSAGE_THREAD : RUSAGE_SELF);
+}
+
+/* The total is measured whole where it can be (one process: its own account), so that the
+ * per-role figures, measured apart, can be checked against it; across processes it is the
+ * sum of each process's own account. */
+static void ab__res_window_end(ab_run_t *run, ab_res_t *proc)
+{
+  ab__res_end(proc, RUSAGE_SELF);
+  ab__res_end(&run->res_super, run->rt->same_process ? RUSAGE_THREAD : RUSAGE_SELF);
+  ab_res_t *t = &run->res_total;
+  if (run->rt->same_process) {
+    *t = *proc;
+  } else {
+    *t = run->res_super;
+    for (int i = 0; i < run->sc->nroles; i++)
+      if (run->ctl->res[i].valid) {
+        ab__res_add(t, &run->ctl->res[i]);
+        if (run->ctl->res[i].maxrss_kb > t->maxrss_kb)
+          t->maxrss_kb = run->ctl->res[i].maxrss_kb;
+      }
+  }
+  t->rss_kb = run->mem.rss_kb;
+  t->pss_kb = run->mem.pss_kb;
+}
+
+void ab_run_total(const ab_run_t *run, ab_res_t *total) { *total = run->res_total; }
+
+/* ---- resolve: every refusal, before anything exists ------------------------------------------- */
+
+static int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
+{
+  const ab_scenario_t *sc = o->sc;
+  int r;
+  run->sc = sc;
+  run->arch = o->arch;
+  run->rt = ab_runtime_get(o->arch);
+  run->duration_ns = o->duration_ns;
+  run->rt_prio = o->rt_prio;
+  run->cpus = o->cpus;
+  run->quiet = o->quiet;
+  run->devopts = o->dev;
+  run->latency_target_us = o->latency_target_us;
+  run->latency_fd = -1;
+  if (ab_scenario_check(sc, err, len) < 0)
+    return AB_EXIT_USAGE;
+  if (!run->rt) {
+    snprintf(err, len, "--arch %s: not available in this build (expected threads, procs or loop)",
+             ab_arch_name(o->arch));
+    return AB_EXIT_USAGE;
+  }
+  if (!(sc->archs & (1u << o->arch))) {
+    snprintf(err, len, "scenario %s does not run under --arch %s", sc->name, ab_arch_name(o->arch));
+    return AB_EXIT_USAGE;
+  }
+  run->shared = !run->rt->same_process;
+  if (run->rt->uses_transport) {
+    const char *tn = o->transport ? o->transport : "shm";
+    run->transport = strcmp(tn, "ring") ? ab_transport_find(tn) : NULL;
+    if (!run->transport) {
+      snprintf(err, len, "--transport %s: unknown (expected pipe, unix, mq, shm or tcp)", tn);
+      return AB_EXIT_USAGE;
+    }
+    run->transport_name = tn;
+  } else if (o->transport) {
+    snprintf(err, len, "--transport %s: the %s runtime uses no transport (only procs does)", o->transport,
+             run->rt->name);
+    return AB_EXIT_USAGE;
+  } else {
+    run->transport_name = "ring";
+  }
+  if (ab_param_resolve(run, o->params, o->nparams, err, len) < 0)
+    return AB_EXIT_USAGE;
+  if (o->nfaults > AB_MAX_FAULTS) {
+    snprintf(err, len, "--fault: at most %d", AB_MAX_FAULTS);
+    return AB_EXIT_USAGE;
+  }
+  for (int i = 0; i < o->nfaults; i++)
+    if (ab_fault_parse(sc, o->faults[i], &run->faults[i], err, len) < 0)
+      return AB_EXIT_USAGE;
+  run->nfaults = o->nfaults;
+  static const struct { int kind; const char *opt; } devopt[] = { { AB_DEV_SERIAL, "--serial" },
+                                                                  { AB_DEV_CAMERA, "--camera" } };
+  for (size_t k = 0; k < sizeof devopt / sizeof devopt[0]; k++) {
+    const char *path = ab__dev_path(&o->dev, devopt[k].kind);
+    int used = 0;
+    for (int d = 0; d < sc->ndevs; d++)
+      used |= sc->devs[d].kind == devopt[k].kind;
+    if (path && !used) {
+      snprintf(err, len, "%s %s: scenario %s has no such device (it would be ignored)", devopt[k].opt, path,
+               sc->name);
+      return AB_EXIT_USAGE;
+    }
+  }
+  if ((r = ab__check_sched(run, err, len)) < 0)
+    return ab__exit_for(r);
+  return 0;
+}
+
+int ab_run_validate(const ab_run_opts_t *o)
+{
+  char err[512] = "";
+  ab_run_t *run = calloc(1, sizeof *run);
+  if (!run) {
+    fprintf(stderr, "archbench: out of memory\n");
+    return AB_EXIT_RESOURCE;
+  }
+  int code = ab__resolve(run, o, err, sizeof err), r;
+  if (!code && (r = ab__check_devices(run, err, sizeof err)) < 0)
+    code = ab__exit_for(r);
+  if (!code && o->latency_explicit && o->latency_target_us >= 0) {
+    int fd = ab__latency_open(o->latency_target_us, err, sizeof err);
+    if (fd < 0)
+      code = ab__exit_for(fd);
+    else
+      close(fd);
+  }
+  if (code)
+    fprintf(stderr, "archbench: %s\n", err);
+  free(run);
+  return code;
+}
+
+char *ab_result_name(const ab_scenario_t *sc, int arch, const char *transport)
+{
+  char *s = NULL;
+  const ab_runtime_t *rt = ab_runtime_get(arch);
+  int r = rt && rt->uses_transport ? asprintf(&s, "%s.%s.%s.json", sc->name, rt->name, transport ? transport : "shm")
+                                   : asprintf(&s, "%s.%s.json", sc->name, ab_arch_name(arch));
+  return r < 0 ? NULL : s;
+}
+
+/* ---- the run ------------------------------------------------------------------------------------ */
+
+static void ab__progress(const ab_run_opts_t *o, const ab_run_t *run, int64_t now, int done)
+{
+  if (o->quiet || !isatty(2))
+    return;
+  double el = (now - run->ctl->t_start) / 1e9, tot = run->duration_ns / 1e9;
+  if (el < 0)
+    el = 0;
+  if (el > tot)
+    el = tot;
+  fprintf(stderr, "\r%s %s %s%s%s %4.1fs/%.1fs%s", o->progress_label ? o->progress_label : "",
+          run->sc->name, run->rt->name, run->rt->uses_transport ? "/" : "",
+          run->rt->uses_transport ? run->transport_name : "", el, tot, done ? "\r\033[K" : "  ");
+}
+
+/* PM QoS for the run: asked for, it must hold; implied by --rt-prio, a failure is noted. */
+static int ab__latency_hold(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
+{
+  if (run->latency_target_us < 0) {
+    snprintf(run->latency_note, sizeof run->latency_note, "off");
+    return 0;
+  }
+  char msg[256];
+  int fd = ab__latency_open(run->latency_target_us, msg, sizeof msg);
+  if (fd >= 0) {
+    run->latency_fd = fd;
+    snprintf(run->latency_note, sizeof run->latency_note, "%d us (/dev/cpu_dma_latency held)",
+             run->latency_target_us);
+    return 0;
+  }
+  if (o->latency_explicit) {
+    snprintf(err, len, "%s", msg);
+    return fd;
+  }
+  snprintf(run->latency_note, sizeof run->latency_note, "not held: %s", strerror(-fd));
+  if (!o->quiet)
+    fprintf(stderr, "archbench: warning: %s\n", msg);
+  return 0;
+}
+
+/* Wait for every role to be ready (or one to fail); 0 or -errno with err set. */
+static int ab__wait_ready(ab_run_t *run, char *err, size_t len)
+{
+  ab_ctl_t *ctl = run->ctl;
+  int64_t t_wait = ab_now_ns();
+  while (__atomic_load_n(&ctl->ready, __ATOMIC_ACQUIRE) < (uint32_t)run->sc->nroles) {
+    char m[AB_ERRLEN];
+    if (run->rt->check(run, m, sizeof m)) {
+      snprintf(err, len, "%s (before the run started)", m);
+      return -ECHILD;
+    }
+    if (ab_now_ns() - t_wait > AB_READY_TIMEOUT_NS) {
+      snprintf(err, len, "roles not ready after %llds", (long long)(AB_READY_TIMEOUT_NS / AB_NS_PER_S));
+      return -ETIMEDOUT;
+    }
+    struct timespec ts = { 0, 2 * AB_NS_PER_MS };
+    nanosleep(&ts, NULL);
+  }
+  for (int i = 0; i < run->sc->nroles; i++)
+    if (ctl->init_err[i]) {
+      snprintf(err, len, "%s", ctl->init_msg[i]);
+      return ctl->init_err[i];
+    }
+  return 0;
+}
+
+static void ab__stop(ab_run_t *run)
+{
+  __atomic_store_n(&run->ctl->t_stop, ab_now_ns(), __ATOMIC_RELEASE);
+  __atomic_store_n(&run->ctl->stop, 1, __ATOMIC_RELEASE);
+  ab_futex_wake(&run->ctl->stop, INT_MAX, run->shared);
+  ab_futex_wake(&run->ctl->go, INT_MAX, run->shared);
+}
+
+/* The measured window: release the barrier, then watch signals, dead roles and the clock. */
+static void ab__window(ab_run_t *run, const ab_run_opts_t *o, const sigset_t *sigs)
+{
+  ab_ctl_t *ctl = run->ctl;
+  ab_res_t proc;
+  run->t_setup1 = ab_now_ns();
+  ctl->t_start = run->t_setup1 + AB_START_LEAD_NS;
+  ctl->t_end = ctl->t_start + run->duration_ns;
+  ab__res_window_begin(run, &proc);
+  __atomic_store_n(&ctl->go, 1, __ATOMIC_RELEASE);
+  ab_futex_wake(&ctl->go, INT_MAX, run->shared);
+  for (;;) {
+    int64_t now = ab_now_ns();
+    if (now >= ctl->t_end || ab_stopped(run))
+      break;
+    if (now >= ctl->t_start)
+      ab__mem_sample(run, 0);
+    ab__progress(o, run, now, 0);
+    int64_t wait = ctl->t_end - now;
+    struct timespec ts = ab_ts(wait > AB_TICK_NS ? AB_TICK_NS : wait);
+    siginfo_t si;
+    int s = sigtimedwait(sigs, &si, &ts);
+    if (s == SIGINT || s == SIGTERM || s == SIGHUP) {
+      run->interrupted = s;
+      break;
+    }
+    char m[AB_ERRLEN];
+    if (run->rt->check(run, m, sizeof m)) {
+      ab_run_fail(run, "%s", m);
+      break;
+    }
+  }
+  ab__progress(o, run, ab_now_ns(), 1);
+  /* Every role is still alive here, whatever ended the window. */
+  ab__mem_sample(run, 1);
+  ab__stop(run);
+  run->t_run1 = ab_now_ns();
+  run->rt->join(run);
+  ab__res_window_end(run, &proc);
+}
+
+int ab_run_one(ab_run_opts_t *o)
+{
+  char err[512] = "";
+  int code = AB_EXIT_OK, r;
+  ab_run_t *run = calloc(1, sizeof *run);
+  if (!run) {
+    fprintf(stderr, "archbench: out of memory\n");
+    return AB_EXIT_RESOURCE;
+  }
+  run->t_setup0 = ab_now_ns();
+  ab__utc_now(run->started_at, sizeof run->started_at);
+
+  /* Signals are taken synchronously by the supervisor; every thread inherits the mask. */
+  sigset_t sigs, old;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
+  sigaddset(&sigs, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &sigs, &old);
+  signal(SIGPIPE, SIG_IGN);
+
+  if ((code = ab__resolve(run, o, err, sizeof err)))
+    goto out_early;
+  if ((r = ab__latency_hold(run, o, err, sizeof err)) < 0) {
+    code = ab__exit_for(r);
+    goto out_early;
+  }
+  ab__tables(run);
+  run->mlock_err = ab__lock_memory();
+  ab__probe(run);
+  for (int c = 0; c < o->sc->nchans; c++)
+    run->chan_size[c] = o->sc->chans[c].msg_max;
+  for (int i = 0; i < o->sc->nroles; i++)
+    run->period[i] = o->sc->roles[i].period_ns;
+  if ((r = ab__alloc(run)) < 0) {
+    snprintf(err, sizeof err, "shared memory for the run: %s", strerror(-r));
+    code = AB_EXIT_RESOURCE;
+    goto out_teardown;
+  }
+  if ((r = ab__prepare_devices(run, err, sizeof err)) < 0) {
+    code = ab__exit_for(r);
+    goto out_teardown;
+  }
+  if (o->sc->setup && (r = o->sc->setup(run)) < 0) {
+    if (!err[0])
+      snprintf(err, sizeof err, "%s: set-up failed: %.400s", o->sc->name, run->error[0] ? run->error : strerror(-r));
+    code = ab__exit_for(r);
+    goto out_teardown;
+  }
+  if ((r = ab__build(run, err, sizeof err)) < 0) {
+    code = AB_EXIT_RESOURCE;
+    goto out_teardown;
+  }
+
+  r = run->rt->start(run);
+  if (r == 0)
+    r = ab__wait_ready(run, err, sizeof err);
+  if (r < 0) {
+    int init_err = r != -ECHILD && r != -ETIMEDOUT;
+    ab__stop(run);
+    run->rt->join(run);
+    if (!err[0])
+      snprintf(err, sizeof err, "starting the roles: %s", strerror(-r));
+    code = init_err ? ab__exit_for(r) : AB_EXIT_RESOURCE;
+    goto out_teardown;
+  }
+
+  ab__window(run, o, &sigs);
+  if (!run->error[0]) {
+    char m[AB_ERRLEN];
+    if (run->rt->check(run, m, sizeof m))
+      ab_run_fail(run, "%s", m);
+  }
+  ab_ctl_t *ctl = run->ctl;
+  if (ctl->failed_role_plus1 && run->status != AB_ST_FAILED)
+    ab_run_fail(run, "%s", ctl->init_msg[ctl->failed_role_plus1 - 1]);
+  if (run->interrupted && run->status == AB_ST_OK)
+    run->status = AB_ST_PARTIAL;
+
+  ab__merge(run);
+  if (o->sc->finish && run->status != AB_ST_FAILED)
+    o->sc->finish(run);
+  ab__requirements(run);
+  run->t_teardown1 = ab_now_ns();
+
+  if (o->result_path && (r = ab_run_result_write(run, o->result_path)) < 0) {
+    fprintf(stderr, "archbench: writing %s: %s\n", o->result_path, strerror(-r));
+    code = AB_EXIT_RESOURCE;
+  }
+  if (run->interrupted)
+    code = AB_EXIT_INTR;
+  else if (run->status == AB_ST_FAILED || run->req_failed)
+    code = code ? code : AB_EXIT_FAIL;
+  /* Why a run failed goes to stderr whatever --quiet says. */
+  if (run->status == AB_ST_FAILED)
+    fprintf(stderr, "archbench: %s %s: failed: %s\n", o->sc->name, run->rt->name, run->error);
+
+out_teardown:
+  ab__teardown(run);
+out_early:
+  if (run->latency_fd >= 0)
+    close(run->latency_fd);
+  run->latency_fd = -1;
+  if (err[0])
+    fprintf(stderr, "archbench: %s\n", err);
+  {
+    /* A mock device's child may have raised SIGCHLD; nothing else pending matters. */
+    struct timespec zero = { 0, 0 };
+    siginfo_t si;
+    int s;
+    while ((s = sigtimedwait(&sigs, &si, &zero)) > 0)
+      if ((s == SIGINT || s == SIGTERM || s == SIGHUP) && code == AB_EXIT_OK)
+        code = AB_EXIT_INTR;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  munlockall();
+  if (o->keep && run->t_run1)
+    o->kept = run; /* teardown done; the figures stay */
+  else
+    ab_run_free(run);
+  return code;
+}
