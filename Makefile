@@ -30,6 +30,7 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lserialport -l
 HARNESS := harness/hist.c harness/stats.c harness/compute.c harness/shm.c harness/ring.c \
            harness/reg.c harness/chan.c harness/chan_kernel.c harness/runtime.c \
            harness/runtime_threads.c harness/runtime_procs.c harness/runtime_loop.c \
+           harness/supervisor.c harness/fault.c harness/check.c \
            harness/result.c harness/sysinfo.c harness/units.c harness/cli.c
 HW      := hw/motor_proto.c hw/serial.c hw/camera.c
 SCEN    := scenarios/markers.c scenarios/ik.c scenarios/baseline.c scenarios/robot.c \
@@ -58,6 +59,9 @@ $(B)/libab.a: $(LIBOBJ)
 $(B)/lsp_shim.so: tests/lsp_shim.c
 	@echo "CC   $<"
 	@$(CC) -shared -fPIC -O2 -D_GNU_SOURCE -o $@ $< -ldl
+
+# Packages first: with -j the compiles would otherwise race the install of their headers.
+$(LIBOBJ) $(TESTOBJ) $(B)/harness/main.o: | deps
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -101,6 +105,7 @@ MICROSRC := bench/micro_main.c bench/abm.c bench/selftest.c bench/floor.c bench/
             bench/pipe.c bench/socket.c bench/msgq.c bench/channels.c bench/registers.c \
             bench/robot.c bench/spawn.c bench/clock.c
 MICROOBJ := $(MICROSRC:%.c=$(B)/%.o) $(B)/bench/gbench.o
+$(MICROOBJ): | deps
 CXXFLAGS := -std=c++17 -Wall -Wextra -Wshadow -MMD -MP $(filter -O% -g%,$(CFLAGS)) \
             $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer) \
             $(shell pkg-config --cflags benchmark 2>/dev/null)
