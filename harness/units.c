@@ -16,7 +16,10 @@ typedef struct ab__unit {
   double mult;
 } ab__unit_t;
 
-static int ab__parse_scaled(const char *s, const ab__unit_t *units, double bare, double *out)
+/* A unit named `exact` (or none, NULL) is matched only as written, every other one in any
+ * case: a duration's "m" is minutes, and "M" must not pass for it. */
+static int ab__parse_scaled(const char *s, const ab__unit_t *units, const char *exact, double bare,
+                            double *out)
 {
   if (!s || !*s)
     return -EINVAL;
@@ -31,7 +34,7 @@ static int ab__parse_scaled(const char *s, const ab__unit_t *units, double bare,
   if (*end) {
     mult = 0;
     for (const ab__unit_t *u = units; u->name; u++)
-      if (!strcasecmp(end, u->name) && (strcmp(u->name, "m") || !strcmp(end, "m"))) {
+      if (exact && !strcmp(u->name, exact) ? !strcmp(end, u->name) : !strcasecmp(end, u->name)) {
         mult = u->mult;
         break;
       }
@@ -50,7 +53,7 @@ int ab_parse_duration(const char *s, int64_t *ns)
                                   { "s", 1e9 }, { "sec", 1e9 }, { "m", 60e9 }, { "min", 60e9 },
                                   { "h", 3600e9 }, { NULL, 0 } };
   double v;
-  int r = ab__parse_scaled(s, u, 1e9, &v);
+  int r = ab__parse_scaled(s, u, "m", 1e9, &v);
   if (r == 0)
     *ns = (int64_t)llround(v);
   return r;
@@ -62,7 +65,7 @@ int ab_parse_size(const char *s, int64_t *bytes)
                                   { "m", 1e6 }, { "mb", 1e6 }, { "mib", 1048576 },
                                   { "g", 1e9 }, { "gb", 1e9 }, { "gib", 1073741824.0 }, { NULL, 0 } };
   double v;
-  int r = ab__parse_scaled(s, u, 1, &v);
+  int r = ab__parse_scaled(s, u, NULL, 1, &v);
   if (r == 0)
     *bytes = (int64_t)llround(v);
   return r;
