@@ -161,3 +161,51 @@ fidelity: all
 
 .PHONY: all deps test bench clean
 -include $(LIBOBJ:.o=.d) $(TESTOBJ:.o=.d) $(B)/harness/main.d
+
+# ---- fuzzing (tests/fuzz/) -------------------------------------------------------------------
+# `make fuzz`: each target in tests/fuzz/<t>.c built with clang and libFuzzer under ASan and
+# UBSan into build-fuzz/, then run for FUZZ_TIME seconds (60 by default) from its seed corpus
+# tests/fuzz/<t>/. Inputs it finds new go to build-fuzz/corpus/<t>/ (kept between runs); an
+# input that breaks a property goes to build-fuzz/crash-<t>-* and fails the target, which
+# fails make. The whole library is built again with the fuzzer's coverage for `params`,
+# whose resolver lives in runtime.c among everything else.
+FZ        := build-fuzz
+FUZZ_TIME ?= 60
+FUZZ      := motor_proto units params
+FUZZ_SAN  := address,undefined
+FUZZ_CFLAGS := $(filter-out -O% -g% -fsanitize=%,$(CFLAGS)) -O1 -g -fno-omit-frame-pointer \
+               -fno-sanitize-recover=undefined
+FUZZ_LIBOBJ := $(LIBSRC:%.c=$(FZ)/%.o)
+
+$(FZ)/motor_proto: $(FZ)/tests/fuzz/motor_proto.o $(FZ)/hw/motor_proto.o
+$(FZ)/units: $(FZ)/tests/fuzz/units.o $(FZ)/harness/units.o
+$(FZ)/params: $(FZ)/tests/fuzz/params.o $(FUZZ_LIBOBJ)
+$(FUZZ:%=$(FZ)/%):
+	@echo "LINK $@"
+	@clang -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ $(LDLIBS)
+
+$(FZ)/%.o: %.c | fuzz-deps
+	@mkdir -p $(dir $@)
+	@echo "CC   $< (fuzz)"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c -o $@ $<
+
+fuzz-deps:
+	$(call install,clang libclang-rt-14-dev)
+
+# Each target's last libFuzzer line (runs, coverage, corpus) is printed; its whole log is in
+# build-fuzz/<t>.log, and its end is shown when it fails.
+fuzz: $(FUZZ:%=$(FZ)/%)
+	@for t in $(FUZZ); do \
+	  mkdir -p $(FZ)/corpus/$$t; \
+	  if $(FZ)/$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -print_final_stats=1 \
+	       -artifact_prefix=$(FZ)/crash-$$t- $(FZ)/corpus/$$t tests/fuzz/$$t > $(FZ)/$$t.log 2>&1; \
+	  then echo "fuzz $$t: $$(grep -a '^#[0-9]*.*DONE' $(FZ)/$$t.log | tail -n 1)"; \
+	  else tail -n 40 $(FZ)/$$t.log >&2; echo "fuzz $$t: FAILED; the input: $(FZ)/crash-$$t-*" >&2; exit 1; fi; \
+	done
+
+clean: fuzz-clean
+fuzz-clean:
+	rm -rf $(FZ)
+
+.PHONY: fuzz fuzz-deps fuzz-clean
+-include $(FUZZ_LIBOBJ:.o=.d) $(FUZZ:%=$(FZ)/tests/fuzz/%.d)
