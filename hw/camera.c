@@ -556,14 +556,15 @@ static int ab__cam_fd(void *handle)
   return ((ab_camera_t *)handle)->fd;
 }
 
-/* The run starts: the synthetic sensor's frame 0 is complete at its first instant (so a
- * role grabbing at the start finds it). A real camera keeps its own clock. */
+/* The run starts: the synthetic sensor is streaming, its frame 0 complete 1 ms before the
+ * run's first instant (so a role grabbing at the start finds it, whatever order the two
+ * timers fire in). A real camera keeps its own clock. */
 static void ab__cam_start(void *handle, int64_t t_start)
 {
   ab_camera_t *c = handle;
   char err[AB_ERRLEN];
   if (!c->st->real) /* re-arming drops the old clock's expirations: they were no frames */
-    ab__syn_clock(c, t_start, err);
+    ab__syn_clock(c, t_start - AB_NS_PER_MS, err);
 }
 
 static void ab__cam_close(void *handle)

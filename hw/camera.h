@@ -32,8 +32,8 @@ void ab_camera_geometry(const void *state, int *width, int *height);
  * none came. Frames skipped because a newer one was ready (and, real cameras, frames the
  * driver flagged corrupted) are added to *skipped (may be NULL). Synthetic: variant is
  * seq % 4 and t_capture the frame's intended completion, stream start + seq * period; the
- * stream starts when the device is opened, or at the run's start (devops start) if sooner
- * or later, so frame 0 is complete at the run's start.
+ * stream starts when the device is opened, and again at the run's start (devops start), so
+ * that frame 0 is complete just before the run's first instant.
  * Owner side only, like open/close. */
 int ab_camera_grab(ab_camera_t *c, void *dst, size_t cap, ab_frame_meta_t *meta,
                    int64_t timeout_ns, uint64_t *skipped);

@@ -78,6 +78,10 @@ void proc_free(proc_t *p);
  * named), or 0. */
 pid_t session_find(pid_t sid, const char *comm, int threads);
 
+/* The PSS of every process of session sid but those named skip (NULL: none), summed from
+ * /proc/<pid>/smaps_rollup back to back; *nprocs (may be NULL) gets how many were read. */
+double session_pss_kb(pid_t sid, const char *skip, int *nprocs);
+
 /* Fail unless the run p, which has exited, left nothing behind: no process in its session
  * after 3 s, no IPC name that was not in p->ipc (one whose creator is alive outside the
  * session is another run on this machine, not ours). */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "result.h"
 #include "test.h"
 
 /* A SET and its STATUS on the wire (hw/motor_proto.h): SOF type seq len | payload | crc16. */
@@ -61,92 +62,6 @@ static void assert_no_tmp(const char *out)
     if (strstr(e->d_name, ".tmp."))
       AB_FAIL("half-written result left in %s: %s", out, e->d_name);
   closedir(d);
-}
-
-/* ---- the result file ------------------------------------------------------------------------------ */
-
-static json_t *load_result(const char *out, const char *file)
-{
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", out, file);
-  if (access(path, F_OK) != 0) {
-    char names[1024];
-    AB_FAIL("no result file %s (the out dir holds: %s)", path,
-            dir_entries(out, names, sizeof names) ? names : "nothing");
-  }
-  json_error_t je;
-  json_t *r = json_load_file(path, 0, &je);
-  if (!r)
-    AB_FAIL("%s is not JSON: line %d: %s", path, je.line, je.text);
-  ASSERT(json_is_object(r));
-  json_t *s = json_object_get(r, "schema");
-  ASSERT_STR(json_string_value(s), "archbench-result/1");
-  return r;
-}
-
-static json_t *jobj(json_t *o, const char *k)
-{
-  json_t *v = json_object_get(o, k);
-  if (!json_is_object(v))
-    AB_FAIL("result: \"%s\" is missing or not an object", k);
-  return v;
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-  json_t *v = json_object_get(o, k);
-  if (!json_is_string(v))
-    AB_FAIL("result: \"%s\" is missing or not a string", k);
-  return json_string_value(v);
-}
-
-static double jnum(json_t *o, const char *k)
-{
-  json_t *v = json_object_get(o, k);
-  if (!json_is_number(v))
-    AB_FAIL("result: \"%s\" is missing or not a number", k);
-  return json_number_value(v);
-}
-
-/* A metric with every statistic, ordered min <= p50 <= ... <= max, and a histogram whose
- * counts add up to count. */
-static json_t *metric(json_t *res, const char *name)
-{
-  json_t *m = json_object_get(jobj(res, "metrics"), name);
-  if (!json_is_object(m))
-    AB_FAIL("result: metric \"%s\" is missing", name);
-  static const char *const order[] = { "min", "p50", "p90", "p99", "p999", "p9999", "max" };
-  double prev = -INFINITY, count = jnum(m, "count");
-  jnum(m, "mean");
-  jnum(m, "stddev");
-  for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-    double v = jnum(m, order[i]);
-    if (count > 0 && v < prev)
-      AB_FAIL("metric %s: %s = %.0f is below the statistic before it (%.0f)", name, order[i], v, prev);
-    prev = v;
-  }
-  json_t *h = json_object_get(m, "hist");
-  if (!json_is_array(h))
-    AB_FAIL("metric %s: \"hist\" is missing or not an array", name);
-  double sum = 0;
-  size_t i;
-  json_t *b;
-  json_array_foreach(h, i, b) {
-    if (!json_is_array(b) || json_array_size(b) != 2)
-      AB_FAIL("metric %s: hist[%zu] is not [upper_ns, count]", name, i);
-    sum += json_number_value(json_array_get(b, 1));
-  }
-  if (sum != count)
-    AB_FAIL("metric %s: the histogram holds %.0f samples, count says %.0f", name, sum, count);
-  return m;
-}
-
-static double counter(json_t *res, const char *name)
-{
-  json_t *c = json_object_get(jobj(res, "counters"), name);
-  if (!json_is_number(c))
-    AB_FAIL("result: counter \"%s\" is missing", name);
-  return json_number_value(c);
 }
 
 /* What every finished result holds, whatever the scenario. */

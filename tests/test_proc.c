@@ -369,6 +369,41 @@ pid_t session_find(pid_t sid, const char *comm, int threads)
   return f.found;
 }
 
+typedef struct pss_sum {
+  const char *skip;
+  double kb;
+  int n;
+} pss_sum_t;
+
+static int pss_fn(pid_t pid, const char *comm, void *arg)
+{
+  pss_sum_t *s = arg;
+  if (s->skip && !strcmp(comm, s->skip))
+    return 0;
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return 0;
+  long long kb;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "Pss: %lld kB", &kb) == 1) {
+      s->kb += (double)kb;
+      s->n++;
+    }
+  fclose(f);
+  return 0;
+}
+
+double session_pss_kb(pid_t sid, const char *skip, int *nprocs)
+{
+  pss_sum_t s = { skip, 0, 0 };
+  session_each(sid, pss_fn, &s);
+  if (nprocs)
+    *nprocs = s.n;
+  return s.kb;
+}
+
 typedef struct left {
   char desc[1024];
   int n;

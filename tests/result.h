@@ -1,0 +1,25 @@
+/* Reading result files (schema archbench-result/1) in tests, with jansson: each accessor
+ * fails the test, naming the field, when what it asks for is missing or of the wrong type.
+ * The code is in tests/test_json.c (named test_*.c so that the Makefile's wildcard builds
+ * it; it holds no TEST). */
+#ifndef AB_TEST_RESULT_H
+#define AB_TEST_RESULT_H
+
+#include <jansson.h>
+
+/* out/file, parsed, with its schema checked. */
+json_t *load_result(const char *out, const char *file);
+json_t *jobj(json_t *o, const char *k);
+const char *jstr(json_t *o, const char *k);
+double jnum(json_t *o, const char *k);
+/* A metric with every statistic, ordered min <= p50 <= ... <= max, and a histogram whose
+ * counts add up to count. */
+json_t *metric(json_t *res, const char *name);
+double counter(json_t *res, const char *name);
+/* The number of samples of metric m in buckets reaching lo_ns or beyond (a bucket is 1/256
+ * of its value wide: keep lo_ns away from the samples). */
+double samples_above(json_t *m, double lo_ns);
+/* The requirement named name in the result's list. */
+json_t *requirement(json_t *res, const char *name);
+
+#endif
