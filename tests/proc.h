@@ -78,6 +78,11 @@ void proc_free(proc_t *p);
  * named), or 0. */
 pid_t session_find(pid_t sid, const char *comm, int threads);
 
+/* From here on this test process (and what it starts) has mounts of its own, and a tmpfs
+ * of `size` (mount's size= syntax) is mounted at dir, read-only if ro. Skips when the
+ * machine does not allow it (not root, no namespaces). */
+void private_tmpfs(const char *dir, const char *size, int ro);
+
 /* The PSS of every process of session sid but those named skip (NULL: none), summed from
  * /proc/<pid>/smaps_rollup back to back; *nprocs (may be NULL) gets how many were read. */
 double session_pss_kb(pid_t sid, const char *skip, int *nprocs);

@@ -8,6 +8,11 @@
  * touched; the directories are removed when the test is done with them. Running the binary
  * and looking for what it left are tests/proc.h's.
  */
+#include <dirent.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "proc.h"
 #include "test.h"
 
@@ -211,4 +216,314 @@ TEST(cli_camera_missing_path_exits_3_leaving_nothing)
 TEST(cli_camera_not_v4l2_exits_2_leaving_nothing)
 {
   expect_device_error(2, "--camera", "/dev/null");
+}
+
+/* ---- nothing is created before everything is checked ------------------------------------------- */
+
+/* In a directory of the test's own, with a results/ that already holds a run and a latest
+ * link to it: a refused command must leave both as they were. */
+static void expect_no_side_effect(int code, const char *const *args, const char *needle)
+{
+  const char *dir = temp_path(1);
+  char path[600];
+  ASSERT_EQ(chdir(dir), 0);
+  ASSERT_EQ(mkdir("results", 0755), 0);
+  ASSERT_EQ(mkdir("results/20200101-000000", 0755), 0);
+  ASSERT_EQ(symlink("20200101-000000", "results/latest"), 0);
+  proc_t p;
+  run_ab(&p, args, EXEC_TIMEOUT_S);
+  if (p.code != code)
+    AB_FAIL("`%s` exited %d, expected %d; stderr: \"%s\"", p.cmd, p.code, code, p.err);
+  assert_one_line(&p, L(needle));
+  char names[1024];
+  ASSERT_EQ(dir_entries("results", names, sizeof names), 2);
+  ssize_t n = readlink("results/latest", path, sizeof path - 1);
+  ASSERT(n > 0);
+  path[n] = 0;
+  ASSERT_STR(path, "20200101-000000");
+  proc_free(&p);
+  ASSERT_EQ(chdir("/"), 0);
+  cleanup_now();
+}
+
+TEST(cli_unknown_param_creates_no_results_dir_and_keeps_latest)
+{
+  expect_no_side_effect(2, L("run", "robot", "--param", "nosuch=1"), "nosuch");
+}
+
+TEST(cli_missing_serial_creates_no_results_dir_and_keeps_latest)
+{
+  expect_no_side_effect(3, L("run", "robot", "--serial", "/nonexistent/tty"), "/nonexistent/tty");
+}
+
+TEST(cli_bad_fault_creates_no_results_dir_and_keeps_latest)
+{
+  expect_no_side_effect(2, L("run", "baseline", "--fault", "stall:nobody:1:1ms"), "nobody");
+}
+
+TEST(cli_empty_arch_list_exits_2_naming_the_option)
+{
+  expect_error(2, L("run", "baseline", "--arch", ""), L("--arch"));
+  expect_error(2, L("run", "baseline", "--arch", ","), L("--arch"));
+  expect_error(2, L("run", "baseline", "--arch", "threads,"), L("--arch"));
+}
+
+TEST(cli_empty_transport_list_exits_2_naming_the_option)
+{
+  expect_error(2, L("run", "robot", "--arch", "procs", "--transport", ""), L("--transport"));
+  expect_error(2, L("run", "robot", "--arch", "procs", "--transport", "shm,,pipe"), L("--transport"));
+}
+
+TEST(cli_device_option_the_scenario_does_not_use_exits_2)
+{
+  expect_error(2, L("run", "baseline", "--serial", "/nonexistent"), L("--serial", "baseline"));
+  expect_error(2, L("run", "baseline", "--camera", "/dev/video0"), L("--camera", "baseline"));
+}
+
+TEST(cli_latency_target_bad_or_contradicted_exits_2)
+{
+  expect_error(2, L("run", "baseline", "--latency-target", "soon"), L("--latency-target soon"));
+  expect_error(2, L("run", "baseline", "--latency-target", "0", "--no-latency-target"), L("--no-latency-target"));
+}
+
+/* ---- the output directory --------------------------------------------------------------------- */
+
+TEST(cli_out_that_is_a_file_exits_2_and_leaves_it_alone)
+{
+  const char *file = temp_path(0);
+  proc_t p;
+  run_ab(&p, L("run", "baseline", "--duration", "50ms", "--out", file), EXEC_TIMEOUT_S);
+  if (p.code != 2)
+    AB_FAIL("`%s` exited %d, expected 2; stderr: \"%s\"", p.cmd, p.code, p.err);
+  assert_one_line(&p, L(file, "not a directory"));
+  struct stat sb;
+  ASSERT_EQ(stat(file, &sb), 0);
+  ASSERT(S_ISREG(sb.st_mode) && sb.st_size == 0);
+  proc_free(&p);
+  cleanup_now();
+}
+
+TEST(cli_out_below_a_file_exits_2)
+{
+  const char *file = temp_path(0);
+  char out[600];
+  snprintf(out, sizeof out, "%s/sub", file);
+  proc_t p;
+  run_ab(&p, L("run", "baseline", "--duration", "50ms", "--out", out), EXEC_TIMEOUT_S);
+  if (p.code != 2)
+    AB_FAIL("`%s` exited %d, expected 2; stderr: \"%s\"", p.cmd, p.code, p.err);
+  proc_free(&p);
+  cleanup_now();
+}
+
+/* A read-only mount: found before the run, not after it when the result would be lost. */
+TEST(cli_out_on_a_read_only_mount_exits_3_before_running)
+{
+  const char *dir = temp_path(1);
+  private_tmpfs(dir, "1m", 1);
+  char out[600];
+  snprintf(out, sizeof out, "%s/results", dir);
+  proc_t p;
+  double t0 = now_s();
+  run_ab(&p, L("run", "robot", "--duration", "5s", "--out", out), EXEC_TIMEOUT_S);
+  if (p.code != 3)
+    AB_FAIL("`%s` exited %d, expected 3; stderr: \"%s\"", p.cmd, p.code, p.err);
+  assert_one_line(&p, L(out, "Read-only"));
+  ASSERT_DBL(now_s() - t0, <, 4.0); /* refused up front, not after a 5 s run */
+  assert_nothing_left(&p);
+  proc_free(&p);
+  umount2(dir, MNT_DETACH);
+  cleanup_now();
+}
+
+/* A full disk when the result is written: exit 3 naming it, and no half-written file. */
+TEST(cli_full_disk_for_the_result_exits_3_leaving_no_temporary)
+{
+  const char *dir = temp_path(1);
+  private_tmpfs(dir, "4k", 0);
+  proc_t p;
+  run_ab(&p, L("run", "baseline", "--duration", "100ms", "--out", dir, "--quiet"), EXEC_TIMEOUT_S);
+  if (p.code != 3)
+    AB_FAIL("`%s` exited %d, expected 3; stderr: \"%s\"", p.cmd, p.code, p.err);
+  ASSERT_CONTAINS(p.err, "No space left on device");
+  char names[1024];
+  int n = dir_entries(dir, names, sizeof names);
+  if (n && strstr(names, ".tmp."))
+    AB_FAIL("a half-written result was left: %s", names);
+  assert_nothing_left(&p);
+  proc_free(&p);
+  umount2(dir, MNT_DETACH);
+  cleanup_now();
+}
+
+/* No fixed path buffers: a 600-byte --out is used whole; one beyond PATH_MAX is refused
+ * before anything is created. */
+TEST(cli_out_path_of_600_bytes_is_used_whole)
+{
+  const char *dir = temp_path(1);
+  char out[700];
+  int n = snprintf(out, sizeof out, "%s", dir);
+  while (n < 600)
+    n += snprintf(out + n, sizeof out - n, "/%.*s", 99, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  proc_t p;
+  run_ab(&p, L("run", "baseline", "--duration", "50ms", "--out", out, "--quiet"), EXEC_TIMEOUT_S);
+  if (p.code != 0)
+    AB_FAIL("`%s` exited %d; stderr: \"%s\"", p.cmd, p.code, p.err);
+  char file[800];
+  snprintf(file, sizeof file, "%s/baseline.threads.json", out);
+  ASSERT_EQ(access(file, F_OK), 0);
+  proc_free(&p);
+  /* cleanup_now removes only the top directory's files: take the chain down here */
+  for (char *s; (s = strrchr(out, '/')) && strlen(out) > strlen(dir); *s = 0) {
+    char f[800];
+    snprintf(f, sizeof f, "%s/baseline.threads.json", out);
+    unlink(f);
+    rmdir(out);
+  }
+  cleanup_now();
+}
+
+TEST(cli_out_path_beyond_path_max_exits_2_creating_nothing)
+{
+  const char *dir = temp_path(1);
+  static char out[5200];
+  int n = snprintf(out, sizeof out, "%s", dir);
+  while (n < 5000)
+    n += snprintf(out + n, sizeof out - n, "/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+  proc_t p;
+  run_ab(&p, L("run", "baseline", "--duration", "50ms", "--out", out), EXEC_TIMEOUT_S);
+  if (p.code != 2)
+    AB_FAIL("`%s` exited %d, expected 2; stderr: \"%.200s\"", p.cmd, p.code, p.err);
+  assert_one_line(&p, L("path too long"));
+  char names[256];
+  ASSERT_EQ(dir_entries(dir, names, sizeof names), 0);
+  proc_free(&p);
+  cleanup_now();
+}
+
+/* ---- several runs ----------------------------------------------------------------------------- */
+
+TEST(cli_transport_listed_twice_runs_once)
+{
+  const char *out = temp_path(1);
+  proc_t p;
+  run_ab(&p, L("run", "robot", "--arch", "procs", "--transport", "shm,shm", "--duration", "300ms", "--out", out),
+         EXEC_TIMEOUT_S);
+  if (p.code != 0 && p.code != 1)
+    AB_FAIL("`%s` exited %d; stderr: \"%s\"", p.cmd, p.code, p.err);
+  const char *first = strstr(p.out, "procs/shm");
+  ASSERT(first != NULL);
+  if (strstr(first + 1, "procs/shm"))
+    AB_FAIL("two rows for one run:\n%s", p.out);
+  proc_free(&p);
+  cleanup_now();
+}
+
+/* Two runs writing the same result into one directory at once: the second is refused while
+ * the first holds it; the first lands whole, and no lock is left behind. */
+TEST_T(cli_same_result_twice_at_once_refuses_the_second, 60)
+{
+  const char *out = temp_path(1);
+  proc_t a, b;
+  start_ab(&a, L("run", "baseline", "--duration", "3s", "--out", out, "--quiet"));
+  char lock[600];
+  snprintf(lock, sizeof lock, "%s/baseline.threads.json.lock", out);
+  double t0 = now_s();
+  while (access(lock, F_OK) != 0) {
+    if (wait_ab(&a, 0) || now_s() - t0 > 20)
+      AB_FAIL("the first run never took its lock; stderr: %s", a.err ? a.err : "");
+    usleep(10000);
+  }
+  run_ab(&b, L("run", "baseline", "--duration", "3s", "--out", out, "--quiet"), EXEC_TIMEOUT_S);
+  if (b.code != 3)
+    AB_FAIL("the second run exited %d, expected 3; stderr: \"%s\"", b.code, b.err);
+  assert_one_line(&b, L("another run"));
+  finish_ab(&a, EXEC_TIMEOUT_S);
+  ASSERT_EQ(a.code, 0);
+  char names[1024];
+  ASSERT_EQ(dir_entries(out, names, sizeof names), 1);
+  ASSERT_STR(names, "baseline.threads.json");
+  proc_free(&a);
+  proc_free(&b);
+  cleanup_now();
+}
+
+TEST_T(cli_different_runs_into_one_directory_at_once_both_land, 60)
+{
+  const char *out = temp_path(1);
+  proc_t a, b;
+  start_ab(&a, L("run", "baseline", "--arch", "threads", "--duration", "1s", "--out", out, "--quiet"));
+  start_ab(&b, L("run", "baseline", "--arch", "loop", "--duration", "1s", "--out", out, "--quiet"));
+  finish_ab(&a, EXEC_TIMEOUT_S);
+  finish_ab(&b, EXEC_TIMEOUT_S);
+  ASSERT_EQ(a.code, 0);
+  ASSERT_EQ(b.code, 0);
+  char f[600];
+  snprintf(f, sizeof f, "%s/baseline.threads.json", out);
+  ASSERT_EQ(access(f, F_OK), 0);
+  snprintf(f, sizeof f, "%s/baseline.loop.json", out);
+  ASSERT_EQ(access(f, F_OK), 0);
+  proc_free(&a);
+  proc_free(&b);
+  cleanup_now();
+}
+
+/* ---- resources -------------------------------------------------------------------------------- */
+
+/* Docker gives a container 64 MB of /dev/shm; 16 MB cannot hold the robot's frames. The
+ * shared memory is reserved up front: a clear error, not a SIGBUS in the middle of a run. */
+static void small_dev_shm(const char *arch)
+{
+  const char *out = temp_path(1);
+  private_tmpfs("/dev/shm", "16m", 0);
+  proc_t p;
+  run_ab(&p, L("run", "robot", "--arch", arch, "--duration", "1s", "--out", out), EXEC_TIMEOUT_S);
+  if (p.code != 3)
+    AB_FAIL("`%s` exited %d, expected 3; stderr: \"%s\"", p.cmd, p.code, p.err);
+  assert_one_line(&p, L("shared memory", "No space left on device"));
+  assert_nothing_left(&p);
+  proc_free(&p);
+  cleanup_now();
+}
+
+TEST(cli_small_dev_shm_procs_exits_3_no_space) { small_dev_shm("procs"); }
+TEST(cli_small_dev_shm_threads_exits_3_no_space) { small_dev_shm("threads"); }
+
+/* PM QoS: held open for the run (asked, or implied by --rt-prio), recorded in env. */
+TEST(cli_latency_target_is_held_for_the_run_and_recorded)
+{
+  if (access("/dev/cpu_dma_latency", W_OK) != 0)
+    SKIP("/dev/cpu_dma_latency is not writable here");
+  const char *out = temp_path(1);
+  proc_t p;
+  start_ab(&p, L("run", "baseline", "--duration", "1500ms", "--latency-target", "0", "--out", out, "--quiet"));
+  double t0 = now_s();
+  int held = 0;
+  while (!held && now_s() - t0 < 20 && !wait_ab(&p, 0)) {
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)p.pid);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+      char link[400], target[256];
+      snprintf(link, sizeof link, "%s/%s", dir, e->d_name);
+      ssize_t n = readlink(link, target, sizeof target - 1);
+      if (n > 0 && (target[n] = 0, !strcmp(target, "/dev/cpu_dma_latency")))
+        held = 1;
+    }
+    if (d)
+      closedir(d);
+    usleep(20000);
+  }
+  finish_ab(&p, EXEC_TIMEOUT_S);
+  ASSERT_EQ(p.code, 0);
+  ASSERT(held);
+  char *res = NULL;
+  char path[600];
+  snprintf(path, sizeof path, "%s/baseline.threads.json", out);
+  res = slurp(path);
+  ASSERT_CONTAINS(res, "\"latency_target\": \"0 us");
+  free(res);
+  proc_free(&p);
+  cleanup_now();
 }

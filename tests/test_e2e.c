@@ -486,3 +486,30 @@ TEST_T(e2e_supervisor_sigkill_takes_every_role_along, 90)
   assert_no_tmp(out);
   cleanup_now();
 }
+
+/* A role stopped by SIGSTOP never reaches the end of the run: it is killed 5 s after the
+ * stop, the run fails naming it, and nothing is left behind. */
+TEST_T(e2e_sigstopped_role_is_killed_and_fails_the_run_naming_it, 90)
+{
+  const char *out = temp_path(1);
+  proc_t p;
+  start_ab(&p, L("run", "robot", "--arch", "procs", "--transport", "shm", "--duration", "2s", "--out", out,
+                 "--quiet"));
+  wait_roles(&p, L("ab-camera", "ab-vision", "ab-inner", "ab-driver", "ab-motorsim"), 0, 20);
+  usleep(300000);
+  pid_t v = session_find(p.pid, "ab-vision", 0);
+  ASSERT(v > 0);
+  ASSERT_EQ(kill(v, SIGSTOP), 0);
+  finish_ab(&p, 30.0);
+  if (p.code != 1)
+    AB_FAIL("exit %d, expected 1; stderr: %s", p.code, p.err);
+  assert_nothing_left(&p);
+  assert_no_tmp(out);
+  json_t *r = load_result(out, "robot.procs.shm.json");
+  ASSERT_STR(jstr(r, "status"), "failed");
+  ASSERT_CONTAINS(jstr(r, "error"), "vision");
+  ASSERT_CONTAINS(jstr(r, "error"), "did not stop");
+  json_decref(r);
+  proc_free(&p);
+  cleanup_now();
+}

@@ -4,10 +4,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -455,4 +457,27 @@ void assert_nothing_left(const proc_t *p)
 {
   assert_session_empty(p->pid);
   assert_no_new_ipc(&p->ipc, p->pid);
+}
+
+/* ---- mounts of the test's own --------------------------------------------------------------- */
+
+void private_tmpfs(const char *dir, const char *size, int ro)
+{
+  static int done;
+  if (!done) {
+    if (geteuid() != 0)
+      SKIP("not root: a private mount namespace is needed");
+    if (unshare(CLONE_NEWNS) < 0) {
+      if (errno == EPERM || errno == EINVAL || errno == ENOSYS)
+        SKIP("unshare(CLONE_NEWNS): %s (a private mount namespace is needed)", strerror(errno));
+      AB_FAIL("unshare(CLONE_NEWNS): %s", strerror(errno));
+    }
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+      AB_FAIL("making / private: %s", strerror(errno));
+    done = 1;
+  }
+  char opts[64];
+  snprintf(opts, sizeof opts, "size=%s,mode=1777", size);
+  if (mount("tmpfs", dir, "tmpfs", ro ? MS_RDONLY : 0, opts) < 0)
+    AB_FAIL("mount tmpfs (%s) on %s: %s", opts, dir, strerror(errno));
 }
