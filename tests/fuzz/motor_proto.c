@@ -160,7 +160,8 @@ static size_t build(const uint8_t *d, size_t n, uint8_t *s, ab_mp_frame_t *sent,
   uint8_t prev[AB_MP_MAX_FRAME];
   int prevlen = 0;
   *nsent = 0;
-  while (at + 4 <= n && out + 3 * AB_MP_MAX_FRAME < MAX_STREAM && *nsent < 256) {
+  /* room for one more turn (junk, a truncated frame, a frame) and the idle tail */
+  while (at + 4 <= n && out + 4 * AB_MP_MAX_FRAME <= MAX_STREAM && *nsent < 256) {
     uint8_t ctl = d[at], type = d[at + 1], seq = d[at + 2];
     uint8_t len = d[at + 3] % (AB_MP_MAX_PAYLOAD + 1);
     at += 4;
