@@ -235,6 +235,8 @@ static void *ab__loop_thread(void *arg)
       rt->ctx_vol -= r->ctx_vol;
       rt->ctx_invol -= r->ctx_invol;
     }
+    if (rt->cpu_user_s < 0 && rt->cpu_user_s > -1e-6)
+      rt->cpu_user_s = 0; /* rounding of the sums of ns converted to s */
     ab__split(rt, user_share);
   }
   for (int i = 0; i < sc->nroles; i++) {
