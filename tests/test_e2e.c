@@ -72,9 +72,12 @@ static void check_common(json_t *r, const char *scenario, const char *arch, cons
   if (transport)
     ASSERT_STR(jstr(r, "transport"), transport);
   ASSERT(strlen(jstr(r, "started_at")) > 0);
-  /* The window measured: something, and never more than asked (the stop is prompt). */
-  ASSERT_DBL(jnum(r, "duration_s"), >, 0);
-  ASSERT_DBL(jnum(r, "duration_s"), <=, jnum(r, "requested_duration_s") + 0.5);
+  /* The window measured: all of it when the run was whole, never more than asked (the stop
+   * is prompt); an interruption may cut it to nothing (a Ctrl-C during set-up). */
+  double asked = jnum(r, "requested_duration_s");
+  if (!strcmp(jstr(r, "status"), "ok"))
+    ASSERT_DBL(jnum(r, "duration_s"), >=, asked);
+  ASSERT_DBL(jnum(r, "duration_s"), <=, asked + 0.5);
   jobj(r, "params");
   jobj(r, "calibration");
   json_t *env = jobj(r, "env");
