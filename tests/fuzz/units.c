@@ -66,10 +66,11 @@ static void check_duration(const char *s)
     abort();
   }
   assert(fabs((double)again - (double)ns) <= 0.005 * (double)ns + 1);
-  const char *u = s + strlen(s); /* the unit: any case but a lone m */
-  while (u > s && isalpha((unsigned char)u[-1]))
-    u--;
-  ends_in_any_case(ab_parse_duration, s, ns, strcmp(u, "m") && strcmp(u, "M"));
+  char *u; /* the unit, where the parser finds it (after a hex number's digits): any case
+             * but a lone m */
+  strtod(s, &u);
+  u += strspn(u, " ");
+  ends_in_any_case(ab_parse_duration, s, ns, strcmp(u, "m") != 0);
 }
 
 static void check_size(const char *s)
