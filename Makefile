@@ -87,6 +87,10 @@ deps:
 test: all micro-compare-tools
 	@AB_BIN=$(CURDIR)/$(B)/archbench AB_SHIM=$(CURDIR)/$(B)/lsp_shim.so $(B)/run-tests $(T)
 
+# Every rule's mutant killed by its tests (tests/mutants/run); MUTANTS=glob for a subset.
+mutants: all
+	@B=$(B) SANITIZE=$(SANITIZE) MUTANTS='$(MUTANTS)' tests/mutants/run
+
 # The default profile: every scenario x runtime x transport on the loopback mocks.
 bench: all
 	@$(B)/archbench bench $(if $(DURATION),--duration $(DURATION))
@@ -159,7 +163,7 @@ fidelity: all
 .PHONY: micro-compare-tools fidelity
 -include $(MICROOBJ:.o=.d)
 
-.PHONY: all deps test bench clean
+.PHONY: all deps test mutants bench clean
 -include $(LIBOBJ:.o=.d) $(TESTOBJ:.o=.d) $(B)/harness/main.d
 
 # ---- fuzzing (tests/fuzz/) -------------------------------------------------------------------
