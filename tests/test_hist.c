@@ -1,6 +1,6 @@
 /* Histogram and stats tests: quantiles against exact sorted quantiles on random and
- * adversarial data, exact moments, merge, bucket geometry, and the probe effect of recording
- * on the hot path.
+ * adversarial data (in the exact sample's bucket, and within 1/256 of it), exact moments,
+ * merge, bucket geometry, and the probe effect of recording on the hot path.
  */
 #include <math.h>
 #include <stdint.h>
@@ -41,6 +41,11 @@ static double worst_rel_err;
 /* The rule each reported quantile must satisfy, given the exact value of the same rank. */
 static void check_quantile(const char *label, const ab_hist_t *h, double q, int64_t got, int64_t exact)
 {
+  /* The bucket of the exact sample, never a neighbour: the 1/256 below cannot pin that on its
+   * own, since a neighbour's midpoint can be within 1/512 of a value at the top of a bucket. */
+  if (ab_hist_index(got) != ab_hist_index(exact))
+    AB_FAIL("%s q=%g: %" PRId64 " is in bucket %d, the exact %" PRId64 " in bucket %d", label, q, got,
+            ab_hist_index(got), exact, ab_hist_index(exact));
   if (q <= 0 || q >= 1) {
     if (got != exact)
       AB_FAIL("%s q=%g: %" PRId64 " vs exact %" PRId64 " (min and max are exact)", label, q, got, exact);
@@ -131,6 +136,40 @@ TEST(hist_quantiles_within_1_256_of_exact_on_random_data)
       }
   printf("worst relative error %.5f (bound 1/256 = %.5f)\n", worst_rel_err, 1.0 / 256);
   free(v);
+}
+
+/* Every rank of data made so that ranks end exactly on bucket edges: the top of one bucket
+ * next to the bottom of the following one, where an off-by-one in the bucket walk reports the
+ * neighbour and, high in an octave, stays within the 1/256 tolerance. Random data too. */
+TEST(hist_quantile_lies_in_the_bucket_of_the_exact_nearest_rank_sample)
+{
+  int64_t v[64];
+  for (int i = 0; i < LAST; i++) /* every pair of neighbouring buckets, in a few proportions */
+    for (int k = 1; k <= 3; k++) {
+      size_t n = 0;
+      for (int j = 0; j < k; j++)
+        v[n++] = ab_hist_upper(i);
+      for (int j = 0; j < 4 - k; j++)
+        v[n++] = ab_hist_lower(i + 1);
+      check_data("neighbour buckets", v, n, 1);
+    }
+  uint64_t s = 17;
+  for (int round = 0; round < 200; round++) { /* bucket tops and bottoms from all over */
+    for (size_t n = 0; n < 64; n++) {
+      int i = (int)(rng_next(&s) % LAST);
+      v[n] = n % 2 ? ab_hist_upper(i) : ab_hist_lower(i);
+    }
+    check_data("bucket edges", v, 64, 1);
+  }
+  int64_t *r = malloc(1000 * sizeof *r);
+  ASSERT(r);
+  for (int d = 0; d < D_N; d++)
+    for (size_t n = 10; n <= 1000; n *= 10) {
+      for (size_t i = 0; i < n; i++)
+        r[i] = draw(d, &s);
+      check_data(dname[d], r, n, 1);
+    }
+  free(r);
 }
 
 TEST(hist_all_equal_values_report_that_value_at_every_quantile)
