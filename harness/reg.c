@@ -5,8 +5,11 @@
  * then publish seq + 1 (even again): version = seq / 2 = stores completed. The value is
  * copied as 8-byte atomic words, written with release and read with acquire (plain moves on
  * x86): a reader that sees any word of a write is then ordered after that write's odd
- * sequence, so its re-check of the sequence catches the tear. This needs no fence, and
- * ThreadSanitizer understands it.
+ * sequence, so its re-check of the sequence catches the tear; the re-check itself may be
+ * relaxed, as no load can move above the acquire loads of the words before it. This needs no
+ * fence, and ThreadSanitizer understands it. tests/test_reg.c stops a load and a store
+ * halfway through their copies to pin both rules: retry when the sequence moved, wait while
+ * it is odd.
  *
  * On 2 cores a writer can be preempted inside its write; whoever waits on it (the other
  * writer, a reader) spins a few hundred times, then yields, so the preempted one can run.

@@ -1,8 +1,8 @@
 /* Registers: latest-value cells (command state, flags). A seqlock: writers serialise on the
  * sequence word (odd while a write is in progress), readers never block a writer and retry
- * if the sequence moved under them. Data is copied in 8-byte relaxed atomic words, so a
- * reader racing a writer is well defined and any torn copy is detected and retried. Lives in
- * shared memory for procs (no pointers inside). */
+ * if the sequence moved under them. Data is copied in 8-byte atomic words (release stores,
+ * acquire loads: reg.c says why), so a reader racing a writer is well defined and any torn
+ * copy is detected and retried. Lives in shared memory for procs (no pointers inside). */
 #ifndef AB_REG_H
 #define AB_REG_H
 
