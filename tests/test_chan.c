@@ -262,45 +262,62 @@ ALL_TRANSPORTS(SIZES_THREADS)
 
 /* ---- AB_DROP ----------------------------------------------------------------------------- */
 
-static void drop_counts(const char *t)
+/* A full AB_DROP channel with nobody receiving: each further send returns 1, is counted and
+ * uses up its seq, so the receiver sees the gap. The stop word is set while the channel is
+ * full: a send that waited for room instead of dropping would return -ECANCELED, so "never
+ * blocked" is observed, not timed. */
+static void drop_counts(const char *t, unsigned depth, unsigned k)
 {
   ab_chan_t c;
   char buf[64];
   ab_msg_t h;
   const void *d;
-  mk(&c, t, 256, 4, AB_DROP, 0);
+  uint32_t stop = 0;
+  mk(&c, t, 256, depth, AB_DROP, 0);
   ab_chan_attach(&c, AB_SIDE_BOTH);
-  for (int i = 1; i <= 10; i++) { /* nobody receives: 4 in flight, then drops */
-    fill(buf, sizeof buf, (uint64_t)i);
-    ASSERT_EQ(ab_chan_send(&c, buf, sizeof buf, 0), i <= 4 ? 0 : 1);
+  c.stop = &stop;
+  for (unsigned i = 1; i <= depth; i++) {
+    fill(buf, sizeof buf, i);
+    ASSERT_EQ(ab_chan_send(&c, buf, sizeof buf, 0), 0);
   }
-  ASSERT_EQ(c.ctl->dropped, 6);
-  ASSERT_EQ(c.ctl->sent, 4);
-  ASSERT_EQ(c.ctl->max_depth, 4);
+  stop = 1;
+  for (unsigned i = 1; i < k; i++) {
+    fill(buf, sizeof buf, depth + i);
+    ASSERT_EQ(ab_chan_send(&c, buf, sizeof buf, 0), 1);
+  }
   /* in place too: a buffer to fill all the same, and the drop reported at the end */
   void *p = ab_chan_send_begin(&c, 16);
   ASSERT(p != NULL);
   memset(p, 0xee, 16);
   ASSERT_EQ(ab_chan_send_end(&c, 16, 0), 1);
-  ASSERT_EQ(c.ctl->dropped, 7);
-  for (int i = 1; i <= 4; i++) {
+  stop = 0;
+  ASSERT_EQ(c.ctl->dropped, k);
+  ASSERT_EQ(c.ctl->sent, depth);
+  ASSERT_EQ(c.ctl->max_depth, depth);
+  for (unsigned i = 1; i <= depth; i++) {
     ASSERT_EQ(ab_chan_recv(&c, &h, &d, 0), 0);
     ASSERT_EQ(h.seq, i);
     verify(d, h.len, h.seq);
     ab_chan_release(&c);
   }
   ASSERT_EQ(ab_chan_recv(&c, &h, &d, 0), -EAGAIN);
-  /* room again; the next seq shows the 7 drops as a gap */
-  fill(buf, sizeof buf, 12);
+  /* room again; the next seq shows the k drops as a gap */
+  fill(buf, sizeof buf, depth + k + 1);
   ASSERT_EQ(ab_chan_send(&c, buf, sizeof buf, 0), 0);
   ASSERT_EQ(ab_chan_recv(&c, &h, &d, 1000 * AB_NS_PER_MS), 0);
-  ASSERT_EQ(h.seq, 12);
+  ASSERT_EQ(h.seq, depth + k + 1);
   verify(d, h.len, h.seq);
   ab_chan_release(&c);
+  ASSERT_EQ(c.ctl->dropped, k);
   ab_chan_destroy(&c);
 }
 
-#define DROP(T) TEST(chan_##T##_drop_policy_drops_at_depth_and_counts) { drop_counts(#T); }
+#define DROP(T)                                                                          \
+  TEST(chan_##T##_drop_policy_drops_at_depth_counts_and_never_blocks)                    \
+  {                                                                                      \
+    drop_counts(#T, 4, 7);                                                               \
+    drop_counts(#T, 1, 3);                                                               \
+  }
 ALL_TRANSPORTS(DROP)
 
 /* ---- AB_BLOCK ---------------------------------------------------------------------------- */
