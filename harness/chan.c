@@ -249,12 +249,7 @@ int ab_chan_send(ab_chan_t *c, const void *buf, size_t len, int64_t t_chain)
   if ((r = ab__admit(c, &inflight)) != 0)
     return r;
   ab__stamp(c, &h, len, t_chain);
-  if (c->t->reserve) {
-    memcpy(c->t->reserve(c, len), buf, len);
-    r = c->t->commit(c, &h);
-  } else {
-    r = c->t->send(c, &h, buf);
-  }
+  r = c->t->send(c, &h, buf);
   if (r == 0)
     ab__account(c, &h, inflight);
   return r;

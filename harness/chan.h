@@ -52,7 +52,7 @@ typedef struct ab_transport {
   int inplace;                                       /* reserve/commit write into the channel */
   int (*create)(ab_chan_t *c);
   void (*attach)(ab_chan_t *c, int side);            /* shared channels only */
-  int (*send)(ab_chan_t *c, const ab_msg_t *h, const void *buf);
+  int (*send)(ab_chan_t *c, const ab_msg_t *h, const void *buf); /* in place: reserve+commit */
   void *(*reserve)(ab_chan_t *c, size_t len);        /* NULL: not in place */
   int (*commit)(ab_chan_t *c, const ab_msg_t *h);
   /* timeout_ns: 0 = poll once, < 0 = wait forever. Returns 0 and sets *data, or -EAGAIN
