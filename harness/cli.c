@@ -262,6 +262,8 @@ static const char *ab__optval(int argc, char **argv, int *i, const char *name, i
   return argv[++*i];
 }
 
+#define AB__HELP (-1) /* ab__parse: --help was asked for */
+
 static int ab__parse(int argc, char **argv, int first, ab__cli_t *c, int need_scenario)
 {
   memset(c, 0, sizeof *c);
@@ -275,8 +277,7 @@ static int ab__parse(int argc, char **argv, int first, ab__cli_t *c, int need_sc
 #define OPT(nm) (!strncmp(a, nm, strlen(nm)) && (a[strlen(nm)] == 0 || a[strlen(nm)] == '='))
 #define VAL(nm) if (!(v = ab__optval(argc, argv, &i, nm, &err))) return err
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      fputs(usage, stdout);
-      exit(0);
+      return AB__HELP;
     } else if (OPT("--arch")) {
       VAL("--arch");
       c->arch = v;
@@ -797,15 +798,16 @@ static int ab__execute(ab__plan_t *p, const ab__cli_t *c, int bench)
   return r;
 }
 
-static int ab__cmd_run(int argc, char **argv)
+/* `run`'s arguments as far as the plan, with nothing created: 0 and the plan, or an exit code
+ * (AB__HELP for --help). */
+static int ab__run_plan(int argc, char **argv, ab__cli_t *c, ab__plan_t *p)
 {
-  ab__cli_t c;
-  int r = ab__parse(argc, argv, 2, &c, 1);
+  int r = ab__parse(argc, argv, 2, c, 1);
   if (r)
     return r;
-  const ab_scenario_t *sc = ab_scenario_find(c.scenario);
+  const ab_scenario_t *sc = ab_scenario_find(c->scenario);
   if (!sc) {
-    fprintf(stderr, "archbench: run %s: unknown scenario (expected one of:", c.scenario);
+    fprintf(stderr, "archbench: run %s: unknown scenario (expected one of:", c->scenario);
     for (int i = 0; ab_scenarios[i]; i++)
       fprintf(stderr, " %s", ab_scenarios[i]->name);
     fprintf(stderr, ")\n");
@@ -815,11 +817,30 @@ static int ab__cmd_run(int argc, char **argv)
     fprintf(stderr, "archbench: scenario %s is unavailable in this build: %s\n", sc->name, sc->unavailable);
     return AB_EXIT_RESOURCE;
   }
-  if (!c.duration_set)
-    c.duration_ns = 10 * AB_NS_PER_S;
+  if (!c->duration_set)
+    c->duration_ns = 10 * AB_NS_PER_S;
+  p->n = 0;
+  return ab__plan_scenario(p, c, sc, c->arch, c->transport);
+}
+
+int ab_cli_plan_only(int argc, char **argv)
+{
+  ab__cli_t c;
   static ab__plan_t p;
-  p.n = 0;
-  if ((r = ab__plan_scenario(&p, &c, sc, c.arch, c.transport)))
+  int r = ab__run_plan(argc, argv, &c, &p);
+  return r == AB__HELP ? 0 : r;
+}
+
+static int ab__cmd_run(int argc, char **argv)
+{
+  ab__cli_t c;
+  static ab__plan_t p;
+  int r = ab__run_plan(argc, argv, &c, &p);
+  if (r == AB__HELP) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  if (r)
     return r;
   return ab__execute(&p, &c, 0);
 }
@@ -828,6 +849,10 @@ static int ab__cmd_bench(int argc, char **argv)
 {
   ab__cli_t c;
   int r = ab__parse(argc, argv, 2, &c, 0);
+  if (r == AB__HELP) {
+    fputs(usage, stdout);
+    return 0;
+  }
   if (r)
     return r;
   if (c.arch || c.transport || c.nparams || c.nfaults)

@@ -258,6 +258,9 @@ int ab_run_one(ab_run_opts_t *o);
 /* Everything ab_run_one would refuse, checked without side effects (nothing is created or
  * started): returns 0 or an exit code after printing the error. */
 int ab_run_validate(const ab_run_opts_t *o);
+/* `archbench run ARGS` parsed and planned, nothing validated against the machine nor
+ * created: 0 or the exit code the command would give. (For the fuzzer.) */
+int ab_cli_plan_only(int argc, char **argv);
 /* The result file's name: <scenario>.<arch>[.<transport>].json (malloc'd). */
 char *ab_result_name(const ab_scenario_t *sc, int arch, const char *transport);
 void ab_run_free(ab_run_t *run);
