@@ -57,6 +57,7 @@ $(B)/libab.a: $(LIBOBJ)
 
 # Interposed ioctl for the libserialport-over-pty test (see tests/lsp_shim.c).
 $(B)/lsp_shim.so: tests/lsp_shim.c
+	@mkdir -p $(dir $@)
 	@echo "CC   $<"
 	@$(CC) -shared -fPIC -O2 -D_GNU_SOURCE -o $@ $< -ldl
 
