@@ -211,7 +211,9 @@ static int64_t thread_cpu_ns(pthread_t t)
 /* A store is parked halfway (sequence odd, the first page B, the second still A). A load must
  * not return while it is: the loading thread is watched until it has spent 20 ms of its own
  * CPU time in the load (a load that ignored the odd sequence returns within microseconds of
- * CPU, however the threads are scheduled). Once the store completes, the load returns B. */
+ * CPU, however the threads are scheduled). Once the store completes, the load returns B.
+ * The waiting load spins and yields (reg.c); one that slept instead would burn no CPU and hold
+ * this test until its timeout, so that change would have to come with this test's. */
 TEST(reg_load_waits_while_a_store_is_in_progress_then_returns_it)
 {
   G_reg = reg_of_a();
