@@ -16,6 +16,21 @@ typedef struct ab__unit {
   double mult;
 } ab__unit_t;
 
+/* A number as a user types one: digits, a point, an exponent, a sign where `sign` allows;
+ * never leading blanks, hexadecimal ("0x10"), "inf" or "nan", which strtod would take. */
+static int ab__plain_number(const char *s, const char *end, int sign)
+{
+  const char *p = s;
+  if (sign && (*p == '-' || *p == '+'))
+    p++;
+  if (!(isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1]))))
+    return 0;
+  for (; p < end; p++)
+    if (!isdigit((unsigned char)*p) && !strchr(".eE+-", *p))
+      return 0;
+  return 1;
+}
+
 /* A unit named `exact` (or none, NULL) is matched only as written, every other one in any
  * case: a duration's "m" is minutes, and "M" must not pass for it. */
 static int ab__parse_scaled(const char *s, const ab__unit_t *units, const char *exact, double bare,
@@ -26,7 +41,7 @@ static int ab__parse_scaled(const char *s, const ab__unit_t *units, const char *
   char *end;
   errno = 0;
   double v = strtod(s, &end);
-  if (end == s || errno == ERANGE || !isfinite(v) || v < 0)
+  if (end == s || errno == ERANGE || !isfinite(v) || v < 0 || !ab__plain_number(s, end, 1))
     return -EINVAL;
   while (*end == ' ')
     end++;
@@ -78,7 +93,7 @@ int ab_parse_int(const char *s, int64_t *v)
   char *end;
   errno = 0;
   long long x = strtoll(s, &end, 10);
-  if (*end || errno == ERANGE)
+  if (*end || errno == ERANGE || !ab__plain_number(s, end, 1))
     return -EINVAL;
   *v = x;
   return 0;
@@ -91,7 +106,7 @@ int ab_parse_double(const char *s, double *v)
   char *end;
   errno = 0;
   double x = strtod(s, &end);
-  if (*end || errno == ERANGE || !isfinite(x))
+  if (*end || errno == ERANGE || !isfinite(x) || !ab__plain_number(s, end, 1))
     return -EINVAL;
   *v = x;
   return 0;

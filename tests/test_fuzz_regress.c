@@ -35,3 +35,27 @@ TEST(fuzz_regress_units_duration_m_is_minutes_and_M_is_refused)
   ASSERT_EQ(ns, 5000000);
   ASSERT_EQ(ab_parse_duration("5M", &ns), -EINVAL);
 }
+
+/* Numbers as a user types them: no leading blanks, no hexadecimal, no inf/nan, which strtod
+ * and strtoll would otherwise take ("0x10s" was 16 s). */
+TEST(units_refuse_blanks_hex_inf_and_nan)
+{
+  static const char *const bad[] = { " 10s", "0x10s", "inf", "nan", "0x1b", " 3", "+ 3", "1e", NULL };
+  int64_t v;
+  double d;
+  for (int i = 0; bad[i]; i++) {
+    if (ab_parse_duration(bad[i], &v) == 0)
+      AB_FAIL("duration \"%s\" accepted as %" PRId64 " ns", bad[i], v);
+    if (ab_parse_size(bad[i], &v) == 0)
+      AB_FAIL("size \"%s\" accepted as %" PRId64 " bytes", bad[i], v);
+    if (ab_parse_double(bad[i], &d) == 0)
+      AB_FAIL("number \"%s\" accepted as %g", bad[i], d);
+  }
+  ASSERT_EQ(ab_parse_int(" 3", &v), -EINVAL);
+  ASSERT_EQ(ab_parse_int("-3", &v), 0);
+  ASSERT_EQ(v, -3);
+  ASSERT_EQ(ab_parse_duration(".5s", &v), 0);
+  ASSERT_EQ(v, 500000000);
+  ASSERT_EQ(ab_parse_double("-2.5e-1", &d), 0);
+  ASSERT_DBL(d, ==, -0.25);
+}
