@@ -159,6 +159,8 @@ int ab_run_chan_size(ab_run_t *run, int chan, size_t msg_max);
 int64_t ab_run_duration(const ab_run_t *run);
 /* The measured window as it was (shorter than asked when interrupted); after the run. */
 int64_t ab_run_window(const ab_run_t *run);
+/* When the roles' window ended (CLOCK_MONOTONIC): its planned end, or the stop if sooner. */
+int64_t ab_run_end_time(const ab_run_t *run);
 int ab_run_serial_baud(const ab_run_t *run);
 /* Set a periodic role's period (declared periodic with a non-zero period_ns). */
 int ab_run_period(ab_run_t *run, int role, int64_t period_ns);

@@ -74,6 +74,22 @@ static int ab__roles(const ab_scenario_t *sc, char *err, size_t len)
   return 0;
 }
 
+/* Names must be unique within their kind: a requirement or a fault finds the first. */
+#define AB__UNIQUE(what, arr, n, field)                                                         \
+  for (int i = 0; i < (n); i++)                                                                 \
+    for (int k = 0; k < i; k++)                                                                 \
+      if ((arr)[i].field && (arr)[k].field && !strcmp((arr)[i].field, (arr)[k].field))         \
+        return ab__bad(err, len, sc, "two %s named %s", what, (arr)[i].field);
+
+static int ab__unique(const ab_scenario_t *sc, char *err, size_t len)
+{
+  AB__UNIQUE("roles", sc->roles, sc->nroles, name)
+  AB__UNIQUE("channels", sc->chans, sc->nchans, name)
+  AB__UNIQUE("registers", sc->regs, sc->nregs, name)
+  AB__UNIQUE("devices", sc->devs, sc->ndevs, name)
+  return 0;
+}
+
 static int ab__links(const ab_scenario_t *sc, char *err, size_t len)
 {
   for (int c = 0; c < sc->nchans; c++) {
@@ -97,6 +113,17 @@ static int ab__links(const ab_scenario_t *sc, char *err, size_t len)
   return 0;
 }
 
+/* Would this name read as a metric's statistic ("tick.lateness_ns.max")? */
+static int ab__metric_named(const ab_run_t *run, const char *name)
+{
+  const char *dot = strrchr(name, '.');
+  if (!dot)
+    return 0;
+  char m[AB_NAMELEN];
+  snprintf(m, sizeof m, "%.*s", (int)(dot - name), name);
+  return ab_metric_index(run, m) >= 0;
+}
+
 /* Names resolve against the tables the run would build. */
 static int ab__names(const ab_scenario_t *sc, ab_run_t *run, char *err, size_t len)
 {
@@ -106,10 +133,12 @@ static int ab__names(const ab_scenario_t *sc, ab_run_t *run, char *err, size_t l
   for (int i = 0; i < sc->ncounters; i++)
     if (!ab__name_ok(sc->counters[i]) || ab_counter_index(run, sc->counters[i]) != run->ct_base + i)
       return ab__bad(err, len, sc, "counter %s is unnamed or named twice", sc->counters[i]);
-  for (int i = 0; i < sc->nvalues; i++)
+  for (int i = 0; i < sc->nvalues; i++) {
     if (!ab__name_ok(sc->values[i]) || ab_value_index(run, sc->values[i]) != i ||
-        ab_counter_index(run, sc->values[i]) >= 0)
-      return ab__bad(err, len, sc, "value %s is unnamed or named twice", sc->values[i]);
+        ab_counter_index(run, sc->values[i]) >= 0 || ab__metric_named(run, sc->values[i]))
+      return ab__bad(err, len, sc, "value %s is unnamed or named twice (or like a metric's statistic)",
+                     sc->values[i]);
+  }
   for (int i = 0; i < sc->nreqs; i++) {
     const ab_req_desc_t *q = &sc->reqs[i];
     if (!q->name || !ab_req_resolves(run, q->name))
@@ -123,6 +152,8 @@ static int ab__names(const ab_scenario_t *sc, ab_run_t *run, char *err, size_t l
     if (!found)
       return ab__bad(err, len, sc, "requirement %s takes its limit from %s, which is no param", q->name,
                      q->limit_param);
+    if (q->limit_param && q->limit_scale == 0)
+      return ab__bad(err, len, sc, "requirement %s scales its limit from %s by 0", q->name, q->limit_param);
   }
   if (sc->table_role) {
     int r = 0;
@@ -143,7 +174,8 @@ int ab_scenario_check(const ab_scenario_t *sc, char *err, size_t len)
   int r;
   if (!sc->name || !*sc->name)
     return ab__bad(err, len, sc, "no name");
-  if ((r = ab__counts(sc, err, len)) < 0 || (r = ab__roles(sc, err, len)) < 0 || (r = ab__links(sc, err, len)) < 0)
+  if ((r = ab__counts(sc, err, len)) < 0 || (r = ab__unique(sc, err, len)) < 0 || (r = ab__roles(sc, err, len)) < 0 ||
+      (r = ab__links(sc, err, len)) < 0)
     return r;
   ab_run_t *run = calloc(1, sizeof *run);
   if (!run)

@@ -178,25 +178,34 @@ static void ab__table_to(const ab__table_t *tb, FILE *f)
   }
 }
 
-/* The table on stdout, and in <out>/summary.txt beside the results it sums up. */
+/* The table on stdout, and in <out>/summary.txt beside the results it sums up: written under
+ * a fresh name and renamed, so a symlink planted as summary.txt is replaced, never followed. */
 static void ab__table(const ab__table_t *tb, const char *out)
 {
   if (!tb->n)
     return;
   putchar('\n');
   ab__table_to(tb, stdout);
-  char *path = NULL;
-  if (asprintf(&path, "%s/summary.txt", out) < 0)
+  char *path = NULL, *tmp = NULL;
+  if (asprintf(&path, "%s/summary.txt", out) < 0 || asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+    free(path);
     return;
-  FILE *f = fopen(path, "we");
-  if (f) {
-    ab__table_to(tb, f);
-    if (fclose(f) == 0) {
-      free(path);
-      return;
-    }
   }
-  fprintf(stderr, "archbench: could not write %s: %s\n", path, strerror(errno));
+  int fd = mkostemp(tmp, O_CLOEXEC), ok = 0;
+  FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+  if (f) {
+    fchmod(fd, 0644);
+    ab__table_to(tb, f);
+    ok = fclose(f) == 0 && rename(tmp, path) == 0;
+  } else if (fd >= 0) {
+    close(fd);
+  }
+  if (!ok) {
+    fprintf(stderr, "archbench: could not write %s: %s\n", path, strerror(errno));
+    if (fd >= 0)
+      unlink(tmp);
+  }
+  free(tmp);
   free(path);
 }
 
@@ -575,8 +584,16 @@ static int ab__mkdirs(const char *path)
   return r;
 }
 
+/* Where the results go, and what creating it changed (undone if no result lands). */
+typedef struct ab__out {
+  char *dir;
+  int created;       /* the directory did not exist before */
+  int is_default;    /* results/<run-id>, with results/latest repointed */
+  char *prev_latest; /* where results/latest pointed before (NULL: nowhere) */
+} ab__out_t;
+
 /* results/<run-id>/ and results/latest pointing at it. */
-static int ab__default_out(char **out)
+static int ab__default_out(ab__out_t *out)
 {
   int r = ab__mkdirs("results");
   if (r < 0)
@@ -591,10 +608,17 @@ static int ab__default_out(char **out)
     if ((k == 1 ? asprintf(&o, "results/%s", id) : asprintf(&o, "results/%s-%d", id, k)) < 0)
       return -ENOMEM;
     if (mkdir(o, 0755) == 0) {
+      char prev[PATH_MAX];
+      ssize_t n = readlink("results/latest", prev, sizeof prev - 1);
+      if (n > 0) {
+        prev[n] = 0;
+        out->prev_latest = strdup(prev);
+      }
       unlink("results/latest.tmp");
       if (symlink(o + strlen("results/"), "results/latest.tmp") == 0)
         rename("results/latest.tmp", "results/latest");
-      *out = o;
+      out->dir = o;
+      out->created = out->is_default = 1;
       return 0;
     }
     int e = errno;
@@ -606,8 +630,9 @@ static int ab__default_out(char **out)
 }
 
 /* Checked, then created: --out DIR, or results/<run-id>/. Returns 0 or an exit code. */
-static int ab__outdir(const ab__cli_t *c, char **out)
+static int ab__outdir(const ab__cli_t *c, ab__out_t *out)
 {
+  memset(out, 0, sizeof *out);
   int r = ab__check_out(c->outdir ? "--out" : "results/", c->outdir ? c->outdir : "results");
   if (r)
     return r;
@@ -618,12 +643,32 @@ static int ab__outdir(const ab__cli_t *c, char **out)
     }
     return 0;
   }
+  struct stat sb;
+  out->created = stat(c->outdir, &sb) < 0;
   if ((r = ab__mkdirs(c->outdir)) < 0) {
     fprintf(stderr, "archbench: --out %s: %s\n", c->outdir, strerror(-r));
     return r == -ENOTDIR || r == -EEXIST ? AB_EXIT_USAGE : AB_EXIT_RESOURCE;
   }
-  *out = strdup(c->outdir);
-  return *out ? 0 : AB_EXIT_RESOURCE;
+  out->dir = strdup(c->outdir);
+  return out->dir ? 0 : AB_EXIT_RESOURCE;
+}
+
+/* No result landed (every run refused at set-up): the directory we made goes again, and
+ * results/latest points where it did, so the last real results stay in view. */
+static void ab__outdir_done(ab__out_t *out)
+{
+  if (out->created && rmdir(out->dir) == 0 && out->is_default) {
+    if (out->prev_latest) {
+      unlink("results/latest.tmp");
+      if (symlink(out->prev_latest, "results/latest.tmp") == 0)
+        rename("results/latest.tmp", "results/latest");
+    } else {
+      unlink("results/latest");
+    }
+  }
+  free(out->dir);
+  free(out->prev_latest);
+  memset(out, 0, sizeof *out);
 }
 
 /* ---- result locks ---------------------------------------------------------------------------- */
@@ -636,8 +681,8 @@ static int ab__lock(const char *result, int *fd_out)
   if (asprintf(&path, "%s.lock", result) < 0)
     return AB_EXIT_RESOURCE;
   for (;;) {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) { /* ELOOP: a symlink planted there, which we never follow */
       fprintf(stderr, "archbench: %s: %s\n", path, strerror(errno));
       free(path);
       return AB_EXIT_RESOURCE;
@@ -752,6 +797,12 @@ static int ab__plan_run(ab__plan_t *p, ab__table_t *tb, int bench)
     if (bench && r == AB_EXIT_FAIL && !failed_run)
       r = 0; /* in the profile a failed requirement is a finding, not an error */
     code = ab__worse(code, r);
+    if (o->wedged) {
+      if (k + 1 < p->n)
+        fprintf(stderr, "archbench: a role never stopped and its thread cannot be killed: the %d remaining "
+                        "run(s) are not started\n", p->n - k - 1);
+      break;
+    }
     if (r == AB_EXIT_INTR || r == AB_EXIT_USAGE || r == AB_EXIT_RESOURCE)
       break;
   }
@@ -772,25 +823,25 @@ static int ab__execute(ab__plan_t *p, const ab__cli_t *c, int bench)
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGHUP);
   sigprocmask(SIG_BLOCK, &sigs, &old);
-  char *out = NULL;
+  ab__out_t out;
   if ((r = ab__outdir(c, &out))) {
     sigprocmask(SIG_SETMASK, &old, NULL);
     return r;
   }
   ab__table_t tb = { 0 };
-  if ((r = ab__plan_claim(p, out)) == 0) {
+  if ((r = ab__plan_claim(p, out.dir)) == 0) {
     if (bench && !c->quiet)
       fprintf(stderr, "archbench: default profile, %d runs of %.1fs each, into %s/\n", p->n, c->duration_ns / 1e9,
-              out);
+              out.dir);
     r = ab__plan_run(p, &tb, bench);
-    if (!c->quiet || bench) {
-      ab__table(&tb, out);
-      printf(bench ? "\nresults: %s/  (results/latest points at it)\n" : "\nresults: %s/\n", out);
+    if ((!c->quiet || bench) && tb.n) {
+      ab__table(&tb, out.dir);
+      printf(bench ? "\nresults: %s/  (results/latest points at it)\n" : "\nresults: %s/\n", out.dir);
     }
   }
   ab__plan_release(p);
   free(tb.rows);
-  free(out);
+  ab__outdir_done(&out);
   struct timespec zero = { 0, 0 };
   if (sigtimedwait(&sigs, NULL, &zero) > 0)
     r = AB_EXIT_INTR;

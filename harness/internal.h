@@ -37,6 +37,7 @@ typedef struct ab_res {          /* one role's (or process's) costs over the mea
   int64_t maxrss_kb;               /* per process: its peak RSS (VmHWM) */
   int32_t pid, tid;
   int32_t valid;
+  int32_t apportioned;             /* user/sys split pro rata of a shared thread's, not measured */
 } ab_res_t;
 
 /* The memory of every process of the run, read at one instant inside the measured window
@@ -162,6 +163,7 @@ struct ab_run {
   ab_req_eval_t req[AB_MAX_REQS];
   int req_failed;
   int interrupted;
+  int wedged;                      /* a role's thread never returned: it still uses the run */
   int mlock_err;                   /* 0: memory locked (mlockall) for the run */
 };
 
@@ -251,6 +253,7 @@ typedef struct ab_run_opts {
   int quiet;
   const char *progress_label;        /* "[3/9]" */
   int keep;                          /* keep the figures: the caller frees kept with ab_run_free */
+  int wedged;                        /* out: a role thread never stopped; run nothing more */
   ab_run_t *kept;                    /* out: the run, if it ran and keep was set */
 } ab_run_opts_t;
 
@@ -288,6 +291,7 @@ void ab_fmt_ns(char *buf, size_t len, double ns); /* "1.23 ms" */
 /* sysinfo.c */
 typedef struct ab_sysinfo {
   char kernel[200], cpu[128], virt[300], sched[48], clocksource[32], governor[32], host[72];
+  char cpus[128]; /* the roles' CPUs (--cpus), or "all" */
   int ncpu;
 } ab_sysinfo_t;
 void ab_sysinfo(ab_sysinfo_t *s, const ab_run_t *run);

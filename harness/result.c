@@ -2,11 +2,13 @@
  * to a temporary file in the same directory and renamed, so a crash never leaves half a
  * file. Histograms are written as [[upper_ns, count], ...] over the non-empty buckets. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -95,11 +97,16 @@ static void ab__jres(ab__json_t *j, const char *k, const ab_res_t *r, const ab_m
   ab__jnum(j, "cpu_sys_s", r->cpu_sys_s);
   ab__jnum(j, "ctx_vol", (double)r->ctx_vol);
   ab__jnum(j, "ctx_invol", (double)r->ctx_invol);
+  if (r->apportioned) /* the total is measured; the kernel cannot split it per callback */
+    ab__js(j, "cpu_split", "apportioned: the loop thread's user:system ratio");
   if (mem_slot >= 0) {
-    ab__jnum(j, "rss_kb", (double)m->proc_rss_kb[mem_slot]);
+    int64_t rss = m->proc_rss_kb[mem_slot];
+    ab__jnum(j, "rss_kb", (double)rss);
     ab__jnum(j, "pss_kb", (double)m->proc_pss_kb[mem_slot]);
+    /* The kernel's high-water mark is kept from counters updated in batches, and can trail
+     * the page-table walk of the snapshot: a peak is never below what was seen. */
     if (r->maxrss_kb)
-      ab__jnum(j, "rss_peak_kb", (double)r->maxrss_kb);
+      ab__jnum(j, "rss_peak_kb", (double)(r->maxrss_kb > rss ? r->maxrss_kb : rss));
   }
   if (r->pid)
     ab__jnum(j, "pid", r->pid);
@@ -142,15 +149,23 @@ static void ab__metric(ab__json_t *j, const char *name, const ab_hist_t *h)
 int ab_run_result_write(ab_run_t *run, const char *path)
 {
   const ab_scenario_t *sc = run->sc;
+  /* A name nobody can have prepared (mkstemp: O_EXCL, never through a symlink); rename then
+   * replaces whatever `path` was, a symlink included, not what it pointed at. */
   char *tmp = NULL;
-  if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
+  if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
     return -ENOMEM;
-  FILE *f = fopen(tmp, "we");
+  int fd = mkostemp(tmp, O_CLOEXEC);
+  FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
   if (!f) {
     int e = errno;
+    if (fd >= 0) {
+      close(fd);
+      unlink(tmp);
+    }
     free(tmp);
     return -e;
   }
+  fchmod(fd, 0644);
   ab__json_t j = { .f = f, .depth = 0 };
   j.first[0] = 1;
   fputc('{', f);
@@ -200,6 +215,7 @@ int ab_run_result_write(ab_run_t *run, const char *path)
   ab__jnum(&j, "ncpu", si.ncpu);
   ab__js(&j, "virt", si.virt);
   ab__js(&j, "sched", si.sched);
+  ab__js(&j, "cpus", si.cpus);
   ab__js(&j, "clocksource", si.clocksource);
   ab__js(&j, "governor", si.governor);
   ab__js(&j, "host", si.host);

@@ -290,6 +290,13 @@ void ab__role_finish(ab_ctx_t *ctx)
   }
 }
 
+/* A send or receive that was waiting when the run stopped returns -ECANCELED: the end of
+ * the run, not a failure of the role (which would hide the run's real outcome). */
+static int ab__cut_by_stop(const ab_ctx_t *ctx, int r)
+{
+  return r == -ECANCELED && ab_stopped(ctx->run);
+}
+
 static int ab__step(ab_ctx_t *ctx, int64_t t0)
 {
   if (ctx->run->nfaults)
@@ -305,7 +312,7 @@ static int ab__step(ab_ctx_t *ctx, int64_t t0)
   for (int c = 0; c < ctx->run->sc->nchans; c++)
     if (ctx->held[c])
       ab_recv_done(ctx, c); /* a step that forgot recv_done must not wedge the channel */
-  if (r < 0 && !ctx->run->ctl->failed_role_plus1)
+  if (r < 0 && !ab__cut_by_stop(ctx, r) && !ctx->run->ctl->failed_role_plus1)
     ab_fail(ctx, "role %s: step failed: %s", ctx->desc->name, strerror(-r));
   return r;
 }
@@ -344,7 +351,9 @@ void ab__role_close_due(ab_ctx_t *ctx)
     int64_t intended = run->ctl->t_start + (int64_t)ctx->next_k * period;
     if (intended >= limit)
       break;
-    ab__lateness(ctx, intended, now);
+    /* never started: a missed period whatever its lateness so far */
+    ab_hist_record(&ctx->hists[run->mt_lateness[ctx->role]], now - intended);
+    ctx->counters[run->ct_missed[ctx->role]]++;
     ctx->counters[run->ct_closed[ctx->role]]++;
   }
 }
@@ -398,7 +407,7 @@ int ab__role_io(ab_ctx_t *ctx)
     ctx->waiting_dev = 1;
     return 0;
   }
-  if (r < 0 && !ctx->run->ctl->failed_role_plus1)
+  if (r < 0 && !ab__cut_by_stop(ctx, r) && !ctx->run->ctl->failed_role_plus1)
     ab_fail(ctx, "role %s: device I/O failed: %s", ctx->desc->name, strerror(-r));
   return r;
 }
@@ -506,6 +515,11 @@ static const char *ab__ptype(int t)
 static int ab__param_set(ab_run_t *run, int i, const char *v, char *err, size_t len)
 {
   const ab_param_desc_t *p = &run->sc->params[i];
+  if (strlen(v) >= sizeof run->pstr[i]) { /* the result records it as given: whole or not at all */
+    snprintf(err, len, "--param %s=%.20s...: value too long (at most %zu characters)", p->name, v,
+             sizeof run->pstr[i] - 1);
+    return -EINVAL;
+  }
   double x = 0;
   int r = 0;
   int64_t iv;
@@ -594,6 +608,12 @@ int64_t ab_run_window(const ab_run_t *run)
 {
   return run->t_run1 > run->ctl->t_start && run->ctl->t_start ? run->t_run1 - run->ctl->t_start : 0;
 }
+int64_t ab_run_end_time(const ab_run_t *run)
+{
+  int64_t t_stop = run->ctl->t_stop, t_end = run->ctl->t_end;
+  return t_stop && t_stop < t_end ? t_stop : t_end;
+}
+
 int ab_run_serial_baud(const ab_run_t *run) { return run->devopts.baud > 0 ? run->devopts.baud : 115200; }
 
 int ab_run_period(ab_run_t *run, int role, int64_t period_ns)

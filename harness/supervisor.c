@@ -95,6 +95,13 @@ void ab_run_free(ab_run_t *run)
 {
   if (!run)
     return;
+  if (run->wedged) { /* a role thread still uses the rest: only the supervisor's own goes */
+    free(run->merged);
+    free(run->ctotal);
+    run->merged = NULL;
+    run->ctotal = NULL;
+    return;
+  }
   ab__teardown(run);
   if (run->blk)
     ab_shm_free(run->blk, run->blk_size, run->shared);
@@ -134,6 +141,25 @@ static void ab__utc_now(char *buf, size_t len)
   struct tm tm;
   gmtime_r(&ts.tv_sec, &tm);
   strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void ab__report_failed(const ab_run_t *run)
+{
+  static const char *const ops[] = { "", "<=", "<", ">=", "==" };
+  fprintf(stderr, "archbench: %s %s%s%s: requirement%s failed:", run->sc->name, run->rt->name,
+          run->rt->uses_transport ? "/" : "", run->rt->uses_transport ? run->transport_name : "",
+          run->req_failed > 1 ? "s" : "");
+  for (int i = 0, n = 0; i < run->sc->nreqs; i++) {
+    const ab_req_eval_t *e = &run->req[i];
+    if (e->pass)
+      continue;
+    fprintf(stderr, "%s %s ", n++ ? "," : "", run->sc->reqs[i].name);
+    if (e->have)
+      fprintf(stderr, "%g (expected %s %g)", e->value, ops[run->sc->reqs[i].op], e->limit);
+    else
+      fprintf(stderr, "(no data)");
+  }
+  fputc('\n', stderr);
 }
 
 /* Evaluated once, here; the table and the result read run->req. */
@@ -213,6 +239,20 @@ static void *ab__noop_thread(void *arg) { return arg; }
 
 static int ab__check_sched(ab_run_t *run, char *err, size_t len)
 {
+  if (run->cpus) { /* a CPU outside this process's own set would be silently ignored */
+    cpu_set_t allowed, both;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+      CPU_AND(&both, &allowed, run->cpus);
+      if (!CPU_EQUAL(&both, run->cpus)) {
+        for (int c = 0; c < CPU_SETSIZE; c++)
+          if (CPU_ISSET(c, run->cpus) && !CPU_ISSET(c, &allowed)) {
+            snprintf(err, len, "--cpus: CPU %d is not in this process's affinity (taskset, cgroup)", c);
+            break;
+          }
+        return -EPERM;
+      }
+    }
+  }
   if (run->rt_prio <= 0)
     return 0;
   int max = sched_get_priority_max(SCHED_FIFO);
@@ -692,12 +732,24 @@ int ab_run_one(ab_run_opts_t *o)
     code = AB_EXIT_INTR;
   else if (run->status == AB_ST_FAILED || run->req_failed)
     code = code ? code : AB_EXIT_FAIL;
-  /* Why a run failed goes to stderr whatever --quiet says. */
+  /* Why a run failed goes to stderr whatever --quiet says: its error, or its requirements. */
   if (run->status == AB_ST_FAILED)
     fprintf(stderr, "archbench: %s %s: failed: %s\n", o->sc->name, run->rt->name, run->error);
+  else if (run->req_failed)
+    ab__report_failed(run);
 
 out_teardown:
-  ab__teardown(run);
+  if (run->wedged) {
+    /* A role thread still runs inside this run: its memory, channels and registers must
+     * outlive it, so they are left in place (the process ends soon: nothing more is run).
+     * Only the mock devices' processes go. */
+    for (int d = 0; d < run->sc->ndevs; d++)
+      if (run->dev_prepared[d])
+        run->devops[d]->release(run->devstate[d]);
+    o->wedged = 1;
+  } else {
+    ab__teardown(run);
+  }
 out_early:
   if (run->latency_fd >= 0)
     close(run->latency_fd);
@@ -709,15 +761,16 @@ out_early:
     struct timespec zero = { 0, 0 };
     siginfo_t si;
     int s;
+    /* An interruption after the window still stops the command, whatever this run gave. */
     while ((s = sigtimedwait(&sigs, &si, &zero)) > 0)
-      if ((s == SIGINT || s == SIGTERM || s == SIGHUP) && code == AB_EXIT_OK)
+      if (s == SIGINT || s == SIGTERM || s == SIGHUP)
         code = AB_EXIT_INTR;
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   munlockall();
   if (o->keep && run->t_run1)
     o->kept = run; /* teardown done; the figures stay */
-  else
+  else if (!run->wedged)
     ab_run_free(run);
   return code;
 }

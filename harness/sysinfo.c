@@ -81,6 +81,14 @@ void ab_sysinfo(ab_sysinfo_t *s, const ab_run_t *run)
     snprintf(s->clocksource, sizeof s->clocksource, "unknown");
   if (ab__read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", s->governor, sizeof s->governor) < 0)
     snprintf(s->governor, sizeof s->governor, "unknown");
+  snprintf(s->cpus, sizeof s->cpus, "all");
+  if (run && run->cpus) {
+    size_t n = 0;
+    s->cpus[0] = 0;
+    for (int c = 0; c < CPU_SETSIZE && n < sizeof s->cpus - 8; c++)
+      if (CPU_ISSET(c, run->cpus))
+        n += snprintf(s->cpus + n, sizeof s->cpus - n, "%s%d", n ? "," : "", c);
+  }
   if (run && run->rt_prio > 0)
     snprintf(s->sched, sizeof s->sched, "SCHED_FIFO:%d", run->rt_prio);
   else

@@ -159,3 +159,47 @@ TEST(check_metric_named_twice_is_refused)
   sc.nmetrics = 1;
   expect_bad(&sc, "tick.lateness_ns");
 }
+
+TEST(check_two_roles_with_one_name_are_refused)
+{
+  static const ab_role_desc_t roles[] = {
+    { .name = "tick", .period_ns = AB_NS_PER_MS, .trigger = -1, .step = step },
+    { .name = "tick", .trigger = 0, .step = step },
+  };
+  ab_scenario_t sc = good();
+  sc.roles = roles;
+  expect_bad(&sc, "two roles named tick");
+}
+
+TEST(check_two_channels_with_one_name_are_refused)
+{
+  static const ab_chan_desc_t chans[] = {
+    { .name = "c", .from = 0, .to = 1, .msg_max = 8, .depth = 2, .policy = AB_DROP },
+    { .name = "c", .from = 1, .to = 0, .msg_max = 8, .depth = 2, .policy = AB_DROP },
+  };
+  ab_scenario_t sc = good();
+  sc.chans = chans;
+  sc.nchans = 2;
+  expect_bad(&sc, "two channels named c");
+}
+
+TEST(check_value_named_like_a_metric_statistic_is_refused)
+{
+  static const char *const values[] = { "tick.lateness_ns.max" };
+  ab_scenario_t sc = good();
+  sc.values = values;
+  sc.nvalues = 1;
+  expect_bad(&sc, "tick.lateness_ns.max");
+}
+
+TEST(check_limit_scaled_by_zero_is_refused)
+{
+  static const ab_param_desc_t params[] = { { "p", AB_P_DURATION, "5ms", 0, 1e9, NULL, "" } };
+  static const ab_req_desc_t reqs[] = { { .name = "tick.lateness_ns.p99", .op = AB_LE, .limit_param = "p" } };
+  ab_scenario_t sc = good();
+  sc.params = params;
+  sc.nparams = 1;
+  sc.reqs = reqs;
+  sc.nreqs = 1;
+  expect_bad(&sc, "by 0");
+}

@@ -527,3 +527,55 @@ TEST(cli_latency_target_is_held_for_the_run_and_recorded)
   proc_free(&p);
   cleanup_now();
 }
+
+/* Files archbench writes never follow a symlink planted in their place (a shared results
+ * directory, run as root): a planted lock is refused, a planted summary or result replaced. */
+TEST(cli_symlinks_planted_in_the_out_dir_are_never_followed)
+{
+  const char *out = temp_path(1), *victim = temp_path(0);
+  char link[600];
+  snprintf(link, sizeof link, "%s/baseline.threads.json.lock", out);
+  ASSERT_EQ(symlink(victim, link), 0);
+  proc_t p;
+  run_ab(&p, L("run", "baseline", "--duration", "50ms", "--out", out, "--quiet"), EXEC_TIMEOUT_S);
+  if (p.code != 3)
+    AB_FAIL("`%s` exited %d, expected 3; stderr: \"%s\"", p.cmd, p.code, p.err);
+  proc_free(&p);
+  ASSERT_EQ(unlink(link), 0);
+  static const char *const names[] = { "summary.txt", "baseline.threads.json" };
+  for (int i = 0; i < 2; i++) {
+    snprintf(link, sizeof link, "%s/%s", out, names[i]);
+    ASSERT_EQ(symlink(victim, link), 0);
+  }
+  run_ab(&p, L("run", "baseline", "--duration", "50ms", "--out", out), EXEC_TIMEOUT_S);
+  ASSERT_EQ(p.code, 0);
+  struct stat sb;
+  ASSERT_EQ(stat(victim, &sb), 0);
+  ASSERT_EQ(sb.st_size, 0); /* untouched */
+  for (int i = 0; i < 2; i++) {
+    snprintf(link, sizeof link, "%s/%s", out, names[i]);
+    ASSERT_EQ(lstat(link, &sb), 0);
+    ASSERT(S_ISREG(sb.st_mode));
+  }
+  proc_free(&p);
+  cleanup_now();
+}
+
+/* A role thread that never returns cannot be killed: its run fails naming it, the command
+ * runs nothing more (the next run would share what the thread still uses), and exits. */
+TEST_T(cli_role_thread_that_never_stops_ends_the_command, 60)
+{
+  const char *out = temp_path(1);
+  proc_t p;
+  run_ab(&p, L("run", "baseline", "--arch", "threads,loop", "--duration", "200ms", "--fault", "stall:tick:0:12s",
+               "--out", out), EXEC_TIMEOUT_S);
+  if (p.code != 1)
+    AB_FAIL("`%s` exited %d, expected 1; stderr: \"%s\"", p.cmd, p.code, p.err);
+  ASSERT_CONTAINS(p.err, "did not stop");
+  ASSERT_CONTAINS(p.err, "not started");
+  char names[256];
+  ASSERT_EQ(dir_entries(out, names, sizeof names), 2); /* the threads result and the summary */
+  ASSERT_CONTAINS(names, "baseline.threads.json");
+  proc_free(&p);
+  cleanup_now();
+}
