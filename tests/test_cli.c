@@ -579,3 +579,10 @@ TEST_T(cli_role_thread_that_never_stops_ends_the_command, 60)
   proc_free(&p);
   cleanup_now();
 }
+
+TEST(cli_param_too_long_to_record_whole_exits_2)
+{
+  expect_error(2, L("run", "robot", "--param",
+                    "detect=0000000000000000000000000000000000000000000000000000000000000000004ms"),
+               L("detect", "too long"));
+}

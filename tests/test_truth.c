@@ -94,6 +94,23 @@ static void stall_past_the_end(const char *arch, const char *file)
   cleanup_now();
 }
 
+/* Period 100 ms, 650 ms: activations 0..6. Activation 5 (due at 500 ms) is held 190 ms, to
+ * 690 ms: activation 6 (600 ms) never starts before the stop at 650 ms. When the role can
+ * close it, it is only ~90 ms late, less than a period, and still a missed period: it never
+ * ran. */
+static void closed_short_of_a_period(const char *arch, const char *file)
+{
+  proc_t p;
+  json_t *r = run_result(L("baseline", "--arch", arch, "--param", "period=100ms", "--duration", "650ms",
+                           "--fault", "stall:tick:5:190ms", "--quiet"), 0, file, &p);
+  ASSERT_DBL(jnum(metric(r, "tick.lateness_ns"), "count"), ==, 7);
+  ASSERT_DBL(counter(r, "tick.closed_at_stop"), ==, 1);
+  ASSERT_DBL(counter(r, "tick.missed_periods"), ==, 1);
+  json_decref(r);
+  proc_free(&p);
+  cleanup_now();
+}
+
 #define STALL_TESTS(X)                                  \
   X(threads, "threads", "baseline.threads.json")        \
   X(procs, "procs", "baseline.procs.shm.json")          \
@@ -101,7 +118,8 @@ static void stall_past_the_end(const char *arch, const char *file)
 
 #define STALL_TEST(name, arch, file)                                                     \
   TEST_T(truth_stall_##name##_gives_exact_lateness_and_misses, 60) { stall_in_window(arch, file); } \
-  TEST_T(truth_stall_past_end_##name##_closes_due_activations_as_missed, 60) { stall_past_the_end(arch, file); }
+  TEST_T(truth_stall_past_end_##name##_closes_due_activations_as_missed, 60) { stall_past_the_end(arch, file); } \
+  TEST_T(truth_closed_##name##_is_missed_even_under_a_period_late, 60) { closed_short_of_a_period(arch, file); }
 STALL_TESTS(STALL_TEST)
 
 /* ---- requirements ----------------------------------------------------------------------------- */
