@@ -61,6 +61,7 @@ typedef struct abm_ctl {
   _Alignas(64) uint32_t stop;  /* set by the bench side before its last (kick) message */
   _Alignas(64) int32_t err;    /* the peer's first error, -errno */
   _Alignas(64) int64_t t_sent; /* oneway: the bench side's stamp of the message in flight */
+  _Alignas(64) uint64_t recorded; /* oneway: the peer's records so far (release after each) */
   _Alignas(64) ab_hist_t hist; /* oneway: filled by the peer */
 } abm_ctl_t;
 

@@ -25,13 +25,6 @@
 #include "abm.h"
 #include "internal.h" /* ab_parse_int, ab_parse_duration */
 
-#if defined(__SANITIZE_THREAD__)
-/* The mutex benchmark hands off as ptsematest does, by unlocking a mutex the other thread
- * locked: glibc's default mutex allows it, ThreadSanitizer calls it a bug. Only here. */
-const char *__tsan_default_options(void);
-const char *__tsan_default_options(void) { return "report_mutex_bugs=0"; }
-#endif
-
 static void (*const families[])(void) = {
 #define ABM_ENTRY(n) abm_register_##n,
   ABM_FAMILIES(ABM_ENTRY)

@@ -62,7 +62,7 @@ static int mutex_recv(abm_link_t *l, int side, void *buf, size_t n, const void *
   return -pthread_mutex_lock(&sh->to[side].m);
 }
 
-static const abm_link_ops_t mutex_ops = {
+static const abm_link_ops_t mutex_ops __attribute__((unused)) = { /* unused under TSan */
   .shared_size = sizeof(mutex_sh_t), .setup = mutex_setup, .enter = sync_enter,
   .send = mutex_send, .recv = mutex_recv, .teardown = sync_none,
 };
@@ -254,7 +254,12 @@ static const abm_link_ops_t efd_ops = {
 static const int64_t none[] = { 0 }, word[] = { 8 };
 
 static const abm_link_def_t defs[] = {
+#if !defined(__SANITIZE_THREAD__)
+  /* Unlocking the mutex the other thread locked (ptsematest's hand-off, which glibc allows)
+   * breaks ThreadSanitizer's model of who owns what: it then reports races that the hand-off
+   * itself orders. Not built under it. */
   { "mutex", &mutex_ops, NULL, ABM_BOTH_ARCHS, ABM_BOTH_MODES, none, 1, 0 },
+#endif
   { "condvar", &cond_ops, NULL, ABM_BOTH_ARCHS, ABM_BOTH_MODES, none, 1, 0 },
   { "futex", &futex_ops, NULL, ABM_BOTH_ARCHS, ABM_BOTH_MODES, none, 1, 0 },
   { "sem", &sem_ops, NULL, ABM_BOTH_ARCHS, ABM_BOTH_MODES, none, 1, 0 },

@@ -164,6 +164,7 @@ struct ab_run {
   int req_failed;
   int interrupted;
   int wedged;                      /* a role's thread never returned: it still uses the run */
+  uint8_t role_wedged[AB_MAX_ROLES]; /* which: its figures are still being written, unread */
   int mlock_err;                   /* 0: memory locked (mlockall) for the run */
 };
 

@@ -266,8 +266,10 @@ int ab_run_result_write(ab_run_t *run, const char *path)
   ab__jclose(&j, '}');
   ab__jnum(&j, "cpu_percent", window > 0 ? 100.0 * (total->cpu_user_s + total->cpu_sys_s) / window : 0);
   ab__jopen(&j, "roles", '{');
+  static const ab_res_t unknown; /* a wedged role's own account is still being written */
   for (int i = 0; i < sc->nroles; i++)
-    ab__jres(&j, sc->roles[i].name, &run->ctl->res[i], mem, run->role_pid[i] ? i : -1);
+    ab__jres(&j, sc->roles[i].name, run->role_wedged[i] ? &unknown : &run->ctl->res[i], mem,
+             run->role_pid[i] ? i : -1);
   ab__jclose(&j, '}');
   if (run->ctl->res_runtime.valid)
     ab__jres(&j, "runtime", &run->ctl->res_runtime, mem, -1);

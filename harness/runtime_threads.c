@@ -79,6 +79,7 @@ static int ab__threads_join(ab_run_t *run)
         ab_run_fail(run, "role %s did not stop within 10 s of the end of the run", run->sc->roles[i].name);
       pthread_detach(thr[i].tid);
       run->wedged = 1;
+      run->role_wedged[i] = 1;
     }
     thr[i].started = 0;
   }

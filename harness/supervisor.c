@@ -113,19 +113,22 @@ void ab_run_free(ab_run_t *run)
 static void ab__merge(ab_run_t *run)
 {
   const ab_scenario_t *sc = run->sc;
+  /* A wedged role's row (and its channels' counters) is still being written: left out. */
   for (int m = 0; m < run->nmt; m++) {
     ab_hist_init(&run->merged[m]);
     for (int r = 0; r < sc->nroles; r++)
-      ab_hist_merge(&run->merged[m], &run->hists[(size_t)r * run->nmt + m]);
+      if (!run->role_wedged[r])
+        ab_hist_merge(&run->merged[m], &run->hists[(size_t)r * run->nmt + m]);
   }
   for (int c = 0; c < run->nct; c++) {
     run->ctotal[c] = 0;
     for (int r = 0; r < sc->nroles; r++)
-      run->ctotal[c] += run->counters[(size_t)r * run->nct + c];
+      if (!run->role_wedged[r])
+        run->ctotal[c] += run->counters[(size_t)r * run->nct + c];
   }
   for (int k = 0; k < sc->nchans; k++) {
     ab_chan_ctl_t *cc = run->chans[k].ctl;
-    if (!cc)
+    if (!cc || run->role_wedged[sc->chans[k].from] || run->role_wedged[sc->chans[k].to])
       continue;
     run->ctotal[run->ct_msgs[k]] = (int64_t)cc->sent;
     run->ctotal[run->ct_drops[k]] = (int64_t)cc->dropped;

@@ -412,8 +412,10 @@ static void expect_partial(stopped_t *s)
    * activations due until the stop, not until the end the run was asked for. */
   double count = jnum(metric(s->res, "inner.lateness_ns"), "count"), window = jnum(s->res, "duration_s");
   ASSERT_DBL(count, >, 0);
-  ASSERT_DBL(count, <=, window * 100 + 3);
-  ASSERT_DBL(counter(s->res, "inner.closed_at_stop"), <=, 3);
+  /* (a few may be due unstarted at the stop, more under a sanitizer's slowdown; closing up
+   * to the end asked for would be thousands) */
+  ASSERT_DBL(count, <=, window * 100 + 50);
+  ASSERT_DBL(counter(s->res, "inner.closed_at_stop"), <=, 50);
   json_decref(s->res);
 }
 
