@@ -735,10 +735,11 @@ int ab_run_one(ab_run_opts_t *o)
     code = AB_EXIT_INTR;
   else if (run->status == AB_ST_FAILED || run->req_failed)
     code = code ? code : AB_EXIT_FAIL;
-  /* Why a run failed goes to stderr whatever --quiet says: its error, or its requirements. */
+  /* Why a run failed goes to stderr whatever --quiet says: its error; and its requirements
+   * when there will be no table to say it (--quiet). */
   if (run->status == AB_ST_FAILED)
     fprintf(stderr, "archbench: %s %s: failed: %s\n", o->sc->name, run->rt->name, run->error);
-  else if (run->req_failed)
+  else if (run->req_failed && o->quiet)
     ab__report_failed(run);
 
 out_teardown:

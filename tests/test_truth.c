@@ -146,6 +146,19 @@ TEST_T(truth_failed_requirement_exits_1_and_the_table_says_fail, 60)
   cleanup_now();
 }
 
+/* With --quiet there is no table: the failed requirement is named on stderr instead. */
+TEST_T(truth_failed_requirement_is_named_on_stderr_when_quiet, 60)
+{
+  proc_t p;
+  json_t *r = run_result(L("robot", "--arch", "threads", "--duration", "1s", "--fault", "stall:inner:20:35ms",
+                           "--quiet"), 1, "robot.threads.json", &p);
+  ASSERT_CONTAINS(p.err, "inner.missed_periods");
+  ASSERT_CONTAINS(p.err, "expected == 0");
+  json_decref(r);
+  proc_free(&p);
+  cleanup_now();
+}
+
 /* 10 ms of robot: no observation can reach a motor command, so the chain metric is empty.
  * An empty metric is no data, never a 0 that passes. */
 TEST_T(truth_requirement_without_data_fails_and_says_no_data, 60)
