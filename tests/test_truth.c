@@ -245,6 +245,9 @@ TEST_T(truth_corrupted_frame_fails_loop_run, 60) { corrupt_frame("loop", NULL, "
  * activation on: the sensor streams from the run's start. */
 TEST_T(truth_camera_streams_from_the_run_start, 60)
 {
+#if defined(__SANITIZE_THREAD__)
+  SKIP("ThreadSanitizer makes an activation late enough to take the next one's frame: no bound holds");
+#endif
   proc_t p;
   json_t *r = run_result(L("robot", "--arch", "loop", "--duration", "1s", "--param", "detect=0", "--quiet"), -1,
                          "robot.loop.json", &p);
