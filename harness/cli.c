@@ -84,10 +84,7 @@ static void ab__row_add(ab__table_t *tb, const ab_run_t *run)
   memset(w, 0, sizeof *w);
   const ab_scenario_t *sc = run->sc;
   snprintf(w->scenario, sizeof w->scenario, "%s", sc->name);
-  if (run->rt->uses_transport)
-    snprintf(w->arch, sizeof w->arch, "%s/%s", run->rt->name, run->transport_name);
-  else
-    snprintf(w->arch, sizeof w->arch, "%s", run->rt->name);
+  ab_run_label(run, w->arch, sizeof w->arch);
   w->status = run->status;
   w->faults = run->nfaults;
   char name[96];

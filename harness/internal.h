@@ -163,8 +163,8 @@ struct ab_run {
   ab_req_eval_t req[AB_MAX_REQS];
   int req_failed;
   int interrupted;
-  int wedged;                      /* a role's thread never returned: it still uses the run */
-  uint8_t role_wedged[AB_MAX_ROLES]; /* which: its figures are still being written, unread */
+  uint8_t role_wedged[AB_MAX_ROLES]; /* its thread never returned: it still uses the run, and
+                                    * its figures are still being written (left unread) */
   int mlock_err;                   /* 0: memory locked (mlockall) for the run */
 };
 
@@ -259,6 +259,12 @@ typedef struct ab_run_opts {
 } ab_run_opts_t;
 
 int ab_run_one(ab_run_opts_t *o);
+/* Does a role thread still use this run (never returned)? Then nothing of it may be freed. */
+int ab_run_wedged(const ab_run_t *run);
+/* "threads", or "procs/shm" for a runtime whose roles use a transport. */
+const char *ab_run_label(const ab_run_t *run, char *buf, size_t len);
+/* "<=", "<", ">=", "==": a requirement's comparison as the result and the messages show it. */
+const char *ab_req_op_name(int op);
 /* Everything ab_run_one would refuse, checked without side effects (nothing is created or
  * started): returns 0 or an exit code after printing the error. */
 int ab_run_validate(const ab_run_opts_t *o);

@@ -280,10 +280,9 @@ int ab_run_result_write(ab_run_t *run, const char *path)
   for (int i = 0; i < sc->nreqs; i++) {
     const ab_req_desc_t *q = &sc->reqs[i];
     const ab_req_eval_t *e = &run->req[i];
-    static const char *const ops[] = { "", "<=", "<", ">=", "==" };
     ab__jopen(&j, NULL, '{');
     ab__js(&j, "name", q->name);
-    ab__js(&j, "op", ops[q->op]);
+    ab__js(&j, "op", ab_req_op_name(q->op));
     ab__jnum(&j, "limit", e->limit);
     ab__jnum(&j, "value", e->have ? e->value : NAN);
     ab__jkey(&j, "pass");

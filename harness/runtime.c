@@ -340,10 +340,7 @@ void ab__role_close_due(ab_ctx_t *ctx)
   ab_run_t *run = ctx->run;
   if (run->mt_lateness[ctx->role] < 0 || !run->ctl->t_start)
     return;
-  int64_t now = ab_now_ns(), t_stop = __atomic_load_n(&run->ctl->t_stop, __ATOMIC_ACQUIRE);
-  int64_t limit = run->ctl->t_end;
-  if (t_stop && t_stop < limit)
-    limit = t_stop;
+  int64_t now = ab_now_ns(), limit = ab_run_end_time(run);
   if (now < limit)
     limit = now; /* a role failing on its own stops before the supervisor says so */
   int64_t period = run->period[ctx->role];
@@ -610,8 +607,25 @@ int64_t ab_run_window(const ab_run_t *run)
 }
 int64_t ab_run_end_time(const ab_run_t *run)
 {
-  int64_t t_stop = run->ctl->t_stop, t_end = run->ctl->t_end;
+  int64_t t_stop = __atomic_load_n(&run->ctl->t_stop, __ATOMIC_ACQUIRE), t_end = run->ctl->t_end;
   return t_stop && t_stop < t_end ? t_stop : t_end;
+}
+
+int ab_run_wedged(const ab_run_t *run)
+{
+  for (int r = 0; r < run->sc->nroles; r++)
+    if (run->role_wedged[r])
+      return 1;
+  return 0;
+}
+
+const char *ab_run_label(const ab_run_t *run, char *buf, size_t len)
+{
+  if (run->rt->uses_transport)
+    snprintf(buf, len, "%s/%s", run->rt->name, run->transport_name);
+  else
+    snprintf(buf, len, "%s", run->rt->name);
+  return buf;
 }
 
 int ab_run_serial_baud(const ab_run_t *run) { return run->devopts.baud > 0 ? run->devopts.baud : 115200; }
@@ -805,6 +819,12 @@ static int ab__missed_role(const ab_run_t *run, int counter)
     if (run->ct_missed[r] == counter)
       return r;
   return -1;
+}
+
+const char *ab_req_op_name(int op)
+{
+  static const char *const ops[] = { "?", "<=", "<", ">=", "==" };
+  return op >= AB_LE && op <= AB_EQ ? ops[op] : ops[0];
 }
 
 /* "inner.lateness_ns.p999" -> that statistic of the merged metric; a counter or a derived

@@ -290,8 +290,7 @@ static int ab__loop_join(ab_run_t *run)
     if (!run->error[0])
       ab_run_fail(run, "the loop did not stop within 10 s of the end of the run (a step never returned)");
     pthread_detach(loop_tid);
-    run->wedged = 1; /* it keeps the run's memory in use */
-    memset(run->role_wedged, 1, sizeof run->role_wedged);
+    memset(run->role_wedged, 1, sizeof run->role_wedged); /* it keeps the run's memory in use */
   }
   loop_started = 0;
   return 0;

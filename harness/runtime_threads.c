@@ -74,11 +74,10 @@ static int ab__threads_join(ab_run_t *run)
       ts.tv_nsec -= AB_NS_PER_S;
     }
     if (pthread_timedjoin_np(thr[i].tid, NULL, &ts) == ETIMEDOUT) {
-      /* A thread cannot be killed: it keeps the run's memory in use (run->wedged). */
+      /* A thread cannot be killed: it keeps the run's memory in use (ab_run_wedged). */
       if (!run->error[0])
         ab_run_fail(run, "role %s did not stop within 10 s of the end of the run", run->sc->roles[i].name);
       pthread_detach(thr[i].tid);
-      run->wedged = 1;
       run->role_wedged[i] = 1;
     }
     thr[i].started = 0;

@@ -65,6 +65,16 @@ static int ab__alloc(ab_run_t *run)
   return run->merged && run->ctotal ? 0 : -ENOMEM;
 }
 
+/* The mock devices' own processes and state: what must go even when a role is wedged. */
+static void ab__release_devices(ab_run_t *run)
+{
+  for (int d = 0; d < run->sc->ndevs; d++) {
+    if (run->dev_prepared[d])
+      run->devops[d]->release(run->devstate[d]);
+    run->dev_prepared[d] = 0;
+  }
+}
+
 static void ab__teardown(ab_run_t *run)
 {
   const ab_scenario_t *sc = run->sc;
@@ -78,10 +88,8 @@ static void ab__teardown(ab_run_t *run)
       ab_reg_destroy(run->regs[g]);
       run->regs[g] = NULL;
     }
+  ab__release_devices(run);
   for (int d = 0; d < sc->ndevs; d++) {
-    if (run->dev_prepared[d])
-      run->devops[d]->release(run->devstate[d]);
-    run->dev_prepared[d] = 0;
     if (run->devstate[d])
       ab_shm_free(run->devstate[d], run->devops[d]->state_size, run->shared);
     run->devstate[d] = NULL;
@@ -95,7 +103,7 @@ void ab_run_free(ab_run_t *run)
 {
   if (!run)
     return;
-  if (run->wedged) { /* a role thread still uses the rest: only the supervisor's own goes */
+  if (ab_run_wedged(run)) { /* a role thread still uses the rest: only the supervisor's own goes */
     free(run->merged);
     free(run->ctotal);
     run->merged = NULL;
@@ -148,9 +156,8 @@ static void ab__utc_now(char *buf, size_t len)
 
 static void ab__report_failed(const ab_run_t *run)
 {
-  static const char *const ops[] = { "", "<=", "<", ">=", "==" };
-  fprintf(stderr, "archbench: %s %s%s%s: requirement%s failed:", run->sc->name, run->rt->name,
-          run->rt->uses_transport ? "/" : "", run->rt->uses_transport ? run->transport_name : "",
+  char label[64];
+  fprintf(stderr, "archbench: %s %s: requirement%s failed:", run->sc->name, ab_run_label(run, label, sizeof label),
           run->req_failed > 1 ? "s" : "");
   for (int i = 0, n = 0; i < run->sc->nreqs; i++) {
     const ab_req_eval_t *e = &run->req[i];
@@ -158,7 +165,7 @@ static void ab__report_failed(const ab_run_t *run)
       continue;
     fprintf(stderr, "%s %s ", n++ ? "," : "", run->sc->reqs[i].name);
     if (e->have)
-      fprintf(stderr, "%g (expected %s %g)", e->value, ops[run->sc->reqs[i].op], e->limit);
+      fprintf(stderr, "%g (expected %s %g)", e->value, ab_req_op_name(run->sc->reqs[i].op), e->limit);
     else
       fprintf(stderr, "(no data)");
   }
@@ -536,9 +543,9 @@ static void ab__progress(const ab_run_opts_t *o, const ab_run_t *run, int64_t no
     el = 0;
   if (el > tot)
     el = tot;
-  fprintf(stderr, "\r%s %s %s%s%s %4.1fs/%.1fs%s", o->progress_label ? o->progress_label : "",
-          run->sc->name, run->rt->name, run->rt->uses_transport ? "/" : "",
-          run->rt->uses_transport ? run->transport_name : "", el, tot, done ? "\r\033[K" : "  ");
+  char label[64];
+  fprintf(stderr, "\r%s %s %s %4.1fs/%.1fs%s", o->progress_label ? o->progress_label : "", run->sc->name,
+          ab_run_label(run, label, sizeof label), el, tot, done ? "\r\033[K" : "  ");
 }
 
 /* PM QoS for the run: asked for, it must hold; implied by --rt-prio, a failure is noted. */
@@ -743,13 +750,11 @@ int ab_run_one(ab_run_opts_t *o)
     ab__report_failed(run);
 
 out_teardown:
-  if (run->wedged) {
+  if (ab_run_wedged(run)) {
     /* A role thread still runs inside this run: its memory, channels and registers must
      * outlive it, so they are left in place (the process ends soon: nothing more is run).
      * Only the mock devices' processes go. */
-    for (int d = 0; d < run->sc->ndevs; d++)
-      if (run->dev_prepared[d])
-        run->devops[d]->release(run->devstate[d]);
+    ab__release_devices(run);
     o->wedged = 1;
   } else {
     ab__teardown(run);
@@ -774,7 +779,7 @@ out_early:
   munlockall();
   if (o->keep && run->t_run1)
     o->kept = run; /* teardown done; the figures stay */
-  else if (!run->wedged)
+  else if (!ab_run_wedged(run))
     ab_run_free(run);
   return code;
 }

@@ -76,7 +76,6 @@ typedef struct motor_msg {
 
 typedef struct shared {
   int decim;
-  int64_t outer_period;
   uint64_t last_commanded;   /* driver: the latest observation a command carried */
   int64_t obs_t[OBS_RING];   /* vision: when observation n was published, at n % OBS_RING */
   int64_t pad_rows;   /* rows of the full-resolution edge pass that pad detection to target */
@@ -446,7 +445,9 @@ typedef struct vision_calib {
   int w, h;
   int64_t target;
   int decim, nt;
-  int64_t cost[3], pad_rows;
+  int64_t cost[3];            /* at each of decims[] */
+  int64_t detect_ns, pad_ns;  /* at the decimation chosen; what the pad adds to reach target */
+  int64_t pad_rows;
   double row_ns;
 } vision_calib_t;
 
@@ -490,9 +491,9 @@ static int calibrate_vision(shared_t *sh, int64_t target, vision_calib_t *c)
   free(img);
   if (!c->decim)
     return -EINVAL;
-  int64_t detect_ns = c->cost[c->decim == 1 ? 0 : c->decim == 2 ? 1 : 2];
-  int64_t pad_ns = target > detect_ns ? target - detect_ns : 0;
-  c->pad_rows = c->row_ns > 0 ? llround(pad_ns / c->row_ns) : 0;
+  c->detect_ns = c->cost[c->decim == 1 ? 0 : c->decim == 2 ? 1 : 2];
+  c->pad_ns = target > c->detect_ns ? target - c->detect_ns : 0;
+  c->pad_rows = c->row_ns > 0 ? llround(c->pad_ns / c->row_ns) : 0;
   cache = *c;
   return 0;
 }
@@ -508,7 +509,6 @@ static int robot_setup(ab_run_t *run)
   ab_run_period(run, R_INNER, (int64_t)ab_param(run, "inner_period"));
   sh->ik_iters = (int)ab_param(run, "ik_iters");
   sh->waypoints = (int)ab_param(run, "waypoints");
-  sh->outer_period = (int64_t)ab_param(run, "outer_period");
   /* A SET + STATUS exchange is ~60 bytes of wire; allow ten exchanges before calling it lost. */
   int baud = ab_run_serial_baud(run);
   sh->serial_timeout_ns = 10 * 60 * ab_serial_byte_ns(baud) + 20 * AB_NS_PER_MS;
@@ -530,11 +530,10 @@ static int robot_setup(ab_run_t *run)
     snprintf(key, sizeof key, "vision.detect_ns.decim%d", decims[k]);
     ab_calib_set(run, key, (double)c.cost[k]);
   }
-  int64_t detect_ns = c.cost[c.decim == 1 ? 0 : c.decim == 2 ? 1 : 2];
   ab_calib_str(run, "vision.calibrated", r == 1 ? "reused: the command's first run of this scenario" : "this run");
   ab_calib_set(run, "vision.decim", sh->decim);
-  ab_calib_set(run, "vision.detect_ns", (double)detect_ns);
-  ab_calib_set(run, "vision.pad_ns", (double)(target > detect_ns ? target - detect_ns : 0));
+  ab_calib_set(run, "vision.detect_ns", (double)c.detect_ns);
+  ab_calib_set(run, "vision.pad_ns", (double)c.pad_ns);
   ab_calib_set(run, "vision.target_ns", (double)target);
   ab_calib_str(run, "vision.pad_kernel", "sobel edge pass, full resolution");
   ab_calib_set(run, "vision.pad_edge_ns_per_row", c.row_ns);
@@ -563,7 +562,7 @@ static void account_observations(ab_run_t *run)
 {
   shared_t *sh = ab_run_shared(run, sizeof(shared_t));
   uint64_t n = (uint64_t)ab_run_counter(run, C_OBS), lost = 0, pending = 0;
-  int64_t cutoff = ab_run_end_time(run) - sh->outer_period;
+  int64_t cutoff = ab_run_end_time(run) - (int64_t)ab_param(run, "outer_period");
   for (uint64_t k = sh->last_commanded + 1; k <= n; k++) {
     if (n - k < OBS_RING && sh->obs_t[k % OBS_RING] >= cutoff)
       pending++;
