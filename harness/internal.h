@@ -278,6 +278,13 @@ int ab_param_resolve(ab_run_t *run, const char *const *kv, int n, char *err, siz
 int ab_run_result_write(ab_run_t *run, const char *path);
 void ab_run_total(const ab_run_t *run, ab_res_t *total);
 
+/* validate.c: the supervisor's checks, shared with ab_run_one. Fill the run from the
+ * options, refusing what is wrong (0 or an exit code, err set); hold PM QoS (the fd or
+ * -errno); map -errno to DESIGN.md's exit codes. */
+int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len);
+int ab__latency_open(int us, char *err, size_t len);
+int ab__exit_for(int err);
+
 /* The descriptor's own consistency (limits, indices, names every requirement and table
  * column refers to, defaults in range): a scenario bug, caught before anything runs. */
 int ab_scenario_check(const ab_scenario_t *sc, char *err, size_t len);

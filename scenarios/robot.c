@@ -37,6 +37,7 @@
 
 #include "ab.h"
 #include "camera.h"
+#include "robot.h"
 #include "ik.h"
 #include "markers.h"
 #include "motor_proto.h"
@@ -70,19 +71,6 @@ typedef struct motor_msg {
   uint64_t obs_seq;
   int64_t t_obs, t_frame;
 } motor_msg_t;
-
-/* Set-up figures every role reads (shared memory for procs). */
-#define OBS_RING 64 /* the times of the latest observations, for the accounting at the stop */
-
-typedef struct shared {
-  int decim;
-  uint64_t last_commanded;   /* driver: the latest observation a command carried */
-  int64_t obs_t[OBS_RING];   /* vision: when observation n was published, at n % OBS_RING */
-  int64_t pad_rows;   /* rows of the full-resolution edge pass that pad detection to target */
-  int width, height;
-  int ik_iters, waypoints;
-  int64_t serial_timeout_ns;
-} shared_t;
 
 /* ---- camera ----------------------------------------------------------------------------- */
 
@@ -144,23 +132,6 @@ static int vision_init(ab_ctx_t *ctx)
   return (*ab_priv(ctx) = calloc(1, sizeof(vision_priv_t))) ? 0 : -ENOMEM;
 }
 
-/* Frame integrity, detection and the edge pad: what vision.detect_ns times. */
-static int vision_detect(const shared_t *sh, const ab_frame_meta_t *meta, const uint8_t *px, int *edge_row,
-                         ab_marker_t *found, int *corrupt)
-{
-  int w = meta->width, h = meta->height;
-  *corrupt = meta->check && ab_frame_checksum(px, (size_t)w * h * 3) != meta->check;
-  int n = ab_markers_detect(px, w, h, meta->stride, sh->decim, found, AB_MARKERS_MAX);
-  for (int64_t left = sh->pad_rows; left > 0 && n >= 0 && h > 2;) {
-    int rows = (int)(left < h - 2 - *edge_row ? left : h - 2 - *edge_row);
-    if (ab_markers_edges(px, w, h, meta->stride, 1 + *edge_row, rows) < 0)
-      return -ENOMEM;
-    *edge_row = (*edge_row + rows) % (h - 2);
-    left -= rows;
-  }
-  return n;
-}
-
 static int vision_step(ab_ctx_t *ctx)
 {
   shared_t *sh = ab_shared(ctx);
@@ -177,7 +148,7 @@ static int vision_step(ab_ctx_t *ctx)
   int64_t t0 = ab_now_ns();
   ab_marker_t found[AB_MARKERS_MAX];
   int corrupt;
-  int n = vision_detect(sh, &meta, px, &p->edge_row, found, &corrupt);
+  int n = robot_vision_detect(sh, &meta, px, &p->edge_row, found, &corrupt);
   if (n < 0)
     return ab_fail(ctx, "vision: marker detection failed: %s", strerror(-n));
   ab_record(ctx, M_DETECT, ab_now_ns() - t0);
@@ -409,95 +380,6 @@ static void free_priv(ab_ctx_t *ctx)
 
 /* ---- set-up: calibration ------------------------------------------------------------------------------ */
 
-/* Shortest of 7 timings of what vision does per frame, without the pad: the machine's noise
- * only ever adds, so the minimum is the cost that is repeatable from run to run. */
-static int64_t time_detect(const shared_t *sh, const ab_frame_meta_t *meta, const uint8_t *img, ab_marker_t *out,
-                           int *n)
-{
-  int64_t best = INT64_MAX;
-  for (int k = 0; k < 7; k++) {
-    int row = 0, corrupt;
-    int64_t t0 = ab_now_ns();
-    *n = vision_detect(sh, meta, img, &row, out, &corrupt);
-    int64_t t = ab_now_ns() - t0;
-    best = t < best ? t : best;
-  }
-  return best;
-}
-
-/* ns per row of the full-resolution edge pass over a whole frame (shortest of 5). */
-static double time_edge_row(const uint8_t *img, int w, int h)
-{
-  int64_t best = INT64_MAX;
-  for (int k = 0; k < 5; k++) {
-    int64_t t0 = ab_now_ns();
-    ab_markers_edges(img, w, h, w * 3, 1, h - 2);
-    int64_t t = ab_now_ns() - t0;
-    best = t < best ? t : best;
-  }
-  return (double)best / (h - 2);
-}
-
-/* What the detector costs here, measured once per command: every architecture of one
- * command runs the same image processing (the same decimation and pad), so they differ
- * only in how they run it. (A cache across runs, not per-run state: the supervisor's.) */
-typedef struct vision_calib {
-  int w, h;
-  int64_t target;
-  int decim, nt;
-  int64_t cost[3];            /* at each of decims[] */
-  int64_t detect_ns, pad_ns;  /* at the decimation chosen; what the pad adds to reach target */
-  int64_t pad_rows;
-  double row_ns;
-} vision_calib_t;
-
-static const int decims[] = { 1, 2, 4 };
-
-static int calibrate_vision(shared_t *sh, int64_t target, vision_calib_t *c)
-{
-  static vision_calib_t cache;
-  int w = sh->width, h = sh->height;
-  if (cache.decim && cache.w == w && cache.h == h && cache.target == target) {
-    *c = cache;
-    return 1;
-  }
-  /* Detection on every frame the camera sends at decimations 1, 2, 4: the finest that finds
-   * what was drawn within the target cost (on average over the frames) runs, padded up to the
-   * target with the edge pass. */
-  uint8_t *img = malloc((size_t)w * h * 3);
-  if (!img)
-    return -ENOMEM;
-  enum { VARIANTS = 4 };
-  memset(c, 0, sizeof *c);
-  c->w = w, c->h = h, c->target = target;
-  int ok[3] = { 1, 1, 1 };
-  for (int v = 0; v < VARIANTS; v++) {
-    ab_markers_render(v, img, w, h, w * 3);
-    ab_frame_meta_t meta = { .width = w, .height = h, .stride = w * 3, .variant = v,
-                             .check = ab_frame_checksum(img, (size_t)w * h * 3) };
-    ab_marker_t found[AB_MARKERS_MAX], truth[AB_MARKERS_MAX];
-    c->nt = ab_markers_truth(v, w, h, truth, AB_MARKERS_MAX);
-    for (int k = 0; k < 3; k++) {
-      int n;
-      sh->decim = decims[k];
-      c->cost[k] += time_detect(sh, &meta, img, found, &n) / VARIANTS;
-      ok[k] &= n >= 0 && ab_markers_check(found, n, truth, c->nt, 2.0f) == 0;
-    }
-  }
-  for (int k = 0; k < 3 && !c->decim; k++)
-    if (ok[k] && (c->cost[k] <= target || k == 2))
-      c->decim = decims[k];
-  c->row_ns = time_edge_row(img, w, h);
-  free(img);
-  if (!c->decim)
-    return -EINVAL;
-  c->detect_ns = c->cost[c->decim == 1 ? 0 : c->decim == 2 ? 1 : 2];
-  c->pad_ns = target > c->detect_ns ? target - c->detect_ns : 0;
-  c->pad_rows = c->row_ns > 0 ? llround(c->pad_ns / c->row_ns) : 0;
-  cache = *c;
-  return 0;
-}
-
 static int robot_setup(ab_run_t *run)
 {
   shared_t *sh = ab_run_shared(run, sizeof(shared_t));
@@ -515,7 +397,7 @@ static int robot_setup(ab_run_t *run)
 
   vision_calib_t c;
   int64_t target = (int64_t)ab_param(run, "detect");
-  int r = calibrate_vision(sh, target, &c);
+  int r = robot_calibrate_vision(sh, target, &c);
   if (r == -EINVAL) {
     ab_run_fail(run, "vision: the marker detector did not find the markers drawn in the calibration frames");
     return r;
@@ -527,7 +409,7 @@ static int robot_setup(ab_run_t *run)
   int w = sh->width, h = sh->height;
   for (int k = 0; k < 3; k++) {
     char key[48];
-    snprintf(key, sizeof key, "vision.detect_ns.decim%d", decims[k]);
+    snprintf(key, sizeof key, "vision.detect_ns.decim%d", robot_decims[k]);
     ab_calib_set(run, key, (double)c.cost[k]);
   }
   ab_calib_str(run, "vision.calibrated", r == 1 ? "reused: the command's first run of this scenario" : "this run");

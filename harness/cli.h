@@ -1,0 +1,86 @@
+/* The command line's pieces beside harness/cli.c: the options, the plan of runs (plan.c),
+ * the summary table (table.c) and the output directory with its result locks (outdir.c).
+ * Internal to the CLI. */
+#ifndef AB_CLI_H
+#define AB_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+#define AB_MAX_PLAN 64
+
+/* The options of `run` and `bench`, as parsed. */
+typedef struct ab__cli {
+  const char *scenario;
+  const char *arch, *transport, *outdir;
+  int64_t duration_ns;
+  int duration_set;
+  const char *params[AB_MAX_PARAMS];
+  int nparams;
+  const char *faults[AB_MAX_FAULTS];
+  int nfaults;
+  ab_dev_opts_t dev;
+  int rt_prio, quiet;
+  int latency_us, latency_set, latency_off;
+  cpu_set_t cpus;
+  int cpus_set;
+} ab__cli_t;
+
+/* A plan: the (scenario, arch, transport) runs of one command, their result files and locks. */
+typedef struct ab__plan {
+  ab_run_opts_t run[AB_MAX_PLAN];
+  char *path[AB_MAX_PLAN]; /* each run's result file */
+  int lock[AB_MAX_PLAN];   /* its lock, held for the command */
+  int n;
+} ab__plan_t;
+
+/* "archbench: " + the message, one line, on stderr; returns AB_EXIT_USAGE. */
+int ab_usage_error(const char *fmt, const char *a, const char *b);
+/* Add the runs of scenario sc that --arch and --transport ask for (deduplicated). 0 or an
+ * exit code after saying why. */
+int ab_plan_scenario(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc, const char *archs,
+                     const char *transports);
+
+typedef struct ab__row {
+  char scenario[32], arch[24];
+  int status, req_failed, nreqs, faults;
+  double lat[3];
+  int64_t missed;
+  double chain[3];
+  int64_t chain_lost;
+  int has_lat, has_chain, has_lost;
+  double cpu_pct, pss_mb;
+  char failed_reqs[200];
+} ab__row_t;
+
+typedef struct ab__table {
+  ab__row_t *rows;
+  int n, cap;
+} ab__table_t;
+
+/* A row from a finished run: what it measured and its requirements as evaluated. */
+void ab_table_add(ab__table_t *tb, const ab_run_t *run);
+/* The table on stdout, and in <out>/summary.txt (nothing when it has no row). */
+void ab_table_print(const ab__table_t *tb, const char *out);
+
+/* Where the results go, and what creating it changed (undone if no result lands). */
+typedef struct ab__out {
+  char *dir;
+  int created;       /* the directory did not exist before */
+  int is_default;    /* results/<run-id>, with results/latest repointed */
+  char *prev_latest; /* where results/latest pointed before (NULL: nowhere) */
+} ab__out_t;
+
+/* Checked, then created: outdir (--out), or results/<run-id>/ when NULL. 0 or an exit code
+ * after saying why; nothing is created when the check refuses. */
+int ab_outdir_make(const char *outdir, ab__out_t *out);
+/* After the runs: the directory made goes again if nothing landed in it (results/latest
+ * back where it was); frees what ab_outdir_make kept. */
+void ab_outdir_done(ab__out_t *out);
+/* <result>.lock, flock'ed: 0 and the fd, or an exit code (another run holds it: 3). */
+int ab_result_lock(const char *result, int *fd_out);
+void ab_result_unlock(const char *result, int fd);
+
+#endif

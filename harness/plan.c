@@ -1,0 +1,135 @@
+/* The plan of one command: which (scenario, arch, transport) runs it makes, from --arch and
+ * --transport lists (each item named, none empty, duplicates run once), each with its run
+ * options built from the command's. Nothing is checked against the machine here. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+
+/* The items of a comma list, each non-empty; at most max. Returns the count or -1 after an
+ * error naming the option. */
+static int ab__list(const char *opt, const char *s, char items[][32], int max)
+{
+  int n = 0;
+  const char *p = s;
+  for (;;) {
+    size_t len = strcspn(p, ",");
+    if (len == 0)
+      return ab_usage_error("%s '%s': an empty name in the list", opt, s), -1;
+    if (len >= 32 || n == max)
+      return ab_usage_error("%s %s: not a list of known names", opt, s), -1;
+    snprintf(items[n++], 32, "%.*s", (int)len, p);
+    if (!p[len])
+      return n;
+    p += len + 1;
+  }
+}
+
+static int ab__plan_add(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc, int arch, const char *transport)
+{
+  if (p->n == AB_MAX_PLAN)
+    return ab_usage_error("too many runs in one command (at most %s)%s", "64", "");
+  ab_run_opts_t *o = &p->run[p->n];
+  memset(o, 0, sizeof *o);
+  o->sc = sc;
+  o->arch = arch;
+  o->transport = transport;
+  o->duration_ns = c->duration_ns;
+  o->nparams = c->nparams;
+  memcpy(o->params, c->params, sizeof o->params);
+  o->nfaults = c->nfaults;
+  memcpy(o->faults, c->faults, sizeof o->faults);
+  o->dev = c->dev;
+  /* bench: a device option goes to the scenarios that have such a device */
+  for (int k = 0; k < 2; k++) {
+    int kind = k ? AB_DEV_CAMERA : AB_DEV_SERIAL, has = 0;
+    for (int d = 0; d < sc->ndevs; d++)
+      has |= sc->devs[d].kind == kind;
+    if (!has && !c->scenario) {
+      if (kind == AB_DEV_SERIAL)
+        o->dev.serial = NULL;
+      else
+        o->dev.camera = NULL;
+    }
+  }
+  o->rt_prio = c->rt_prio;
+  o->cpus = c->cpus_set ? (cpu_set_t *)&c->cpus : NULL;
+  o->quiet = c->quiet;
+  o->latency_explicit = c->latency_set;
+  o->latency_target_us = c->latency_off ? -1 : c->latency_set ? c->latency_us : c->rt_prio > 0 ? 0 : -1;
+  o->keep = 1;
+  p->lock[p->n] = -1;
+  p->n++;
+  return 0;
+}
+
+int ab_plan_scenario(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc, const char *archs,
+                             const char *transports)
+{
+  int want[AB_ARCH_N] = { 0 }, na, nt = 0;
+  char items[AB_ARCH_N + 8][32];
+  if ((na = ab__list("--arch", archs ? archs : "threads", items, AB_ARCH_N + 8)) < 0)
+    return AB_EXIT_USAGE;
+  for (int i = 0; i < na; i++) {
+    if (!strcmp(items[i], "all")) {
+      for (int a = 0; a < AB_ARCH_N; a++)
+        want[a] = ab_runtime_get(a) && ((sc->archs >> a) & 1);
+      continue;
+    }
+    int a = ab_arch_find(items[i]);
+    if (a < 0 || !ab_runtime_get(a))
+      return ab_usage_error("--arch %s: unknown runtime (expected threads, procs, loop, a comma list, or all)",
+                             items[i], "");
+    if (!((sc->archs >> a) & 1))
+      return ab_usage_error("--arch %s: scenario %s does not run under it", items[i], sc->name);
+    want[a] = 1;
+  }
+  const char *tl[8];
+  int any_transport = 0;
+  for (int a = 0; a < AB_ARCH_N; a++)
+    any_transport |= want[a] && ab_runtime_get(a)->uses_transport;
+  if (transports) {
+    char titems[16][32];
+    int n = ab__list("--transport", transports, titems, 16);
+    if (n < 0)
+      return AB_EXIT_USAGE;
+    for (int i = 0; i < n; i++) {
+      int all = !strcmp(titems[i], "all"), known = 0;
+      for (int k = 0; ab_proc_transports[k]; k++) {
+        if (!all && strcmp(ab_proc_transports[k], titems[i]))
+          continue;
+        known = 1;
+        int dup = 0;
+        for (int j = 0; j < nt; j++)
+          dup |= !strcmp(tl[j], ab_proc_transports[k]);
+        if (!dup && nt < 8)
+          tl[nt++] = ab_proc_transports[k];
+      }
+      if (!known)
+        return ab_usage_error("--transport %s: unknown (expected pipe, unix, mq, shm, tcp, a comma list, or all)",
+                               titems[i], "");
+    }
+    if (!any_transport)
+      return ab_usage_error("--transport %s: only the procs runtime uses a transport (add --arch procs)", transports, "");
+  }
+  if (!nt)
+    tl[nt++] = "shm";
+  /* A scenario without channels has nothing for a transport to carry: run procs once. */
+  if (sc->nchans == 0)
+    nt = 1;
+  for (int a = 0; a < AB_ARCH_N; a++) {
+    if (!want[a])
+      continue;
+    int r;
+    if (ab_runtime_get(a)->uses_transport) {
+      for (int k = 0; k < nt; k++)
+        if ((r = ab__plan_add(p, c, sc, a, sc->nchans ? tl[k] : "shm")))
+          return r;
+    } else if ((r = ab__plan_add(p, c, sc, a, NULL))) {
+      return r;
+    }
+  }
+  return 0;
+}
+

@@ -1,0 +1,223 @@
+/* Every refusal of a run, before anything exists (DESIGN.md: bad input gets a clear error
+ * and leaves nothing behind): the descriptor, the runtime and its transport, params,
+ * faults, device options the scenario has no use for, real device paths, --cpus,
+ * SCHED_FIFO and PM QoS. ab_run_validate is this alone; ab_run_one resolves again and goes
+ * on. Errors name the bad value and what was expected; ab__exit_for maps them to DESIGN.md's
+ * exit codes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int ab__exit_for(int err)
+{
+  switch (-err) {
+  case ENOENT: case EACCES: case EPERM: case ENODEV: case EBUSY: case ENXIO: case ENOSPC: case ENOMEM:
+  case EROFS:
+    return AB_EXIT_RESOURCE;
+  default:
+    return AB_EXIT_USAGE;
+  }
+}
+
+/* The path the user gave for a device of this kind, or NULL for its loopback mock. */
+static const char *ab__dev_path(const ab_dev_opts_t *o, int kind)
+{
+  return kind == AB_DEV_SERIAL ? o->serial : kind == AB_DEV_CAMERA ? o->camera : NULL;
+}
+
+/* A real device path is checked as prepare checks it (no mock is started for this). */
+static int ab__check_devices(const ab_run_t *run, char *err, size_t len)
+{
+  const ab_scenario_t *sc = run->sc;
+  for (int d = 0; d < sc->ndevs; d++) {
+    if (!ab__dev_path(&run->devopts, sc->devs[d].kind))
+      continue;
+    const ab_devops_t *ops = ab_devops_for(sc->devs[d].kind);
+    void *st = calloc(1, ops->state_size);
+    if (!st)
+      return -ENOMEM;
+    char msg[AB_ERRLEN] = "";
+    int r = ops->prepare(st, &run->devopts, msg);
+    if (r == 0)
+      ops->release(st);
+    free(st);
+    if (r < 0) {
+      snprintf(err, len, "%s", msg[0] ? msg : strerror(-r));
+      return r;
+    }
+  }
+  return 0;
+}
+
+/* Keep idle CPUs out of deep C-states for as long as the fd is open, as cyclictest does
+ * (it holds 0 by default): on a VM whose idle governor halts, this halves wake-up latency. */
+int ab__latency_open(int us, char *err, size_t len)
+{
+  int fd = open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
+  int32_t v = us;
+  if (fd >= 0 && write(fd, &v, sizeof v) == (ssize_t)sizeof v)
+    return fd;
+  int e = errno ? errno : EIO;
+  if (fd >= 0)
+    close(fd);
+  snprintf(err, len, "--latency-target %d: /dev/cpu_dma_latency: %s (needs root; --no-latency-target runs without)",
+           us, strerror(e));
+  return -e;
+}
+
+static void *ab__noop_thread(void *arg) { return arg; }
+
+static int ab__check_sched(ab_run_t *run, char *err, size_t len)
+{
+  if (run->cpus) { /* a CPU outside this process's own set would be silently ignored */
+    cpu_set_t allowed, both;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+      CPU_AND(&both, &allowed, run->cpus);
+      if (!CPU_EQUAL(&both, run->cpus)) {
+        for (int c = 0; c < CPU_SETSIZE; c++)
+          if (CPU_ISSET(c, run->cpus) && !CPU_ISSET(c, &allowed)) {
+            snprintf(err, len, "--cpus: CPU %d is not in this process's affinity (taskset, cgroup)", c);
+            break;
+          }
+        return -EPERM;
+      }
+    }
+  }
+  if (run->rt_prio <= 0)
+    return 0;
+  int max = sched_get_priority_max(SCHED_FIFO);
+  if (run->rt_prio > max) {
+    snprintf(err, len, "--rt-prio %d: out of range (expected 1 to %d)", run->rt_prio, max);
+    return -EINVAL;
+  }
+  /* Try it on a throwaway thread so the supervisor itself stays SCHED_OTHER. */
+  pthread_attr_t a;
+  pthread_attr_init(&a);
+  struct sched_param sp = { .sched_priority = run->rt_prio };
+  int r = pthread_attr_setinheritsched(&a, PTHREAD_EXPLICIT_SCHED);
+  if (!r) r = pthread_attr_setschedpolicy(&a, SCHED_FIFO);
+  if (!r) r = pthread_attr_setschedparam(&a, &sp);
+  pthread_t t;
+  if (!r) {
+    r = pthread_create(&t, &a, ab__noop_thread, NULL);
+    if (!r)
+      pthread_join(t, NULL);
+  }
+  pthread_attr_destroy(&a);
+  if (r) {
+    snprintf(err, len, "--rt-prio %d: SCHED_FIFO refused: %s (needs root or CAP_SYS_NICE, and an RT budget)",
+             run->rt_prio, strerror(r));
+    return -EPERM;
+  }
+  return 0;
+}
+
+int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
+{
+  const ab_scenario_t *sc = o->sc;
+  int r;
+  run->sc = sc;
+  run->arch = o->arch;
+  run->rt = ab_runtime_get(o->arch);
+  run->duration_ns = o->duration_ns;
+  run->rt_prio = o->rt_prio;
+  run->cpus = o->cpus;
+  run->quiet = o->quiet;
+  run->devopts = o->dev;
+  run->latency_target_us = o->latency_target_us;
+  run->latency_fd = -1;
+  if (ab_scenario_check(sc, err, len) < 0)
+    return AB_EXIT_USAGE;
+  if (!run->rt) {
+    snprintf(err, len, "--arch %s: not available in this build (expected threads, procs or loop)",
+             ab_arch_name(o->arch));
+    return AB_EXIT_USAGE;
+  }
+  if (!(sc->archs & (1u << o->arch))) {
+    snprintf(err, len, "scenario %s does not run under --arch %s", sc->name, ab_arch_name(o->arch));
+    return AB_EXIT_USAGE;
+  }
+  run->shared = !run->rt->same_process;
+  if (run->rt->uses_transport) {
+    const char *tn = o->transport ? o->transport : "shm";
+    run->transport = strcmp(tn, "ring") ? ab_transport_find(tn) : NULL;
+    if (!run->transport) {
+      snprintf(err, len, "--transport %s: unknown (expected pipe, unix, mq, shm or tcp)", tn);
+      return AB_EXIT_USAGE;
+    }
+    run->transport_name = tn;
+  } else if (o->transport) {
+    snprintf(err, len, "--transport %s: the %s runtime uses no transport (only procs does)", o->transport,
+             run->rt->name);
+    return AB_EXIT_USAGE;
+  } else {
+    run->transport_name = "ring";
+  }
+  if (ab_param_resolve(run, o->params, o->nparams, err, len) < 0)
+    return AB_EXIT_USAGE;
+  if (o->nfaults > AB_MAX_FAULTS) {
+    snprintf(err, len, "--fault: at most %d", AB_MAX_FAULTS);
+    return AB_EXIT_USAGE;
+  }
+  for (int i = 0; i < o->nfaults; i++)
+    if (ab_fault_parse(sc, o->faults[i], &run->faults[i], err, len) < 0)
+      return AB_EXIT_USAGE;
+  run->nfaults = o->nfaults;
+  static const struct { int kind; const char *opt; } devopt[] = { { AB_DEV_SERIAL, "--serial" },
+                                                                  { AB_DEV_CAMERA, "--camera" } };
+  for (size_t k = 0; k < sizeof devopt / sizeof devopt[0]; k++) {
+    const char *path = ab__dev_path(&o->dev, devopt[k].kind);
+    int used = 0;
+    for (int d = 0; d < sc->ndevs; d++)
+      used |= sc->devs[d].kind == devopt[k].kind;
+    if (path && !used) {
+      snprintf(err, len, "%s %s: scenario %s has no such device (it would be ignored)", devopt[k].opt, path,
+               sc->name);
+      return AB_EXIT_USAGE;
+    }
+  }
+  if ((r = ab__check_sched(run, err, len)) < 0)
+    return ab__exit_for(r);
+  return 0;
+}
+
+int ab_run_validate(const ab_run_opts_t *o)
+{
+  char err[512] = "";
+  ab_run_t *run = calloc(1, sizeof *run);
+  if (!run) {
+    fprintf(stderr, "archbench: out of memory\n");
+    return AB_EXIT_RESOURCE;
+  }
+  int code = ab__resolve(run, o, err, sizeof err), r;
+  if (!code && (r = ab__check_devices(run, err, sizeof err)) < 0)
+    code = ab__exit_for(r);
+  if (!code && o->latency_explicit && o->latency_target_us >= 0) {
+    int fd = ab__latency_open(o->latency_target_us, err, sizeof err);
+    if (fd < 0)
+      code = ab__exit_for(fd);
+    else
+      close(fd);
+  }
+  if (code)
+    fprintf(stderr, "archbench: %s\n", err);
+  free(run);
+  return code;
+}
+
+char *ab_result_name(const ab_scenario_t *sc, int arch, const char *transport)
+{
+  char *s = NULL;
+  const ab_runtime_t *rt = ab_runtime_get(arch);
+  int r = rt && rt->uses_transport ? asprintf(&s, "%s.%s.%s.json", sc->name, rt->name, transport ? transport : "shm")
+                                   : asprintf(&s, "%s.%s.json", sc->name, ab_arch_name(arch));
+  return r < 0 ? NULL : s;
+}
+
