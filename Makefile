@@ -32,15 +32,11 @@ endif
 CFLAGS  += -Iharness -Ihw -Iscenarios $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lserialport -lv4l2)
 
-HARNESS := harness/hist.c harness/stats.c harness/compute.c harness/shm.c harness/ring.c \
-           harness/reg.c harness/chan.c harness/chan_kernel.c harness/runtime.c harness/params.c \
-           harness/runtime_threads.c harness/runtime_procs.c harness/runtime_loop.c \
-           harness/supervisor.c harness/validate.c harness/fault.c harness/check.c \
-           harness/result.c harness/sysinfo.c harness/units.c harness/cli.c harness/plan.c \
-           harness/table.c harness/outdir.c
-HW      := hw/motor_proto.c hw/serial.c hw/camera.c hw/camera_v4l2.c
-SCEN    := scenarios/markers.c scenarios/markers_scene.c scenarios/ik.c scenarios/baseline.c \
-           scenarios/robot.c scenarios/robot_vision.c scenarios/registry.c
+# Every .c of these folders is the library (main.c is the CLI's entry): a new runtime,
+# device or scenario is a file here plus its line in its table, nothing in this Makefile.
+HARNESS := $(filter-out harness/main.c,$(sort $(wildcard harness/*.c)))
+HW      := $(sort $(wildcard hw/*.c))
+SCEN    := $(sort $(wildcard scenarios/*.c))
 LIBSRC  := $(HARNESS) $(HW) $(SCEN)
 TESTSRC := tests/runner.c $(sort $(wildcard tests/test_*.c))
 

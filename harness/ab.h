@@ -145,8 +145,14 @@ typedef struct ab_scenario {
   int (*finish)(ab_run_t *run);
 } ab_scenario_t;
 
-enum ab_arch { AB_ARCH_THREADS = 0, AB_ARCH_PROCS, AB_ARCH_LOOP, AB_ARCH_HYBRID, AB_ARCH_N };
-#define AB_ARCHS_ALL ((1u << AB_ARCH_THREADS) | (1u << AB_ARCH_PROCS) | (1u << AB_ARCH_LOOP))
+/* The runtimes, one line each: harness/runtime_<name>.c defines ab_rt_<name> (an
+ * ab_runtime_t), and this list gives it its number (AB_ARCH_<NAME>) and its place in the
+ * table (harness/runtimes.c). Adding a runtime is that file and one line here. */
+#define AB_RUNTIMES(X) X(THREADS, threads) X(PROCS, procs) X(LOOP, loop)
+#define AB__ARCH_ENUM(up, low) AB_ARCH_##up,
+#define AB__ARCH_BIT(up, low) | (1u << AB_ARCH_##up)
+enum ab_arch { AB_RUNTIMES(AB__ARCH_ENUM) AB_ARCH_N };
+#define AB_ARCHS_ALL (0u AB_RUNTIMES(AB__ARCH_BIT)) /* every runtime this build has */
 
 /* ---- set-up calls (supervisor, from scenario->setup) --------------------------------- */
 

@@ -97,6 +97,7 @@ typedef struct ab_req_eval {
 struct ab_run {
   const ab_scenario_t *sc;
   const ab_runtime_t *rt;
+  void *rt_state;                  /* the runtime's own, rt->state_size bytes */
   int arch;
   const ab_transport_t *transport; /* procs; NULL otherwise */
   const char *transport_name;      /* "shm", "pipe", ... or "ring" for threads/loop */
@@ -194,6 +195,10 @@ struct ab_ctx {
 
 struct ab_runtime {
   const char *name;
+  /* Its state for one run (threads, pids, the loop's contexts): the supervisor allocates
+   * this many zeroed bytes at run->rt_state before start and frees them with the run. The
+   * runtime keeps nothing in file statics, so runs never share state. */
+  size_t state_size;
   int same_process;   /* every role in the supervisor's process (its costs are the total's) */
   int uses_transport; /* channels cross processes: --transport chooses how */
   int one_thread;     /* every role on one thread: a step blocks the others */
@@ -206,7 +211,7 @@ struct ab_runtime {
   int (*join)(ab_run_t *run);
 };
 
-extern const ab_runtime_t ab_rt_threads, ab_rt_procs, ab_rt_loop;
+/* runtimes.c: the table of AB_RUNTIMES; NULL for a number it does not hold. */
 const ab_runtime_t *ab_runtime_get(int arch);
 const char *ab_arch_name(int arch);
 int ab_arch_find(const char *name);

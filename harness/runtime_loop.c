@@ -20,9 +20,13 @@
 
 enum { EV_TIMER = 1, EV_DEV = 2 };
 
-static pthread_t loop_tid;
-static int loop_started;
-static ab_ctx_t lctx[AB_MAX_ROLES];
+typedef struct ab__loop {
+  pthread_t tid;
+  int started;
+  ab_ctx_t ctx[AB_MAX_ROLES];      /* every role's context, on the loop's thread */
+} ab__loop_t;
+
+static ab_ctx_t *ab__lctx(ab_run_t *run) { return ((ab__loop_t *)run->rt_state)->ctx; }
 
 /* Costs per role: each callback is charged to the role it runs, and callbacks never nest
  * (a timer's drain is charged to the roles drained, not to the timer's role), so the roles
@@ -81,6 +85,7 @@ static void ab__want_dev(int ep, ab_ctx_t *ctx)
 
 static void ab__drain(ab_run_t *run, int ep)
 {
+  ab_ctx_t *lctx = ab__lctx(run);
   /* Keep delivering until no triggered role has a message: a step may send to another. */
   /* Marks cost ~2 us: a role is charged only when it ran, from the mark after the last
    * role that did (an empty poll before it is a few ns); the rest is the loop's own. */
@@ -142,6 +147,7 @@ static void ab__on_dev(ab_run_t *run, int ep, ab_ctx_t *ctx)
 
 static void ab__loop_body(ab_run_t *run, int ep, int *tfd)
 {
+  ab_ctx_t *lctx = ab__lctx(run);
   struct epoll_event evs[AB_MAX_ROLES * 2];
   while (!ab_stopped(run) && ab_now_ns() < run->ctl->t_end) {
     ab__drain(run, ep);
@@ -161,6 +167,7 @@ static void *ab__loop_thread(void *arg)
 {
   ab_run_t *run = arg;
   const ab_scenario_t *sc = run->sc;
+  ab_ctx_t *lctx = ab__lctx(run);
   int tfd[AB_MAX_ROLES], ep = -1, failed = 0;
   for (int i = 0; i < AB_MAX_ROLES; i++)
     tfd[i] = -1;
@@ -270,10 +277,11 @@ static void *ab__loop_thread(void *arg)
 
 static int ab__loop_start(ab_run_t *run)
 {
-  int r = pthread_create(&loop_tid, NULL, ab__loop_thread, run);
+  ab__loop_t *l = run->rt_state;
+  int r = pthread_create(&l->tid, NULL, ab__loop_thread, run);
   if (r)
     return -r;
-  loop_started = 1;
+  l->started = 1;
   return 0;
 }
 
@@ -281,48 +289,28 @@ static int ab__loop_check(ab_run_t *run, char *msg, size_t len) { return 0; }
 
 static int ab__loop_join(ab_run_t *run)
 {
-  if (!loop_started)
+  ab__loop_t *l = run->rt_state;
+  if (!l->started)
     return 0;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   ts.tv_sec += 10;
-  if (pthread_timedjoin_np(loop_tid, NULL, &ts) == ETIMEDOUT) {
+  if (pthread_timedjoin_np(l->tid, NULL, &ts) == ETIMEDOUT) {
     if (!run->error[0])
       ab_run_fail(run, "the loop did not stop within 10 s of the end of the run (a step never returned)");
-    pthread_detach(loop_tid);
+    pthread_detach(l->tid);
     memset(run->role_wedged, 1, sizeof run->role_wedged); /* it keeps the run's memory in use */
   }
-  loop_started = 0;
+  l->started = 0;
   return 0;
 }
 
 const ab_runtime_t ab_rt_loop = {
   .name = "loop",
+  .state_size = sizeof(ab__loop_t),
   .same_process = 1,
   .one_thread = 1,
   .start = ab__loop_start,
   .check = ab__loop_check,
   .join = ab__loop_join,
 };
-
-static const char *const arch_names[AB_ARCH_N] = { "threads", "procs", "loop", "hybrid" };
-
-const ab_runtime_t *ab_runtime_get(int arch)
-{
-  switch (arch) {
-  case AB_ARCH_THREADS: return &ab_rt_threads;
-  case AB_ARCH_PROCS: return &ab_rt_procs;
-  case AB_ARCH_LOOP: return &ab_rt_loop;
-  default: return NULL;
-  }
-}
-
-const char *ab_arch_name(int arch) { return arch >= 0 && arch < AB_ARCH_N ? arch_names[arch] : "?"; }
-
-int ab_arch_find(const char *name)
-{
-  for (int i = 0; i < AB_ARCH_N; i++)
-    if (!strcmp(arch_names[i], name))
-      return i;
-  return -1;
-}

@@ -17,9 +17,11 @@
 
 #include "internal.h"
 
-static pid_t pids[AB_MAX_ROLES];
-static int reaped[AB_MAX_ROLES];
-static int wstatus[AB_MAX_ROLES];
+typedef struct ab__procs {
+  pid_t pids[AB_MAX_ROLES];        /* 0: never forked */
+  int reaped[AB_MAX_ROLES];
+  int wstatus[AB_MAX_ROLES];
+} ab__procs_t;
 
 static void ab__child(ab_run_t *run, int role, pid_t parent)
 {
@@ -55,8 +57,8 @@ static void ab__child(ab_run_t *run, int role, pid_t parent)
 
 static int ab__procs_start(ab_run_t *run)
 {
+  ab__procs_t *ps = run->rt_state;
   pid_t parent = getpid();
-  memset(reaped, 0, sizeof reaped);
   for (int i = 0; i < run->sc->nroles; i++) {
     fflush(NULL);
     pid_t p = fork();
@@ -65,12 +67,12 @@ static int ab__procs_start(ab_run_t *run)
       run->ctl->init_err[i] = -e;
       snprintf(run->ctl->init_msg[i], AB_ERRLEN, "role %s: fork: %s", run->sc->roles[i].name, strerror(e));
       __atomic_add_fetch(&run->ctl->ready, 1, __ATOMIC_SEQ_CST);
-      pids[i] = 0;
+      ps->pids[i] = 0;
       continue;
     }
     if (p == 0)
       ab__child(run, i, parent);
-    pids[i] = p;
+    ps->pids[i] = p;
     run->role_pid[i] = p;
   }
   /* The supervisor plays no side: holding the ends open would hide a dead peer's EOF. */
@@ -83,12 +85,13 @@ static int ab__procs_start(ab_run_t *run)
  * whole life's CPU from the kernel instead, marked as such. */
 static int ab__reap(ab_run_t *run, int i, int flags)
 {
+  ab__procs_t *ps = run->rt_state;
   struct rusage ru;
   int st;
-  if (wait4(pids[i], &st, flags, &ru) != pids[i])
+  if (wait4(ps->pids[i], &st, flags, &ru) != ps->pids[i])
     return 0;
-  reaped[i] = 1;
-  wstatus[i] = st;
+  ps->reaped[i] = 1;
+  ps->wstatus[i] = st;
   ab_res_t *r = &run->ctl->res[i];
   if (!r->valid) {
     memset(r, 0, sizeof *r);
@@ -97,7 +100,7 @@ static int ab__reap(ab_run_t *run, int i, int flags)
     r->ctx_vol = ru.ru_nvcsw;
     r->ctx_invol = ru.ru_nivcsw;
     r->maxrss_kb = ru.ru_maxrss;
-    r->pid = pids[i];
+    r->pid = ps->pids[i];
     r->valid = 2;
   }
   return 1;
@@ -117,20 +120,21 @@ static void ab__describe(char *msg, size_t len, const char *role, pid_t pid, int
  * by its own message instead). */
 static int ab__procs_check(ab_run_t *run, char *msg, size_t len)
 {
+  ab__procs_t *ps = run->rt_state;
   int dead = 0;
   for (int i = 0; i < run->sc->nroles; i++) {
-    if (!pids[i] || reaped[i])
+    if (!ps->pids[i] || ps->reaped[i])
       continue;
     if (!ab__reap(run, i, WNOHANG))
       continue;
-    int st = wstatus[i];
+    int st = ps->wstatus[i];
     int clean = WIFEXITED(st) && (WEXITSTATUS(st) == 0 || run->ctl->init_err[i]);
     if (!ab_stopped(run) && !clean && !dead) {
-      ab__describe(msg, len, run->sc->roles[i].name, pids[i], st);
+      ab__describe(msg, len, run->sc->roles[i].name, ps->pids[i], st);
       dead = 1;
     } else if (!ab_stopped(run) && clean && WEXITSTATUS(st) == 0 && run->ctl->go && !dead &&
                ab_now_ns() < run->ctl->t_end) { /* periodic roles end on their own at t_end */
-      snprintf(msg, len, "role %s (pid %d) exited before the end of the run", run->sc->roles[i].name, (int)pids[i]);
+      snprintf(msg, len, "role %s (pid %d) exited before the end of the run", run->sc->roles[i].name, (int)ps->pids[i]);
       dead = 1;
     }
   }
@@ -139,17 +143,18 @@ static int ab__procs_check(ab_run_t *run, char *msg, size_t len)
 
 static int ab__procs_join(ab_run_t *run)
 {
+  ab__procs_t *ps = run->rt_state;
   int64_t deadline = ab_now_ns() + 5 * AB_NS_PER_S;
   int n = run->sc->nroles;
   for (;;) {
     int left = 0;
     for (int i = 0; i < n; i++) {
-      if (!pids[i] || reaped[i])
+      if (!ps->pids[i] || ps->reaped[i])
         continue;
       if (ab__reap(run, i, WNOHANG)) {
-        int st = wstatus[i];
+        int st = ps->wstatus[i];
         if (WIFSIGNALED(st) && !run->error[0] && !run->interrupted)
-          ab__describe(run->error, sizeof run->error, run->sc->roles[i].name, pids[i], st),
+          ab__describe(run->error, sizeof run->error, run->sc->roles[i].name, ps->pids[i], st),
               run->status = AB_ST_FAILED;
       } else {
         left++;
@@ -159,11 +164,11 @@ static int ab__procs_join(ab_run_t *run)
       break;
     if (ab_now_ns() > deadline) {
       for (int i = 0; i < n; i++)
-        if (pids[i] && !reaped[i]) {
+        if (ps->pids[i] && !ps->reaped[i]) {
           if (!run->error[0])
             ab_run_fail(run, "role %s (pid %d) did not stop within 5 s of the end of the run; killed",
-                        run->sc->roles[i].name, (int)pids[i]);
-          kill(pids[i], SIGKILL);
+                        run->sc->roles[i].name, (int)ps->pids[i]);
+          kill(ps->pids[i], SIGKILL);
           ab__reap(run, i, 0);
         }
       break;
@@ -176,6 +181,7 @@ static int ab__procs_join(ab_run_t *run)
 
 const ab_runtime_t ab_rt_procs = {
   .name = "procs",
+  .state_size = sizeof(ab__procs_t),
   .uses_transport = 1,
   .start = ab__procs_start,
   .check = ab__procs_check,

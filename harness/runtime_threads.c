@@ -15,7 +15,9 @@ typedef struct ab__thr {
   int started;
 } ab__thr_t;
 
-static ab__thr_t thr[AB_MAX_ROLES];
+typedef struct ab__threads {
+  ab__thr_t thr[AB_MAX_ROLES];
+} ab__threads_t;
 
 static void *ab__role_thread(void *arg)
 {
@@ -39,6 +41,7 @@ static void *ab__role_thread(void *arg)
 
 static int ab__threads_start(ab_run_t *run)
 {
+  ab__thr_t *thr = ((ab__threads_t *)run->rt_state)->thr;
   for (int i = 0; i < run->sc->nroles; i++) {
     ab__ctx_init(&thr[i].ctx, run, i);
     int r = pthread_create(&thr[i].tid, NULL, ab__role_thread, &thr[i].ctx);
@@ -58,6 +61,7 @@ static int ab__threads_check(ab_run_t *run, char *msg, size_t len) { return 0; }
 
 static int ab__threads_join(ab_run_t *run)
 {
+  ab__thr_t *thr = ((ab__threads_t *)run->rt_state)->thr;
   int64_t deadline = ab_now_ns() + 10 * AB_NS_PER_S;
   for (int i = 0; i < run->sc->nroles; i++) {
     if (!thr[i].started)
@@ -87,6 +91,7 @@ static int ab__threads_join(ab_run_t *run)
 
 const ab_runtime_t ab_rt_threads = {
   .name = "threads",
+  .state_size = sizeof(ab__threads_t),
   .same_process = 1,
   .start = ab__threads_start,
   .check = ab__threads_check,

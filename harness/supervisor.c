@@ -101,6 +101,7 @@ void ab_run_free(ab_run_t *run)
   ab__teardown(run);
   if (run->blk)
     ab_shm_free(run->blk, run->blk_size, run->shared);
+  free(run->rt_state);
   free(run->merged);
   free(run->ctotal);
   free(run);
@@ -492,13 +493,14 @@ int ab_run_one(ab_run_opts_t *o)
     goto out_teardown;
   }
 
-  r = run->rt->start(run);
+  r = (run->rt_state = calloc(1, run->rt->state_size ? run->rt->state_size : 1)) ? run->rt->start(run) : -ENOMEM;
   if (r == 0)
     r = ab__wait_ready(run, err, sizeof err);
   if (r < 0) {
     int init_err = r != -ECHILD && r != -ETIMEDOUT;
     ab__stop(run);
-    run->rt->join(run);
+    if (run->rt_state)
+      run->rt->join(run);
     if (!err[0])
       snprintf(err, sizeof err, "starting the roles: %s", strerror(-r));
     code = init_err ? ab__exit_for(r) : AB_EXIT_RESOURCE;
