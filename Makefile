@@ -4,7 +4,7 @@
 
 CC      ?= cc
 CXX     ?= c++
-PKGS    := libserialport libv4l2
+PKGS    := libserialport libv4l2 jansson
 DEB_PKGS := build-essential pkg-config libbenchmark-dev libserialport-dev libv4l-dev libjansson-dev gnuplot-nox
 
 ifeq ($(SANITIZE),)
@@ -30,7 +30,7 @@ ifeq ($(SANITIZE),thread)
 export TSAN_OPTIONS := halt_on_error=1$(if $(TSAN_OPTIONS),:$(TSAN_OPTIONS))
 endif
 CFLAGS  += -Iharness -Ihw -Iscenarios $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lserialport -lv4l2)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lserialport -lv4l2 -ljansson)
 
 # Every .c of these folders is the library (main.c is the CLI's entry): a new runtime,
 # device or scenario is a file here plus its line in its table, nothing in this Makefile.
@@ -51,7 +51,7 @@ $(B)/archbench: $(B)/harness/main.o $(B)/libab.a
 
 $(B)/run-tests: $(TESTOBJ) $(B)/libab.a
 	@echo "LINK $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljansson
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/libab.a: $(LIBOBJ)
 	@echo "AR   $@"

@@ -239,6 +239,43 @@ static void ab__plan_release(ab__plan_t *p)
   }
 }
 
+/* What the supervisor says, said here: progress drawn on stderr when it is a terminal,
+ * messages as one line each. */
+typedef struct ab__voice {
+  const char *label; /* "[3/9]" */
+  int quiet;
+} ab__voice_t;
+
+static void ab__on_progress(void *arg, const ab_progress_t *p)
+{
+  const ab__voice_t *v = arg;
+  if (v->quiet || !isatty(2))
+    return;
+  fprintf(stderr, "\r%s %s %s %4.1fs/%.1fs%s", v->label, p->scenario, p->label, p->elapsed_s, p->total_s,
+          p->done ? "\r\033[K" : "  ");
+}
+
+static void ab__on_message(void *arg, const char *msg) { fprintf(stderr, "archbench: %s\n", msg); }
+
+/* With --quiet there is no table: which requirements failed goes to stderr instead. */
+static void ab__report_failed(const ab_result_t *r)
+{
+  char label[64];
+  fprintf(stderr, "archbench: %s %s: requirement%s failed:", r->scenario, ab_result_label(r, label, sizeof label),
+          r->req_failed > 1 ? "s" : "");
+  for (int i = 0, n = 0; i < r->nreqs; i++) {
+    const ab_result_req_t *e = &r->reqs[i];
+    if (e->pass)
+      continue;
+    fprintf(stderr, "%s %s ", n++ ? "," : "", e->name);
+    if (e->have)
+      fprintf(stderr, "%g (expected %s %g)", e->value, e->op, e->limit);
+    else
+      fprintf(stderr, "(no data)");
+  }
+  fputc('\n', stderr);
+}
+
 static int ab__plan_run(ab__plan_t *p, ab__table_t *tb, int bench)
 {
   int code = 0;
@@ -246,15 +283,20 @@ static int ab__plan_run(ab__plan_t *p, ab__table_t *tb, int bench)
     char label[32];
     snprintf(label, sizeof label, "[%d/%d]", k + 1, p->n);
     ab_run_opts_t *o = &p->run[k];
-    o->progress_label = label;
-    o->kept = NULL;
+    ab__voice_t voice = { label, o->quiet };
+    o->on_progress = ab__on_progress;
+    o->on_message = ab__on_message;
+    o->cb_arg = &voice;
+    o->result = NULL;
     int r = ab_run_one(o);
     int failed_run = 0;
-    if (o->kept) {
-      failed_run = o->kept->status == AB_ST_FAILED;
-      ab_table_add(tb, o->kept);
-      ab_run_free(o->kept);
-      o->kept = NULL;
+    if (o->result) {
+      failed_run = o->result->status == AB_ST_FAILED;
+      if (o->quiet && o->result->req_failed && !failed_run)
+        ab__report_failed(o->result);
+      ab_table_add(tb, o->result);
+      ab_result_free(o->result);
+      o->result = NULL;
     }
     if (bench && r == AB_EXIT_FAIL && !failed_run)
       r = 0; /* in the profile a failed requirement is a finding, not an error */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "internal.h"
+#include "result.h"
 
 #define AB_MAX_PLAN 64
 
@@ -61,7 +62,9 @@ typedef struct ab__table {
 } ab__table_t;
 
 /* A row from a finished run: what it measured and its requirements as evaluated. */
-void ab_table_add(ab__table_t *tb, const ab_run_t *run);
+void ab_table_add(ab__table_t *tb, const ab_result_t *r);
+/* The table as text, header first, a line per row. */
+void ab_table_write(const ab__table_t *tb, FILE *f);
 /* The table on stdout, and in <out>/summary.txt (nothing when it has no row). */
 void ab_table_print(const ab__table_t *tb, const char *out);
 

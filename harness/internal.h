@@ -167,6 +167,7 @@ struct ab_run {
   uint8_t role_wedged[AB_MAX_ROLES]; /* its thread never returned: it still uses the run, and
                                     * its figures are still being written (left unread) */
   int mlock_err;                   /* 0: memory locked (mlockall) for the run */
+  struct ab_result *result;        /* built once after the requirements (result.h) */
 };
 
 /* One role's view. */
@@ -240,7 +241,15 @@ void ab__apply_sched(ab_run_t *run, int periodic);
 int ab__lock_memory(void);
 int ab_stopped(const ab_run_t *run);
 
-/* The whole run: set up, start, supervise, stop, collect, write. Returns an exit code. */
+/* Where the window is, for whoever draws progress. */
+typedef struct ab_progress {
+  const char *scenario, *label;    /* label: "threads", "procs/shm" */
+  double elapsed_s, total_s;
+  int done;                        /* the window is over */
+} ab_progress_t;
+
+/* The whole run: set up, start, supervise, stop, collect, write. Returns an exit code.
+ * The supervisor prints nothing: what it has to say goes to the caller's callbacks. */
 typedef struct ab_run_opts {
   const ab_scenario_t *sc;
   int arch;
@@ -257,10 +266,16 @@ typedef struct ab_run_opts {
   int nfaults;
   cpu_set_t *cpus;
   int quiet;
-  const char *progress_label;        /* "[3/9]" */
-  int keep;                          /* keep the figures: the caller frees kept with ab_run_free */
+  /* Progress through the window (every tick and once at its end), and one line for each
+   * thing worth saying: a warning, why the run could not start or failed, a result that
+   * could not be written. NULL: not said. */
+  void (*on_progress)(void *arg, const ab_progress_t *p);
+  void (*on_message)(void *arg, const char *msg);
+  void *cb_arg;
+  int want_result;                   /* hand the result over (o->result) */
   int wedged;                        /* out: a role thread never stopped; run nothing more */
-  ab_run_t *kept;                    /* out: the run, if it ran and keep was set */
+  struct ab_result *result;          /* out: the run's result if it ran and want_result was
+                                      * set; the caller frees it (ab_result_free) */
 } ab_run_opts_t;
 
 int ab_run_one(ab_run_opts_t *o);

@@ -58,7 +58,7 @@ static int ab__plan_add(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *
   o->quiet = c->quiet;
   o->latency_explicit = c->latency_set;
   o->latency_target_us = c->latency_off ? -1 : c->latency_set ? c->latency_us : c->rt_prio > 0 ? 0 : -1;
-  o->keep = 1;
+  o->want_result = 1;
   p->lock[p->n] = -1;
   p->n++;
   return 0;

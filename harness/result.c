@@ -1,10 +1,11 @@
-/* The result file (schema archbench-result/1, DESIGN.md): one JSON object per run, written
- * to a temporary file in the same directory and renamed, so a crash never leaves half a
- * file. Histograms are written as [[upper_ns, count], ...] over the non-empty buckets. */
+/* A result built from a finished run, as a JSON tree (result.h), and written out: objects
+ * one key a line, arrays of numbers on one line (a histogram is [[upper_ns, count], ...]
+ * over its non-empty buckets), numbers in the shortest form that reads back exactly. A
+ * file is written to a temporary name in the same directory, synced and renamed, so a
+ * crash never leaves half a file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,18 +13,238 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "stats.h"
+#include "result.h"
 
-typedef struct ab__json {
-  FILE *f;
-  int depth;
-  int first[16];
-} ab__json_t;
+/* ---- building ------------------------------------------------------------------------ */
 
-static void ab__jstr(FILE *f, const char *s)
+/* A whole number (below 2^53) is written as an integer, anything else as a real; NaN and
+ * infinities as null ("no data"). */
+static json_t *ab__num(double v)
+{
+  if (!isfinite(v))
+    return json_null();
+  if (v == (double)(int64_t)v && fabs(v) < 9e15)
+    return json_integer((json_int_t)v);
+  return json_real(v);
+}
+
+/* JSON strings are UTF-8: bytes that are not (a device's name, a message quoting input)
+ * become '?', so the document always reads back. */
+static json_t *ab__str(const char *s)
+{
+  if (!s)
+    return json_null();
+  json_t *j = json_string(s);
+  if (j)
+    return j;
+  char *c = strdup(s);
+  if (!c)
+    return NULL;
+  for (unsigned char *p = (unsigned char *)c; *p; p++)
+    if (*p >= 0x80)
+      *p = '?';
+  j = json_string(c);
+  free(c);
+  return j;
+}
+
+static void ab__setn(json_t *o, const char *k, double v) { json_object_set_new(o, k, ab__num(v)); }
+static void ab__sets(json_t *o, const char *k, const char *v) { json_object_set_new(o, k, ab__str(v)); }
+static json_t *ab__child(json_t *o, const char *k, json_t *c)
+{
+  json_object_set_new(o, k, c);
+  return c;
+}
+
+/* One cost entry. Memory where the entry is a process of its own (mem_slot >= 0: the
+ * snapshot's slot); a role sharing the supervisor's process has none of its own. */
+static json_t *ab__res(const ab_res_t *r, const ab_mem_t *m, int mem_slot)
+{
+  json_t *o = json_object();
+  ab__setn(o, "cpu_user_s", r->cpu_user_s);
+  ab__setn(o, "cpu_sys_s", r->cpu_sys_s);
+  ab__setn(o, "ctx_vol", (double)r->ctx_vol);
+  ab__setn(o, "ctx_invol", (double)r->ctx_invol);
+  if (r->apportioned) /* the total is measured; the kernel cannot split it per callback */
+    ab__sets(o, "cpu_split", "apportioned: the loop thread's user:system ratio");
+  if (mem_slot >= 0) {
+    int64_t rss = m->proc_rss_kb[mem_slot];
+    ab__setn(o, "rss_kb", (double)rss);
+    ab__setn(o, "pss_kb", (double)m->proc_pss_kb[mem_slot]);
+    /* The kernel's high-water mark is kept from counters updated in batches, and can trail
+     * the page-table walk of the snapshot: a peak is never below what was seen. */
+    if (r->maxrss_kb)
+      ab__setn(o, "rss_peak_kb", (double)(r->maxrss_kb > rss ? r->maxrss_kb : rss));
+  }
+  if (r->pid)
+    ab__setn(o, "pid", r->pid);
+  /* window: the measured window; lifetime: the role died before it could say, so this is
+   * the kernel's account of its whole life; none: nothing is known. */
+  ab__sets(o, "scope", r->valid == 1 ? "window" : r->valid == 2 ? "lifetime" : "none");
+  return o;
+}
+
+static json_t *ab__metric(const ab_hist_t *h)
+{
+  ab_summary_t s;
+  ab_summarize(h, &s);
+  json_t *o = json_object(), *hist = json_array();
+  ab__setn(o, "count", (double)s.count);
+  ab__setn(o, "min", (double)s.min);
+  ab__setn(o, "p50", (double)s.p50);
+  ab__setn(o, "p90", (double)s.p90);
+  ab__setn(o, "p99", (double)s.p99);
+  ab__setn(o, "p999", (double)s.p999);
+  ab__setn(o, "p9999", (double)s.p9999);
+  ab__setn(o, "max", (double)s.max);
+  ab__setn(o, "mean", s.mean);
+  ab__setn(o, "stddev", s.stddev);
+  for (int b = 0; b < AB_HIST_NBUCKETS; b++)
+    if (h->buckets[b])
+      json_array_append_new(hist, json_pack("[II]", (json_int_t)ab_hist_upper(b), (json_int_t)h->buckets[b]));
+  json_object_set_new(o, "hist", hist);
+  return o;
+}
+
+static const char *const status_names[] = { "ok", "partial", "failed" };
+
+/* What ran, with what, where. */
+static void ab__head(json_t *d, const ab_run_t *run, double window)
+{
+  const ab_scenario_t *sc = run->sc;
+  ab__sets(d, "schema", AB_RESULT_SCHEMA);
+  ab__sets(d, "scenario", sc->name);
+  ab__sets(d, "arch", run->rt->name);
+  ab__sets(d, "transport", run->transport_name);
+  ab__sets(d, "status", status_names[run->status]);
+  ab__sets(d, "error", run->error[0] ? run->error : NULL);
+  ab__sets(d, "started_at", run->started_at);
+  ab__setn(d, "duration_s", window);
+  ab__setn(d, "requested_duration_s", run->duration_ns / 1e9);
+  if (run->nfaults) { /* injected on purpose: these figures are a test's, not a measurement */
+    json_t *f = ab__child(d, "faults", json_array());
+    for (int i = 0; i < run->nfaults; i++)
+      json_array_append_new(f, ab__str(run->faults[i].spec));
+  }
+  json_t *o = ab__child(d, "params", json_object());
+  for (int i = 0; i < sc->nparams; i++)
+    ab__sets(o, sc->params[i].name, run->pstr[i]);
+  o = ab__child(d, "calibration", json_object());
+  for (int i = 0; i < run->ncalib; i++)
+    json_object_set_new(o, run->calib[i].key, run->calib[i].is_str ? ab__str(run->calib[i].str) : ab__num(run->calib[i].num));
+  o = ab__child(d, "devices", json_object());
+  for (int k = 0; k < sc->ndevs; k++)
+    ab__sets(o, sc->devs[k].name, run->devops[k] && run->devstate[k] ? run->devops[k]->backend(run->devstate[k]) : "unprepared");
+
+  ab_sysinfo_t si;
+  ab_sysinfo(&si, run);
+  o = ab__child(d, "env", json_object());
+  ab__sets(o, "kernel", si.kernel);
+  ab__sets(o, "cpu", si.cpu);
+  ab__setn(o, "ncpu", si.ncpu);
+  ab__sets(o, "virt", si.virt);
+  ab__sets(o, "sched", si.sched);
+  ab__sets(o, "cpus", si.cpus);
+  ab__sets(o, "clocksource", si.clocksource);
+  ab__sets(o, "governor", si.governor);
+  ab__sets(o, "host", si.host);
+  ab__sets(o, "mlock", run->mlock_err == 0 ? "all, on fault" : strerror(-run->mlock_err));
+  ab__sets(o, "latency_target", run->latency_note[0] ? run->latency_note : "off");
+  o = ab__child(d, "phases", json_object());
+  ab__setn(o, "setup_s", (run->t_setup1 - run->t_setup0) / 1e9);
+  ab__setn(o, "run_s", window);
+  ab__setn(o, "teardown_s", (run->t_teardown1 - run->t_run1) / 1e9);
+}
+
+/* What it measured: metrics, counters, the scenario's derived values. */
+static void ab__figures(json_t *d, const ab_run_t *run)
+{
+  json_t *o = ab__child(d, "metrics", json_object());
+  for (int m = 0; m < run->nmt; m++)
+    json_object_set_new(o, run->mt_name[m], ab__metric(&run->merged[m]));
+  o = ab__child(d, "counters", json_object());
+  for (int c = 0; c < run->nct; c++)
+    ab__setn(o, run->ct_name[c], (double)run->ctotal[c]);
+  if (run->sc->nvalues) {
+    o = ab__child(d, "values", json_object());
+    for (int v = 0; v < run->sc->nvalues; v++)
+      ab__setn(o, run->sc->values[v], run->value_set[v] ? run->values[v] : NAN);
+  }
+}
+
+/* Costs: the total measured whole; each role; the runtime's own work outside every role
+ * (the loop's dispatch); the supervisor. The parts add up to the total. Memory: every
+ * process of the run read at one instant at the end of the window. */
+static void ab__costs(json_t *d, const ab_run_t *run, double window)
+{
+  const ab_res_t *total = &run->res_total;
+  const ab_mem_t *mem = &run->mem;
+  json_t *res = ab__child(d, "resources", json_object());
+  json_t *t = ab__child(res, "total", json_object());
+  ab__setn(t, "cpu_user_s", total->cpu_user_s);
+  ab__setn(t, "cpu_sys_s", total->cpu_sys_s);
+  ab__setn(t, "ctx_vol", (double)total->ctx_vol);
+  ab__setn(t, "ctx_invol", (double)total->ctx_invol);
+  ab__setn(t, "rss_kb", mem->t_ns ? (double)mem->rss_kb : NAN);
+  ab__setn(t, "pss_kb", mem->t_ns ? (double)mem->pss_kb : NAN);
+  ab__setn(t, "rss_peak_kb", mem->samples ? (double)mem->rss_peak_kb : NAN);
+  ab__setn(t, "pss_peak_kb", mem->samples ? (double)mem->pss_peak_kb : NAN);
+  ab__setn(t, "mem_at_s", mem->t_ns ? (mem->t_ns - run->ctl->t_start) / 1e9 : NAN);
+  ab__setn(t, "mem_samples", mem->samples);
+  ab__sets(t, "mem_scope", !mem->t_ns ? "none" : mem->valid ? "every process at one instant"
+                                                             : "incomplete: a process of the run had gone");
+  ab__setn(res, "cpu_percent", window > 0 ? 100.0 * (total->cpu_user_s + total->cpu_sys_s) / window : 0);
+  json_t *roles = ab__child(res, "roles", json_object());
+  static const ab_res_t unknown; /* a wedged role's own account is still being written */
+  for (int i = 0; i < run->sc->nroles; i++)
+    json_object_set_new(roles, run->sc->roles[i].name,
+                        ab__res(run->role_wedged[i] ? &unknown : &run->ctl->res[i], mem, run->role_pid[i] ? i : -1));
+  if (run->ctl->res_runtime.valid)
+    json_object_set_new(res, "runtime", ab__res(&run->ctl->res_runtime, mem, -1));
+  json_object_set_new(res, "supervisor", ab__res(&run->res_super, mem, run->rt->same_process ? -1 : AB_MAX_ROLES));
+}
+
+/* The requirements as evaluated once after the run (run->req). */
+static void ab__reqs(json_t *d, const ab_run_t *run)
+{
+  json_t *a = ab__child(d, "requirements", json_array());
+  for (int i = 0; i < run->sc->nreqs; i++) {
+    const ab_req_desc_t *q = &run->sc->reqs[i];
+    const ab_req_eval_t *e = &run->req[i];
+    json_t *o = json_object();
+    ab__sets(o, "name", q->name);
+    ab__sets(o, "op", ab_req_op_name(q->op));
+    ab__setn(o, "limit", e->limit);
+    ab__setn(o, "value", e->have ? e->value : NAN);
+    json_object_set_new(o, "pass", json_boolean(e->pass));
+    if (!e->have)
+      ab__sets(o, "note", "no data");
+    json_array_append_new(a, o);
+  }
+}
+
+ab_result_t *ab_result_of_run(const ab_run_t *run)
+{
+  json_t *d = json_object();
+  if (!d)
+    return NULL;
+  double window = (run->t_run1 - run->ctl->t_start) / 1e9;
+  if (window < 0)
+    window = 0;
+  ab__head(d, run, window);
+  ab__figures(d, run);
+  ab__costs(d, run, window);
+  ab__reqs(d, run);
+  char err[256];
+  return ab_result_parse(d, err, sizeof err); /* NULL only when a part could not be allocated */
+}
+
+/* ---- writing ------------------------------------------------------------------------- */
+
+static void ab__dstr(FILE *f, const char *s)
 {
   fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     if (*p == '"' || *p == '\\')
       fprintf(f, "\\%c", *p);
     else if (*p == '\n')
@@ -36,275 +257,127 @@ static void ab__jstr(FILE *f, const char *s)
   fputc('"', f);
 }
 
-static void ab__jsep(ab__json_t *j)
+/* The shortest of %.15g..%.17g that reads back as v, and that reads as a real. */
+static void ab__dreal(FILE *f, double v)
 {
-  if (!j->first[j->depth])
-    fputc(',', j->f);
-  j->first[j->depth] = 0;
-  fprintf(j->f, "\n%*s", 2 * j->depth, "");
-}
-
-static void ab__jkey(ab__json_t *j, const char *k)
-{
-  ab__jsep(j);
-  ab__jstr(j->f, k);
-  fputs(": ", j->f);
-}
-
-static void ab__jopen(ab__json_t *j, const char *k, char c)
-{
-  if (k)
-    ab__jkey(j, k);
-  else
-    ab__jsep(j);
-  fputc(c, j->f);
-  j->depth++;
-  j->first[j->depth] = 1;
-}
-
-static void ab__jclose(ab__json_t *j, char c)
-{
-  j->depth--;
-  fprintf(j->f, "\n%*s%c", 2 * j->depth, "", c);
-}
-
-static void ab__jnum(ab__json_t *j, const char *k, double v)
-{
-  ab__jkey(j, k);
-  if (!isfinite(v))
-    fputs("null", j->f);
-  else if (v == (double)(int64_t)v && fabs(v) < 9e15)
-    fprintf(j->f, "%lld", (long long)v);
-  else
-    fprintf(j->f, "%.6g", v);
-}
-
-static void ab__js(ab__json_t *j, const char *k, const char *v)
-{
-  ab__jkey(j, k);
-  if (v)
-    ab__jstr(j->f, v);
-  else
-    fputs("null", j->f);
-}
-
-/* One cost entry. Memory where the entry is a process of its own (mem_slot >= 0: the
- * snapshot's slot); a role sharing the supervisor's process has none of its own. */
-static void ab__jres(ab__json_t *j, const char *k, const ab_res_t *r, const ab_mem_t *m, int mem_slot)
-{
-  ab__jopen(j, k, '{');
-  ab__jnum(j, "cpu_user_s", r->cpu_user_s);
-  ab__jnum(j, "cpu_sys_s", r->cpu_sys_s);
-  ab__jnum(j, "ctx_vol", (double)r->ctx_vol);
-  ab__jnum(j, "ctx_invol", (double)r->ctx_invol);
-  if (r->apportioned) /* the total is measured; the kernel cannot split it per callback */
-    ab__js(j, "cpu_split", "apportioned: the loop thread's user:system ratio");
-  if (mem_slot >= 0) {
-    int64_t rss = m->proc_rss_kb[mem_slot];
-    ab__jnum(j, "rss_kb", (double)rss);
-    ab__jnum(j, "pss_kb", (double)m->proc_pss_kb[mem_slot]);
-    /* The kernel's high-water mark is kept from counters updated in batches, and can trail
-     * the page-table walk of the snapshot: a peak is never below what was seen. */
-    if (r->maxrss_kb)
-      ab__jnum(j, "rss_peak_kb", (double)(r->maxrss_kb > rss ? r->maxrss_kb : rss));
+  char b[40];
+  for (int p = 15; p <= 17; p++) {
+    snprintf(b, sizeof b, "%.*g", p, v);
+    if (strtod(b, NULL) == v)
+      break;
   }
-  if (r->pid)
-    ab__jnum(j, "pid", r->pid);
-  /* window: the measured window; lifetime: the role died before it could say, so this is
-   * the kernel's account of its whole life; none: nothing is known. */
-  ab__js(j, "scope", r->valid == 1 ? "window" : r->valid == 2 ? "lifetime" : "none");
-  ab__jclose(j, '}');
+  fputs(b, f);
+  if (!strpbrk(b, ".eEni"))
+    fputs(".0", f);
 }
 
-static const char *const status_names[] = { "ok", "partial", "failed" };
-
-static void ab__metric(ab__json_t *j, const char *name, const ab_hist_t *h)
+/* Arrays of scalars (and of such arrays) stay on one line. */
+static int ab__flat(json_t *v)
 {
-  ab_summary_t s;
-  ab_summarize(h, &s);
-  ab__jopen(j, name, '{');
-  ab__jnum(j, "count", (double)s.count);
-  ab__jnum(j, "min", (double)s.min);
-  ab__jnum(j, "p50", (double)s.p50);
-  ab__jnum(j, "p90", (double)s.p90);
-  ab__jnum(j, "p99", (double)s.p99);
-  ab__jnum(j, "p999", (double)s.p999);
-  ab__jnum(j, "p9999", (double)s.p9999);
-  ab__jnum(j, "max", (double)s.max);
-  ab__jnum(j, "mean", s.mean);
-  ab__jnum(j, "stddev", s.stddev);
-  ab__jkey(j, "hist");
-  fputc('[', j->f);
-  int first = 1;
-  for (int b = 0; b < AB_HIST_NBUCKETS; b++)
-    if (h->buckets[b]) {
-      fprintf(j->f, "%s[%lld,%llu]", first ? "" : ",", (long long)ab_hist_upper(b),
-              (unsigned long long)h->buckets[b]);
-      first = 0;
+  if (json_is_object(v))
+    return 0;
+  size_t i;
+  json_t *e;
+  json_array_foreach(v, i, e) if (json_is_object(e) || (json_is_array(e) && !ab__flat(e))) return 0;
+  return 1;
+}
+
+static void ab__dump(FILE *f, json_t *v, int depth)
+{
+  const char *k;
+  json_t *e;
+  size_t i, n = 0;
+  switch (json_typeof(v)) {
+  case JSON_OBJECT:
+    fputc('{', f);
+    json_object_foreach(v, k, e) {
+      fprintf(f, "%s\n%*s", n++ ? "," : "", 2 * (depth + 1), "");
+      ab__dstr(f, k);
+      fputs(": ", f);
+      ab__dump(f, e, depth + 1);
     }
-  fputc(']', j->f);
-  ab__jclose(j, '}');
+    fprintf(f, n ? "\n%*s}" : "}", 2 * depth, "");
+    break;
+  case JSON_ARRAY:
+    fputc('[', f);
+    json_array_foreach(v, i, e) {
+      if (ab__flat(v))
+        fputs(i ? "," : "", f);
+      else
+        fprintf(f, "%s\n%*s", i ? "," : "", 2 * (depth + 1), "");
+      ab__dump(f, e, depth + 1);
+    }
+    if (!ab__flat(v) && json_array_size(v))
+      fprintf(f, "\n%*s", 2 * depth, "");
+    fputc(']', f);
+    break;
+  case JSON_STRING: ab__dstr(f, json_string_value(v)); break;
+  case JSON_INTEGER: fprintf(f, "%lld", (long long)json_integer_value(v)); break;
+  case JSON_REAL: ab__dreal(f, json_real_value(v)); break;
+  case JSON_TRUE: fputs("true", f); break;
+  case JSON_FALSE: fputs("false", f); break;
+  case JSON_NULL: fputs("null", f); break;
+  }
+}
+
+char *ab_result_dumps(const ab_result_t *r)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f)
+    return NULL;
+  ab__dump(f, r->doc, 0);
+  fputc('\n', f);
+  if (fclose(f) != 0) {
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+int ab_result_save(const ab_result_t *r, const char *path)
+{
+  char *text = ab_result_dumps(r), *tmp = NULL;
+  if (!text || asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
+    free(text);
+    return -ENOMEM;
+  }
+  /* A name nobody can have prepared (mkstemp: O_EXCL, never through a symlink); rename then
+   * replaces whatever `path` was, a symlink included, not what it pointed at. */
+  int fd = mkostemp(tmp, O_CLOEXEC), e = 0;
+  if (fd < 0) {
+    e = errno;
+  } else {
+    fchmod(fd, 0644);
+    size_t n = strlen(text), off = 0;
+    while (off < n && !e) {
+      ssize_t w = write(fd, text + off, n - off);
+      if (w < 0 && errno != EINTR)
+        e = errno;
+      else if (w > 0)
+        off += (size_t)w;
+    }
+    if (!e && fsync(fd) != 0)
+      e = errno;
+    if (close(fd) != 0 && !e)
+      e = errno;
+    if (!e && rename(tmp, path) < 0)
+      e = errno;
+    if (e)
+      unlink(tmp);
+  }
+  free(text);
+  free(tmp);
+  return -e;
 }
 
 int ab_run_result_write(ab_run_t *run, const char *path)
 {
-  const ab_scenario_t *sc = run->sc;
-  /* A name nobody can have prepared (mkstemp: O_EXCL, never through a symlink); rename then
-   * replaces whatever `path` was, a symlink included, not what it pointed at. */
-  char *tmp = NULL;
-  if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
+  ab_result_t *r = ab_result_of_run(run);
+  if (!r)
     return -ENOMEM;
-  int fd = mkostemp(tmp, O_CLOEXEC);
-  FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
-  if (!f) {
-    int e = errno;
-    if (fd >= 0) {
-      close(fd);
-      unlink(tmp);
-    }
-    free(tmp);
-    return -e;
-  }
-  fchmod(fd, 0644);
-  ab__json_t j = { .f = f, .depth = 0 };
-  j.first[0] = 1;
-  fputc('{', f);
-  j.depth = 1;
-  j.first[1] = 1;
-  ab__js(&j, "schema", "archbench-result/1");
-  ab__js(&j, "scenario", sc->name);
-  ab__js(&j, "arch", run->rt->name);
-  ab__js(&j, "transport", run->transport_name);
-  ab__js(&j, "status", status_names[run->status]);
-  ab__js(&j, "error", run->error[0] ? run->error : NULL);
-  ab__js(&j, "started_at", run->started_at);
-  double window = (run->t_run1 - run->ctl->t_start) / 1e9;
-  ab__jnum(&j, "duration_s", window > 0 ? window : 0);
-  ab__jnum(&j, "requested_duration_s", run->duration_ns / 1e9);
-  if (run->nfaults) { /* injected on purpose: these figures are a test's, not a measurement */
-    ab__jopen(&j, "faults", '[');
-    for (int i = 0; i < run->nfaults; i++) {
-      ab__jsep(&j);
-      ab__jstr(f, run->faults[i].spec);
-    }
-    ab__jclose(&j, ']');
-  }
-
-  ab__jopen(&j, "params", '{');
-  for (int i = 0; i < sc->nparams; i++)
-    ab__js(&j, sc->params[i].name, run->pstr[i]);
-  ab__jclose(&j, '}');
-  ab__jopen(&j, "calibration", '{');
-  for (int i = 0; i < run->ncalib; i++) {
-    if (run->calib[i].is_str)
-      ab__js(&j, run->calib[i].key, run->calib[i].str);
-    else
-      ab__jnum(&j, run->calib[i].key, run->calib[i].num);
-  }
-  ab__jclose(&j, '}');
-  ab__jopen(&j, "devices", '{');
-  for (int d = 0; d < sc->ndevs; d++)
-    ab__js(&j, sc->devs[d].name, run->devops[d] && run->devstate[d] ? run->devops[d]->backend(run->devstate[d]) : "unprepared");
-  ab__jclose(&j, '}');
-
-  ab_sysinfo_t si;
-  ab_sysinfo(&si, run);
-  ab__jopen(&j, "env", '{');
-  ab__js(&j, "kernel", si.kernel);
-  ab__js(&j, "cpu", si.cpu);
-  ab__jnum(&j, "ncpu", si.ncpu);
-  ab__js(&j, "virt", si.virt);
-  ab__js(&j, "sched", si.sched);
-  ab__js(&j, "cpus", si.cpus);
-  ab__js(&j, "clocksource", si.clocksource);
-  ab__js(&j, "governor", si.governor);
-  ab__js(&j, "host", si.host);
-  ab__js(&j, "mlock", run->mlock_err == 0 ? "all, on fault" : strerror(-run->mlock_err));
-  ab__js(&j, "latency_target", run->latency_note[0] ? run->latency_note : "off");
-  ab__jclose(&j, '}');
-
-  ab__jopen(&j, "phases", '{');
-  ab__jnum(&j, "setup_s", (run->t_setup1 - run->t_setup0) / 1e9);
-  ab__jnum(&j, "run_s", window > 0 ? window : 0);
-  ab__jnum(&j, "teardown_s", (run->t_teardown1 - run->t_run1) / 1e9);
-  ab__jclose(&j, '}');
-
-  ab__jopen(&j, "metrics", '{');
-  for (int m = 0; m < run->nmt; m++)
-    ab__metric(&j, run->mt_name[m], &run->merged[m]);
-  ab__jclose(&j, '}');
-  ab__jopen(&j, "counters", '{');
-  for (int c = 0; c < run->nct; c++)
-    ab__jnum(&j, run->ct_name[c], (double)run->ctotal[c]);
-  ab__jclose(&j, '}');
-  if (sc->nvalues) {
-    ab__jopen(&j, "values", '{');
-    for (int v = 0; v < sc->nvalues; v++)
-      ab__jnum(&j, sc->values[v], run->value_set[v] ? run->values[v] : NAN);
-    ab__jclose(&j, '}');
-  }
-
-  /* Costs: the total measured whole; each role; the runtime's own work outside every role
-   * (the loop's dispatch); the supervisor. The parts add up to the total. Memory: every
-   * process of the run read at one instant at the end of the window. */
-  const ab_res_t *total = &run->res_total;
-  const ab_mem_t *mem = &run->mem;
-  ab__jopen(&j, "resources", '{');
-  ab__jopen(&j, "total", '{');
-  ab__jnum(&j, "cpu_user_s", total->cpu_user_s);
-  ab__jnum(&j, "cpu_sys_s", total->cpu_sys_s);
-  ab__jnum(&j, "ctx_vol", (double)total->ctx_vol);
-  ab__jnum(&j, "ctx_invol", (double)total->ctx_invol);
-  ab__jnum(&j, "rss_kb", mem->t_ns ? (double)mem->rss_kb : NAN);
-  ab__jnum(&j, "pss_kb", mem->t_ns ? (double)mem->pss_kb : NAN);
-  ab__jnum(&j, "rss_peak_kb", mem->samples ? (double)mem->rss_peak_kb : NAN);
-  ab__jnum(&j, "pss_peak_kb", mem->samples ? (double)mem->pss_peak_kb : NAN);
-  ab__jnum(&j, "mem_at_s", mem->t_ns ? (mem->t_ns - run->ctl->t_start) / 1e9 : NAN);
-  ab__jnum(&j, "mem_samples", mem->samples);
-  ab__js(&j, "mem_scope", !mem->t_ns ? "none" : mem->valid ? "every process at one instant"
-                                                            : "incomplete: a process of the run had gone");
-  ab__jclose(&j, '}');
-  ab__jnum(&j, "cpu_percent", window > 0 ? 100.0 * (total->cpu_user_s + total->cpu_sys_s) / window : 0);
-  ab__jopen(&j, "roles", '{');
-  static const ab_res_t unknown; /* a wedged role's own account is still being written */
-  for (int i = 0; i < sc->nroles; i++)
-    ab__jres(&j, sc->roles[i].name, run->role_wedged[i] ? &unknown : &run->ctl->res[i], mem,
-             run->role_pid[i] ? i : -1);
-  ab__jclose(&j, '}');
-  if (run->ctl->res_runtime.valid)
-    ab__jres(&j, "runtime", &run->ctl->res_runtime, mem, -1);
-  ab__jres(&j, "supervisor", &run->res_super, mem, run->rt->same_process ? -1 : AB_MAX_ROLES);
-  ab__jclose(&j, '}');
-
-  ab__jopen(&j, "requirements", '[');
-  for (int i = 0; i < sc->nreqs; i++) {
-    const ab_req_desc_t *q = &sc->reqs[i];
-    const ab_req_eval_t *e = &run->req[i];
-    ab__jopen(&j, NULL, '{');
-    ab__js(&j, "name", q->name);
-    ab__js(&j, "op", ab_req_op_name(q->op));
-    ab__jnum(&j, "limit", e->limit);
-    ab__jnum(&j, "value", e->have ? e->value : NAN);
-    ab__jkey(&j, "pass");
-    fputs(e->pass ? "true" : "false", f);
-    if (!e->have)
-      ab__js(&j, "note", "no data");
-    ab__jclose(&j, '}');
-  }
-  ab__jclose(&j, ']');
-  fputs("\n}\n", f);
-  int bad = ferror(f);
-  if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-    bad = 1;
-  if (fclose(f) != 0 || bad) {
-    int e = errno ? errno : EIO;
-    unlink(tmp);
-    free(tmp);
-    return -e;
-  }
-  int r = rename(tmp, path) < 0 ? -errno : 0;
-  if (r < 0)
-    unlink(tmp);
-  free(tmp);
-  return r;
+  int e = ab_result_save(r, path);
+  ab_result_free(r);
+  return e;
 }

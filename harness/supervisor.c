@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "result.h"
 #include "shm.h"
 #include "stats.h"
 
@@ -102,6 +103,7 @@ void ab_run_free(ab_run_t *run)
   if (run->blk)
     ab_shm_free(run->blk, run->blk_size, run->shared);
   free(run->rt_state);
+  ab_result_free(run->result);
   free(run->merged);
   free(run->ctotal);
   free(run);
@@ -141,24 +143,6 @@ static void ab__utc_now(char *buf, size_t len)
   struct tm tm;
   gmtime_r(&ts.tv_sec, &tm);
   strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void ab__report_failed(const ab_run_t *run)
-{
-  char label[64];
-  fprintf(stderr, "archbench: %s %s: requirement%s failed:", run->sc->name, ab_run_label(run, label, sizeof label),
-          run->req_failed > 1 ? "s" : "");
-  for (int i = 0, n = 0; i < run->sc->nreqs; i++) {
-    const ab_req_eval_t *e = &run->req[i];
-    if (e->pass)
-      continue;
-    fprintf(stderr, "%s %s ", n++ ? "," : "", run->sc->reqs[i].name);
-    if (e->have)
-      fprintf(stderr, "%g (expected %s %g)", e->value, ab_req_op_name(run->sc->reqs[i].op), e->limit);
-    else
-      fprintf(stderr, "(no data)");
-  }
-  fputc('\n', stderr);
 }
 
 /* Evaluated once, here; the table and the result read run->req. */
@@ -326,16 +310,29 @@ void ab_run_total(const ab_run_t *run, ab_res_t *total) { *total = run->res_tota
 
 static void ab__progress(const ab_run_opts_t *o, const ab_run_t *run, int64_t now, int done)
 {
-  if (o->quiet || !isatty(2))
+  if (!o->on_progress)
     return;
-  double el = (now - run->ctl->t_start) / 1e9, tot = run->duration_ns / 1e9;
-  if (el < 0)
-    el = 0;
-  if (el > tot)
-    el = tot;
   char label[64];
-  fprintf(stderr, "\r%s %s %s %4.1fs/%.1fs%s", o->progress_label ? o->progress_label : "", run->sc->name,
-          ab_run_label(run, label, sizeof label), el, tot, done ? "\r\033[K" : "  ");
+  ab_progress_t p = { run->sc->name, ab_run_label(run, label, sizeof label), (now - run->ctl->t_start) / 1e9,
+                      run->duration_ns / 1e9, done };
+  if (p.elapsed_s < 0)
+    p.elapsed_s = 0;
+  if (p.elapsed_s > p.total_s)
+    p.elapsed_s = p.total_s;
+  o->on_progress(o->cb_arg, &p);
+}
+
+static void ab__say(const ab_run_opts_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ab__say(const ab_run_opts_t *o, const char *fmt, ...)
+{
+  if (!o->on_message)
+    return;
+  char msg[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  o->on_message(o->cb_arg, msg);
 }
 
 /* PM QoS for the run: asked for, it must hold; implied by --rt-prio, a failure is noted. */
@@ -359,7 +356,7 @@ static int ab__latency_hold(ab_run_t *run, const ab_run_opts_t *o, char *err, si
   }
   snprintf(run->latency_note, sizeof run->latency_note, "not held: %s", strerror(-fd));
   if (!o->quiet)
-    fprintf(stderr, "archbench: warning: %s\n", msg);
+    ab__say(o, "warning: %s", msg);
   return 0;
 }
 
@@ -444,7 +441,7 @@ int ab_run_one(ab_run_opts_t *o)
   int code = AB_EXIT_OK, r;
   ab_run_t *run = calloc(1, sizeof *run);
   if (!run) {
-    fprintf(stderr, "archbench: out of memory\n");
+    ab__say(o, "out of memory");
     return AB_EXIT_RESOURCE;
   }
   run->t_setup0 = ab_now_ns();
@@ -525,20 +522,20 @@ int ab_run_one(ab_run_opts_t *o)
   ab__requirements(run);
   run->t_teardown1 = ab_now_ns();
 
-  if (o->result_path && (r = ab_run_result_write(run, o->result_path)) < 0) {
-    fprintf(stderr, "archbench: writing %s: %s\n", o->result_path, strerror(-r));
+  run->result = ab_result_of_run(run);
+  if (!run->result) {
+    ab__say(o, "%s %s: out of memory for its result", o->sc->name, run->rt->name);
+    code = AB_EXIT_RESOURCE;
+  } else if (o->result_path && (r = ab_result_save(run->result, o->result_path)) < 0) {
+    ab__say(o, "writing %s: %s", o->result_path, strerror(-r));
     code = AB_EXIT_RESOURCE;
   }
   if (run->interrupted)
     code = AB_EXIT_INTR;
   else if (run->status == AB_ST_FAILED || run->req_failed)
     code = code ? code : AB_EXIT_FAIL;
-  /* Why a run failed goes to stderr whatever --quiet says: its error; and its requirements
-   * when there will be no table to say it (--quiet). */
-  if (run->status == AB_ST_FAILED)
-    fprintf(stderr, "archbench: %s %s: failed: %s\n", o->sc->name, run->rt->name, run->error);
-  else if (run->req_failed && o->quiet)
-    ab__report_failed(run);
+  if (run->status == AB_ST_FAILED) /* why, whatever --quiet says */
+    ab__say(o, "%s %s: failed: %s", o->sc->name, run->rt->name, run->error);
 
 out_teardown:
   if (ab_run_wedged(run)) {
@@ -555,7 +552,7 @@ out_early:
     close(run->latency_fd);
   run->latency_fd = -1;
   if (err[0])
-    fprintf(stderr, "archbench: %s\n", err);
+    ab__say(o, "%s", err);
   {
     /* A mock device's child may have raised SIGCHLD; nothing else pending matters. */
     struct timespec zero = { 0, 0 };
@@ -568,9 +565,11 @@ out_early:
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   munlockall();
-  if (o->keep && run->t_run1)
-    o->kept = run; /* teardown done; the figures stay */
-  else if (!ab_run_wedged(run))
+  if (o->want_result) {
+    o->result = run->result; /* handed over */
+    run->result = NULL;
+  }
+  if (!ab_run_wedged(run))
     ab_run_free(run);
   return code;
 }

@@ -1,5 +1,5 @@
 /* The summary table printed after runs and written to <out>/summary.txt: one row per run,
- * from its figures and its requirements as evaluated (run->req). */
+ * read from its result (result.h), never from the run's internals. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,68 +9,58 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "result.h"
 #include "stats.h"
 
+/* A statistic triple of a metric, if it has data. */
+static int ab__stats3(const ab_result_t *r, const char *name, double out[3], int tail_is_max)
+{
+  ab_summary_t s;
+  if (ab_result_metric(r, name, &s) < 0)
+    return 0;
+  out[0] = s.p50, out[1] = s.p99, out[2] = tail_is_max ? s.max : s.p999;
+  return 1;
+}
 
-/* A row from a finished run: what it measured and its requirements as evaluated. */
-void ab_table_add(ab__table_t *tb, const ab_run_t *run)
+/* A row from a result: what the run measured and its requirements as evaluated. Which
+ * columns a scenario fills (its periodic role, its chain) comes from its descriptor. */
+void ab_table_add(ab__table_t *tb, const ab_result_t *r)
 {
   if (tb->n == tb->cap) {
     int cap = tb->cap ? 2 * tb->cap : 16;
-    ab__row_t *r = realloc(tb->rows, cap * sizeof *r);
-    if (!r)
+    ab__row_t *rows = realloc(tb->rows, cap * sizeof *rows);
+    if (!rows)
       return;
-    tb->rows = r;
+    tb->rows = rows;
     tb->cap = cap;
   }
   ab__row_t *w = &tb->rows[tb->n++];
   memset(w, 0, sizeof *w);
-  const ab_scenario_t *sc = run->sc;
-  snprintf(w->scenario, sizeof w->scenario, "%s", sc->name);
-  ab_run_label(run, w->arch, sizeof w->arch);
-  w->status = run->status;
-  w->faults = run->nfaults;
+  const ab_scenario_t *sc = ab_scenario_find(r->scenario);
+  snprintf(w->scenario, sizeof w->scenario, "%s", r->scenario);
+  ab_result_label(r, w->arch, sizeof w->arch);
+  w->status = r->status;
+  w->faults = r->nfaults;
   char name[96];
-  if (sc->table_role) {
+  if (sc && sc->table_role) {
     snprintf(name, sizeof name, "%s.lateness_ns", sc->table_role);
-    int m = ab_metric_index(run, name);
-    if (m >= 0 && run->merged[m].count) {
-      ab_summary_t s;
-      ab_summarize(&run->merged[m], &s);
-      w->lat[0] = s.p50, w->lat[1] = s.p99, w->lat[2] = s.p999;
-      w->has_lat = 1;
-    }
+    w->has_lat = ab__stats3(r, name, w->lat, 0);
     snprintf(name, sizeof name, "%s.missed_periods", sc->table_role);
-    int c = ab_counter_index(run, name);
-    if (c >= 0)
-      w->missed = run->ctotal[c];
+    ab_result_counter(r, name, &w->missed);
   }
-  if (sc->table_chain) {
-    int m = ab_metric_index(run, sc->table_chain);
-    if (m >= 0 && run->merged[m].count) {
-      ab_summary_t s;
-      ab_summarize(&run->merged[m], &s);
-      w->chain[0] = s.p50, w->chain[1] = s.p99, w->chain[2] = s.max;
-      w->has_chain = 1;
-    }
-  }
-  if (sc->table_chain_lost) {
-    int c = ab_counter_index(run, sc->table_chain_lost);
-    w->chain_lost = c >= 0 ? run->ctotal[c] : 0;
-    w->has_lost = c >= 0;
-  }
-  ab_res_t t;
-  ab_run_total(run, &t);
-  double win = (run->t_run1 - run->ctl->t_start) / 1e9;
-  w->cpu_pct = win > 0 ? 100.0 * (t.cpu_user_s + t.cpu_sys_s) / win : 0;
-  w->pss_mb = t.pss_kb / 1024.0;
-  w->nreqs = sc->nreqs;
-  w->req_failed = run->req_failed;
-  for (int i = 0; i < sc->nreqs; i++)
-    if (!run->req[i].pass) {
+  if (sc && sc->table_chain)
+    w->has_chain = ab__stats3(r, sc->table_chain, w->chain, 1);
+  if (sc && sc->table_chain_lost)
+    w->has_lost = ab_result_counter(r, sc->table_chain_lost, &w->chain_lost) == 0;
+  w->cpu_pct = r->cpu_percent;
+  w->pss_mb = r->pss_kb / 1024.0;
+  w->nreqs = r->nreqs;
+  w->req_failed = r->req_failed;
+  for (int i = 0; i < r->nreqs; i++)
+    if (!r->reqs[i].pass) {
       size_t n = strlen(w->failed_reqs);
-      snprintf(w->failed_reqs + n, sizeof w->failed_reqs - n, "%s%s%s", n ? ", " : "", sc->reqs[i].name,
-               run->req[i].have ? "" : " (no data)");
+      snprintf(w->failed_reqs + n, sizeof w->failed_reqs - n, "%s%s%s", n ? ", " : "", r->reqs[i].name,
+               r->reqs[i].have ? "" : " (no data)");
     }
 }
 
@@ -88,7 +78,7 @@ static void ab__cell_ns(char *buf, size_t len, double ns, int have)
     snprintf(buf, len, "%.2fms", ns / 1e6);
 }
 
-static void ab__table_to(const ab__table_t *tb, FILE *f)
+void ab_table_write(const ab__table_t *tb, FILE *f)
 {
   fprintf(f, "%-9s %-12s %9s %9s %9s %6s  %9s %9s %9s %5s %6s %7s  %s\n", "scenario", "arch", "late p50",
           "p99", "p99.9", "missed", "chain p50", "p99", "max", "lost", "cpu%", "PSS MB", "verdict");
@@ -125,7 +115,7 @@ void ab_table_print(const ab__table_t *tb, const char *out)
   if (!tb->n)
     return;
   putchar('\n');
-  ab__table_to(tb, stdout);
+  ab_table_write(tb, stdout);
   char *path = NULL, *tmp = NULL;
   if (asprintf(&path, "%s/summary.txt", out) < 0 || asprintf(&tmp, "%s.XXXXXX", path) < 0) {
     free(path);
@@ -135,7 +125,7 @@ void ab_table_print(const ab__table_t *tb, const char *out)
   FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
   if (f) {
     fchmod(fd, 0644);
-    ab__table_to(tb, f);
+    ab_table_write(tb, f);
     ok = fclose(f) == 0 && rename(tmp, path) == 0;
   } else if (fd >= 0) {
     close(fd);

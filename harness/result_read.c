@@ -1,0 +1,239 @@
+/* Reading a result (result.h): the typed view is parsed from the JSON tree, whether the
+ * tree was just built from a run or read from a file, and every field it needs is checked:
+ * a file that is not a result says which field is missing or of the wrong type. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "result.h"
+
+static const char *const status_names[] = { "ok", "partial", "failed" };
+
+typedef struct ab__rd {
+  char *err;
+  size_t len;
+  int bad;
+} ab__rd_t;
+
+static void ab__bad(ab__rd_t *rd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ab__bad(ab__rd_t *rd, const char *fmt, ...)
+{
+  if (rd->bad++)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(rd->err, rd->len, fmt, ap);
+  va_end(ap);
+}
+
+static json_t *ab__get(ab__rd_t *rd, json_t *o, const char *k, json_type type, const char *what)
+{
+  json_t *v = json_object_get(o, k);
+  if (!v || json_typeof(v) != type)
+    ab__bad(rd, "\"%s\": %s, expected %s", k, v ? "of the wrong type" : "missing", what);
+  return v && json_typeof(v) == type ? v : NULL;
+}
+
+static const char *ab__gets(ab__rd_t *rd, json_t *o, const char *k, int nullable)
+{
+  json_t *v = json_object_get(o, k);
+  if (nullable && json_is_null(v))
+    return NULL;
+  if (!json_is_string(v)) {
+    ab__bad(rd, "\"%s\": %s, expected a string", k, v ? "of the wrong type" : "missing");
+    return "";
+  }
+  return json_string_value(v);
+}
+
+/* A number, or NaN for null ("no data") where that is allowed. */
+static double ab__getn(ab__rd_t *rd, json_t *o, const char *k, int nullable)
+{
+  json_t *v = json_object_get(o, k);
+  if (nullable && json_is_null(v))
+    return NAN;
+  if (!json_is_number(v)) {
+    ab__bad(rd, "\"%s\": %s, expected a number", k, v ? "of the wrong type" : "missing");
+    return NAN;
+  }
+  return json_number_value(v);
+}
+
+static void ab__view_reqs(ab__rd_t *rd, ab_result_t *r)
+{
+  json_t *a = ab__get(rd, r->doc, "requirements", JSON_ARRAY, "an array");
+  if (!a)
+    return;
+  r->reqs = calloc(json_array_size(a) + 1, sizeof *r->reqs);
+  if (!r->reqs) {
+    ab__bad(rd, "out of memory");
+    return;
+  }
+  size_t i;
+  json_t *q;
+  json_array_foreach(a, i, q) {
+    ab_result_req_t *e = &r->reqs[r->nreqs++];
+    if (!json_is_object(q)) {
+      ab__bad(rd, "requirements[%zu]: expected an object", i);
+      return;
+    }
+    e->name = ab__gets(rd, q, "name", 0);
+    e->op = ab__gets(rd, q, "op", 0);
+    e->limit = ab__getn(rd, q, "limit", 0);
+    e->value = ab__getn(rd, q, "value", 1);
+    e->have = !isnan(e->value);
+    json_t *p = json_object_get(q, "pass");
+    if (!json_is_boolean(p))
+      ab__bad(rd, "requirements[%zu] \"pass\": expected true or false", i);
+    e->pass = json_is_true(p);
+    r->req_failed += !e->pass;
+  }
+}
+
+static void ab__view_costs(ab__rd_t *rd, ab_result_t *r)
+{
+  json_t *res = ab__get(rd, r->doc, "resources", JSON_OBJECT, "an object");
+  json_t *t = res ? ab__get(rd, res, "total", JSON_OBJECT, "an object") : NULL;
+  r->rss_kb = r->pss_kb = r->cpu_percent = NAN;
+  if (!t)
+    return;
+  r->cpu_percent = ab__getn(rd, res, "cpu_percent", 0);
+  r->rss_kb = ab__getn(rd, t, "rss_kb", 1);
+  r->pss_kb = ab__getn(rd, t, "pss_kb", 1);
+}
+
+ab_result_t *ab_result_parse(json_t *doc, char *err, size_t len)
+{
+  ab__rd_t rd = { err, len, 0 };
+  ab_result_t *r = calloc(1, sizeof *r);
+  if (!r || !json_is_object(doc)) {
+    snprintf(err, len, r ? "not a JSON object" : "out of memory");
+    json_decref(doc);
+    free(r);
+    return NULL;
+  }
+  r->doc = doc;
+  const char *schema = ab__gets(&rd, doc, "schema", 0);
+  if (!rd.bad && strcmp(schema, AB_RESULT_SCHEMA))
+    ab__bad(&rd, "\"schema\": \"%s\", expected \"%s\"", schema, AB_RESULT_SCHEMA);
+  r->scenario = ab__gets(&rd, doc, "scenario", 0);
+  r->arch = ab__gets(&rd, doc, "arch", 0);
+  r->transport = ab__gets(&rd, doc, "transport", 0);
+  r->status_name = ab__gets(&rd, doc, "status", 0);
+  r->status = -1;
+  for (int s = 0; s < 3; s++)
+    if (!strcmp(r->status_name, status_names[s]))
+      r->status = s;
+  if (r->status < 0 && !rd.bad)
+    ab__bad(&rd, "\"status\": \"%s\", expected ok, partial or failed", r->status_name);
+  r->error = ab__gets(&rd, doc, "error", 1);
+  r->started_at = ab__gets(&rd, doc, "started_at", 0);
+  r->duration_s = ab__getn(&rd, doc, "duration_s", 0);
+  json_t *f = json_object_get(doc, "faults");
+  r->nfaults = json_is_array(f) ? (int)json_array_size(f) : 0;
+  ab__get(&rd, doc, "metrics", JSON_OBJECT, "an object");
+  ab__get(&rd, doc, "counters", JSON_OBJECT, "an object");
+  ab__view_costs(&rd, r);
+  ab__view_reqs(&rd, r);
+  if (rd.bad) {
+    ab_result_free(r);
+    return NULL;
+  }
+  return r;
+}
+
+ab_result_t *ab_result_load(const char *path, char *err, size_t len)
+{
+  json_error_t je;
+  json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+  if (!doc) {
+    snprintf(err, len, "%s: %s (line %d)", path, je.text, je.line);
+    return NULL;
+  }
+  char e[256];
+  ab_result_t *r = ab_result_parse(doc, e, sizeof e);
+  if (!r)
+    snprintf(err, len, "%s: not an %s result: %s", path, AB_RESULT_SCHEMA, e);
+  return r;
+}
+
+void ab_result_free(ab_result_t *r)
+{
+  if (!r)
+    return;
+  json_decref(r->doc);
+  free(r->reqs);
+  free(r);
+}
+
+static json_t *ab__section(const ab_result_t *r, const char *sect, const char *name)
+{
+  return json_object_get(json_object_get(r->doc, sect), name);
+}
+
+int ab_result_metric(const ab_result_t *r, const char *name, ab_summary_t *s)
+{
+  json_t *m = ab__section(r, "metrics", name);
+  if (!json_is_object(m))
+    return -ENOENT;
+  const char *k[] = { "count", "min", "max", "p50", "p90", "p99", "p999", "p9999", "mean", "stddev" };
+  double v[10];
+  for (int i = 0; i < 10; i++) {
+    json_t *x = json_object_get(m, k[i]);
+    if (!json_is_number(x))
+      return -ENOENT;
+    v[i] = json_number_value(x);
+  }
+  *s = (ab_summary_t){ (uint64_t)v[0], (int64_t)v[1], (int64_t)v[2], (int64_t)v[3], (int64_t)v[4],
+                       (int64_t)v[5], (int64_t)v[6], (int64_t)v[7], v[8], v[9] };
+  return s->count ? 0 : -ENODATA;
+}
+
+int ab_result_hist(const ab_result_t *r, const char *name, ab_hist_t *h)
+{
+  ab_summary_t s;
+  int e = ab_result_metric(r, name, &s);
+  json_t *b = json_object_get(ab__section(r, "metrics", name), "hist");
+  if (e == -ENOENT || !json_is_array(b))
+    return -ENOENT;
+  ab_hist_init(h);
+  size_t i;
+  json_t *p;
+  json_array_foreach(b, i, p) {
+    json_int_t up = json_integer_value(json_array_get(p, 0)), n = json_integer_value(json_array_get(p, 1));
+    int k = ab_hist_index(up);
+    if (!json_is_array(p) || n < 0 || ab_hist_upper(k) != up)
+      return -EINVAL;
+    h->buckets[k] += (uint64_t)n;
+  }
+  h->count = s.count;
+  if (s.count) {
+    h->min = s.min, h->max = s.max;
+    h->sum = s.mean * s.count;
+    h->sumsq = (s.stddev * s.stddev + s.mean * s.mean) * s.count;
+  }
+  return 0;
+}
+
+int ab_result_counter(const ab_result_t *r, const char *name, int64_t *v)
+{
+  json_t *c = ab__section(r, "counters", name);
+  if (!json_is_number(c))
+    return -ENOENT;
+  *v = (int64_t)json_number_value(c);
+  return 0;
+}
+
+const char *ab_result_label(const ab_result_t *r, char *buf, size_t len)
+{
+  const ab_runtime_t *rt = ab_runtime_get(ab_arch_find(r->arch));
+  if (rt && rt->uses_transport)
+    snprintf(buf, len, "%s/%s", r->arch, r->transport);
+  else
+    snprintf(buf, len, "%s", r->arch);
+  return buf;
+}
