@@ -1,6 +1,6 @@
 /* Camera device (see camera.h, hw.h): two backends behind ab_camera_ops.
  *
- * synthetic  prepare renders AB__VARIANTS scenes with fiducial markers (scenarios/markers.c)
+ * synthetic  prepare renders AB__VARIANTS scenes with fiducial markers (hw/markers.c)
  *            into shared memory, so a forked owner role sees them at the same address. open
  *            starts an absolute periodic timerfd: its expirations are the frames the sensor
  *            finished, so the fd is readable exactly when a frame is due and a slow reader

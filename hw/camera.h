@@ -2,7 +2,7 @@
  * conversion by libv4l2), or a synthetic source delivering RGB24 frames on a clock at the
  * configured rate, readable through a file descriptor (a timerfd: readable when a new frame
  * is due), each frame one of a few prerendered variants with fiducial markers drawn at known
- * places (see scenarios/markers.h for the marker format and the truth).
+ * places (see hw/markers.h for the marker format and the truth).
  */
 #ifndef AB_CAMERA_H
 #define AB_CAMERA_H

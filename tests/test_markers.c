@@ -1,4 +1,4 @@
-/* Tests of scenarios/markers.c: the dictionary's distance, the synthetic scenes' truth, the
+/* Tests of hw/markers.c: the dictionary's distance, the synthetic scenes' truth, the
  * detector against that truth at every decimation, what it must refuse (distractors, blank
  * frames, damaged codes), the rotation it decodes, the matcher, and an informational line
  * of detection cost per decimation on a 1920x1080 frame.

@@ -277,13 +277,13 @@ static int ab__median3(int a, int b, int c)
   return a > b ? a : b;
 }
 
-/* Decode one candidate whose grid bounding box is b (grid units). Returns 1 and fills *m
- * for a marker, 0 otherwise. */
-static int ab__decode(const uint8_t *rgb, int w, int h, int stride, int D, int thr,
-                      const ab__run_t *b, ab_marker_t *m)
+/* The ring's outer edges {x0, x1, y0, y1} in pixels for the candidate whose grid bounding box
+ * is b (grid units); 0 when a side shows none. The true edge lies within D-1 pixels outside
+ * the first and last dark samples: it is found on three lines through each side and the
+ * median kept. */
+static int ab__ring_edges(const uint8_t *rgb, int w, int h, int stride, int D, int thr,
+                          const ab__run_t *b, int edges[4])
 {
-  /* The true edge lies within D-1 pixels outside the first and last dark samples; find it
-   * on three lines through the ring's sides and keep the median. */
   int X0 = b->bx0 * D, X1 = b->bx1 * D, Y0 = b->by0 * D, Y1 = b->by1 * D;
   int e[3];
   for (int side = 0; side < 4; side++) {
@@ -309,13 +309,24 @@ static int ab__decode(const uint8_t *rgb, int w, int h, int stride, int D, int t
     default: Y1 = v; break;
     }
   }
-  float sw = (float)(X1 - X0 + 1), sh = (float)(Y1 - Y0 + 1);
-  if (sw < 24 || sh < 24 || fabsf(sw - sh) > 0.12f * (sw > sh ? sw : sh))
-    return 0;
+  edges[0] = X0;
+  edges[1] = X1;
+  edges[2] = Y0;
+  edges[3] = Y1;
+  return 1;
+}
+
+/* The 16-bit word of the code cells inside the ring whose outer edges are `edges` and sides
+ * sw x sh pixels; -1 when the quiet zone leaves the image, the contrast is too low, or a
+ * quiet-zone cell is dark or a ring cell light. */
+static int ab__read_code(const uint8_t *rgb, int w, int h, int stride, const int edges[4],
+                         float sw, float sh)
+{
+  int X0 = edges[0], X1 = edges[1], Y0 = edges[2], Y1 = edges[3];
   float cw = sw / 6, ch = sh / 6;
   /* The quiet zone must be inside the image to take the white reference from it. */
   if (X0 - cw < 0 || Y0 - ch < 0 || X1 + cw >= w || Y1 + ch >= h)
-    return 0;
+    return -1;
   int rr = (int)((cw < ch ? cw : ch) / 5);
   rr = rr > 2 ? 2 : rr;
 
@@ -337,38 +348,65 @@ static int ab__decode(const uint8_t *rgb, int w, int h, int stride, int D, int t
   black /= 20;
   white /= 28;
   if (white - black < 40)
-    return 0;
+    return -1;
   int t = (black + white) / 2;
   for (int i = 0; i < 8; i++)
     for (int k = 0; k < 8; k++) {
       int quiet = i == 0 || i == 7 || k == 0 || k == 7;
       int ring = !quiet && (i == 1 || i == 6 || k == 1 || k == 6);
       if ((quiet && g[i][k] <= t) || (ring && g[i][k] > t))
-        return 0;
+        return -1;
     }
   unsigned word = 0;
   for (int r = 0; r < 4; r++)
     for (int c = 0; c < 4; c++)
       if (g[r + 2][c + 2] <= t)
         word |= 1u << (r * 4 + c);
+  return (int)word;
+}
 
+/* The dictionary's nearest code to an observed word over the four rotations: its distance in
+ * bits, the id and the rotation the marker was drawn with in *id and *rot. */
+static int ab__nearest(unsigned word, int *id, int *rot)
+{
   /* Turning the observation back by j quarter turns and matching code `id` means the
    * marker was drawn turned by (4 - j) % 4. */
   unsigned obs[4];
   obs[0] = word;
   for (int j = 1; j < 4; j++)
     obs[j] = ab__rot(obs[j - 1]);
-  int best = 17, id = -1, rot = 0;
+  int best = 17;
+  *id = -1;
+  *rot = 0;
   for (int i = 0; i < AB_MARKER_DICT; i++)
     for (int j = 0; j < 4; j++) {
       int d = __builtin_popcount(obs[j] ^ ab__dict[i]);
       if (d < best) {
         best = d;
-        id = i;
-        rot = (4 - j) % 4;
+        *id = i;
+        *rot = (4 - j) % 4;
       }
     }
-  if (best > AB__CORRECT)
+  return best;
+}
+
+/* Decode one candidate whose grid bounding box is b (grid units). Returns 1 and fills *m
+ * for a marker, 0 otherwise. */
+static int ab__decode(const uint8_t *rgb, int w, int h, int stride, int D, int thr,
+                      const ab__run_t *b, ab_marker_t *m)
+{
+  int E[4];
+  if (!ab__ring_edges(rgb, w, h, stride, D, thr, b, E))
+    return 0;
+  int X0 = E[0], X1 = E[1], Y0 = E[2], Y1 = E[3];
+  float sw = (float)(X1 - X0 + 1), sh = (float)(Y1 - Y0 + 1);
+  if (sw < 24 || sh < 24 || fabsf(sw - sh) > 0.12f * (sw > sh ? sw : sh))
+    return 0;
+  int word = ab__read_code(rgb, w, h, stride, E, sw, sh);
+  if (word < 0)
+    return 0;
+  int id, rot;
+  if (ab__nearest((unsigned)word, &id, &rot) > AB__CORRECT)
     return 0;
   *m = (ab_marker_t){ .id = id, .rot = rot, .cx = (X0 + X1 + 1) / 2.0f,
                       .cy = (Y0 + Y1 + 1) / 2.0f, .side = (sw + sh) / 2 };
