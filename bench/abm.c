@@ -268,6 +268,89 @@ static void abm__peer_main(void *arg)
   }
 }
 
+/* The link of case c for messages of `bytes`, its descriptors all unused. */
+static void abm__link_init(abm_link_t *l, const abm_case_t *c, size_t bytes)
+{
+  memset(l, 0, sizeof *l);
+  l->ops = c->def->ops;
+  l->cfg = c->def->cfg;
+  l->procs = c->procs;
+  l->bytes = bytes;
+  l->back = c->mode == ABM_RTT ? bytes : bytes ? ABM_ACK : 0;
+  for (int i = 0; i < 4; i++)
+    l->fd[i] = -1;
+}
+
+/* The bench side of a link whose peer has started: one untimed exchange, then the timed
+ * loop (rtt records each round trip in h; oneway leaves the recording to the peer). 0, or
+ * the failure, already given to the benchmark as its skip reason. */
+static int abm__exchange(ab_gb_state_t *st, abm_link_t *l, void *sbuf, void *rbuf, ab_hist_t *h,
+                         int oneway)
+{
+  size_t bytes = l->bytes;
+  const void *data;
+  int e;
+
+  l->ops->enter(l, ABM_BENCH);
+
+  /* One untimed exchange: the peer is up and waiting, every buffer is touched. */
+  e = l->ops->send(l, ABM_BENCH, sbuf, bytes);
+  if (e == 0)
+    e = l->ops->recv(l, ABM_BENCH, rbuf, l->back, &data);
+  if (e == 0)
+    e = __atomic_load_n(&l->ctl->err, __ATOMIC_ACQUIRE);
+  if (e < 0) {
+    abm_skip(st, "first exchange", e);
+    return e;
+  }
+  /* The peer recorded the first exchange before its ack, and touches the histogram again only
+   * after our next send. The kernel's queues order both, but no checker can see that
+   * (ThreadSanitizer): `recorded` (release, acquired here) and t_sent (release before each
+   * send, acquired by the peer) say it in memory, at the cost of two plain moves. */
+  (void)__atomic_load_n(&l->ctl->recorded, __ATOMIC_ACQUIRE);
+  ab_hist_init(&l->ctl->hist);
+
+  int64_t t_prev = ab_now_ns();
+  while (ab_gb_loop(st)) {
+    if (oneway)
+      __atomic_store_n(&l->ctl->t_sent, ab_now_ns(), __ATOMIC_RELEASE);
+    if ((e = l->ops->send(l, ABM_BENCH, sbuf, bytes)) < 0)
+      break;
+    if ((e = l->ops->recv(l, ABM_BENCH, rbuf, l->back, &data)) < 0)
+      break;
+    if ((e = __atomic_load_n(&l->ctl->err, __ATOMIC_RELAXED)) < 0)
+      break;
+    if (!oneway) {
+      int64_t t = ab_now_ns();
+      ab_hist_record(h, t - t_prev);
+      t_prev = t;
+    }
+  }
+  if (e < 0)
+    abm_skip(st, "exchange", e);
+  return e;
+}
+
+/* Stop the peer (after a clean run the kick wakes it from its receive) and, when the run
+ * and the stop were clean (e == 0), report the latencies and the bytes moved. */
+static void abm__stop(ab_gb_state_t *st, abm_link_t *l, abm_peer_t *peer, const void *sbuf,
+                      const ab_hist_t *h, int oneway, int e)
+{
+  size_t bytes = l->bytes;
+
+  __atomic_store_n(&l->ctl->stop, 1, __ATOMIC_RELEASE);
+  if (e == 0)
+    l->ops->send(l, ABM_BENCH, sbuf, bytes); /* the kick */
+  if (abm_peer_join(peer, ABM_JOIN_NS) < 0 && e == 0) {
+    ab_gb_skip(st, "the peer did not stop within 2 s");
+    e = -ETIMEDOUT;
+  }
+  if (e == 0) {
+    abm_report_hist(st, oneway ? &l->ctl->hist : h);
+    ab_gb_bytes(st, ab_gb_iterations_done(st) * (int64_t)(bytes + (oneway ? 0 : l->back)));
+  }
+}
+
 static void abm__link_bench(ab_gb_state_t *st, void *arg)
 {
   const abm_case_t *c = arg;
@@ -279,17 +362,9 @@ static void abm__link_bench(ab_gb_state_t *st, void *arg)
   ab_hist_t *h = NULL;
   size_t bytes = (size_t)ab_gb_get_range(st, 0), room;
   void *sbuf = NULL, *rbuf = NULL;
-  const void *data;
   int oneway = c->mode == ABM_ONEWAY, e;
 
-  memset(l, 0, sizeof *l);
-  l->ops = def->ops;
-  l->cfg = def->cfg;
-  l->procs = c->procs;
-  l->bytes = bytes;
-  l->back = c->mode == ABM_RTT ? bytes : bytes ? ABM_ACK : 0;
-  for (int i = 0; i < 4; i++)
-    l->fd[i] = -1;
+  abm__link_init(l, c, bytes);
   room = bytes + ABM_SLACK;
   if (def->polls && abm_pin == ABM_PIN_SAME) {
     ab_gb_skip(st, "the receiver polls: it needs a CPU of its own, and --pin=same shares one");
@@ -328,56 +403,8 @@ static void abm__link_bench(ab_gb_state_t *st, void *arg)
     abm_skip(st, "peer", e);
     goto out_setup;
   }
-  l->ops->enter(l, ABM_BENCH);
-
-  /* One untimed exchange: the peer is up and waiting, every buffer is touched. */
-  e = l->ops->send(l, ABM_BENCH, sbuf, bytes);
-  if (e == 0)
-    e = l->ops->recv(l, ABM_BENCH, rbuf, l->back, &data);
-  if (e == 0)
-    e = __atomic_load_n(&l->ctl->err, __ATOMIC_ACQUIRE);
-  if (e < 0) {
-    abm_skip(st, "first exchange", e);
-    goto out_stop;
-  }
-  /* The peer recorded the first exchange before its ack, and touches the histogram again only
-   * after our next send. The kernel's queues order both, but no checker can see that
-   * (ThreadSanitizer): `recorded` (release, acquired here) and t_sent (release before each
-   * send, acquired by the peer) say it in memory, at the cost of two plain moves. */
-  (void)__atomic_load_n(&l->ctl->recorded, __ATOMIC_ACQUIRE);
-  ab_hist_init(&l->ctl->hist);
-
-  int64_t t_prev = ab_now_ns();
-  while (ab_gb_loop(st)) {
-    if (oneway)
-      __atomic_store_n(&l->ctl->t_sent, ab_now_ns(), __ATOMIC_RELEASE);
-    if ((e = l->ops->send(l, ABM_BENCH, sbuf, bytes)) < 0)
-      break;
-    if ((e = l->ops->recv(l, ABM_BENCH, rbuf, l->back, &data)) < 0)
-      break;
-    if ((e = __atomic_load_n(&l->ctl->err, __ATOMIC_RELAXED)) < 0)
-      break;
-    if (!oneway) {
-      int64_t t = ab_now_ns();
-      ab_hist_record(h, t - t_prev);
-      t_prev = t;
-    }
-  }
-  if (e < 0)
-    abm_skip(st, "exchange", e);
-
-out_stop:
-  __atomic_store_n(&l->ctl->stop, 1, __ATOMIC_RELEASE);
-  if (e == 0)
-    l->ops->send(l, ABM_BENCH, sbuf, bytes); /* the kick */
-  if (abm_peer_join(&peer, ABM_JOIN_NS) < 0 && e == 0) {
-    ab_gb_skip(st, "the peer did not stop within 2 s");
-    e = -ETIMEDOUT;
-  }
-  if (e == 0) {
-    abm_report_hist(st, oneway ? &l->ctl->hist : h);
-    ab_gb_bytes(st, ab_gb_iterations_done(st) * (int64_t)(bytes + (oneway ? 0 : l->back)));
-  }
+  e = abm__exchange(st, l, sbuf, rbuf, h, oneway);
+  abm__stop(st, l, &peer, sbuf, h, oneway, e);
 out_setup:
   l->ops->teardown(l);
 out_buf:
