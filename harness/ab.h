@@ -62,7 +62,12 @@ typedef struct ab_reg_desc {
   size_t size; /* bytes, rounded up to 8 internally */
 } ab_reg_desc_t;
 
-enum ab_dev_kind { AB_DEV_SERIAL = 1, AB_DEV_CAMERA = 2 };
+/* The device kinds, one line each: hw/<name>.c defines ab_<name>_ops (an ab_devops_t, hw.h)
+ * and this list gives it its number (AB_DEV_<NAME>, from 1) and its place in the table
+ * (hw/devices.c). */
+#define AB_DEVICES(X) X(SERIAL, serial) X(CAMERA, camera)
+#define AB__DEV_ENUM(up, low) AB_DEV_##up,
+enum ab_dev_kind { AB_DEV_NONE = 0, AB_DEVICES(AB__DEV_ENUM) AB_DEV_N };
 
 typedef struct ab_dev_desc {
   const char *name;
@@ -170,6 +175,8 @@ int64_t ab_run_end_time(const ab_run_t *run);
 int ab_run_serial_baud(const ab_run_t *run);
 /* Set a periodic role's period (declared periodic with a non-zero period_ns). */
 int ab_run_period(ab_run_t *run, int role, int64_t period_ns);
+/* Calibrate the compute kernel for ab_compute (once; recorded as compute.iters_per_us). */
+int ab_run_kernel(ab_run_t *run);
 /* Record a calibration figure into the result ("vision.detect_ns": 3.9e6). */
 void ab_calib_set(ab_run_t *run, const char *key, double value);
 void ab_calib_str(ab_run_t *run, const char *key, const char *value);
@@ -227,6 +234,23 @@ int ab_stopping(const ab_ctx_t *ctx);
 /* Fail the run from inside a role (any process): the message goes into the result, every
  * role is told to stop. Returns -EIO so a step can `return ab_fail(...)`. */
 int ab_fail(ab_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- compute and blocking, through the context ------------------------------------------
+ * A runtime can wrap what a role does here: hold a GIL model's lock while it computes and
+ * release it while it blocks, account the time, inject a fault. The harness marks its own
+ * waits (a period's sleep, a channel receive, a device wait) and the device I/O of hw/; a
+ * scenario marks a blocking call of its own with ab_block_begin/end. */
+
+/* About `ns` of calibrated real work (the run's kernel, calibrated by ab_run_kernel in
+ * set-up), in slices a runtime may interleave. Returns a checksum, or 0 after failing the
+ * run if no kernel was calibrated. */
+double ab_compute(ab_ctx_t *ctx, int64_t ns);
+/* A blocking call: nothing is computed between begin and end. Pairs nest; the outermost
+ * one counts. */
+void ab_block_begin(ab_ctx_t *ctx);
+void ab_block_end(ab_ctx_t *ctx);
+/* The role's device kind (enum ab_dev_kind), AB_DEV_NONE if it owns none. */
+int ab_dev_kind(const ab_ctx_t *ctx);
 
 /* ---- compute: calibrated real work (harness/compute.c) ------------------------------- */
 

@@ -11,15 +11,6 @@
 
 #include "internal.h"
 
-const ab_devops_t *ab_devops_for(int kind)
-{
-  switch (kind) {
-  case AB_DEV_SERIAL: return &ab_serial_ops;
-  case AB_DEV_CAMERA: return &ab_camera_ops;
-  default: return NULL;
-  }
-}
-
 static int ab__bad(char *err, size_t len, const ab_scenario_t *sc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int ab__bad(char *err, size_t len, const ab_scenario_t *sc, const char *fmt, ...)

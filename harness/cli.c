@@ -417,24 +417,24 @@ static int ab__cmd_bench(int argc, char **argv)
     c.duration_ns = 4 * AB_NS_PER_S;
   static ab__plan_t p;
   p.n = 0;
-  int serial_used = 0, camera_used = 0;
+  int used[AB_DEV_N] = { 0 };
   for (int i = 0; ab_scenarios[i]; i++) {
     const ab_scenario_t *sc = ab_scenarios[i];
     if (sc->unavailable) {
       fprintf(stderr, "archbench: skipping %s: %s\n", sc->name, sc->unavailable);
       continue;
     }
-    for (int d = 0; d < sc->ndevs; d++) {
-      serial_used |= sc->devs[d].kind == AB_DEV_SERIAL;
-      camera_used |= sc->devs[d].kind == AB_DEV_CAMERA;
-    }
+    for (int k = AB_DEV_NONE + 1; k < AB_DEV_N; k++)
+      used[k] |= ab_scenario_has_dev(sc, k);
     if ((r = ab_plan_scenario(&p, &c, sc, "all", "all")))
       return r;
   }
-  if (c.dev.serial && !serial_used)
-    return ab_usage_error("--serial %s: no scenario has a serial device%s", c.dev.serial, "");
-  if (c.dev.camera && !camera_used)
-    return ab_usage_error("--camera %s: no scenario has a camera%s", c.dev.camera, "");
+  for (int k = AB_DEV_NONE + 1; k < AB_DEV_N; k++) {
+    const ab_devops_t *ops = ab_devops_for(k);
+    const char *path = *ab_dev_path(ops, &c.dev);
+    if (path && !used[k])
+      return ab_usage_error("%s %s: no scenario has such a device", ops->option, path);
+  }
   return ab__execute(&p, &c, 1);
 }
 

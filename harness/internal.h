@@ -80,6 +80,17 @@ typedef struct ab_ctl {          /* control words, shared */
 
 typedef struct ab_runtime ab_runtime_t;
 
+/* What a runtime (or a layer such as a GIL model) wraps around a role's work: the outermost
+ * blocking section's begin and end, and each slice of ab_compute (slice_ns of work; 0: one
+ * slice). ctx is NULL for a wait of the runtime's own that belongs to no role (the loop's
+ * epoll_wait). Called on the role's own thread. */
+typedef struct ab_hooks {
+  void (*block)(void *arg, ab_ctx_t *ctx, int begin);
+  void (*compute)(void *arg, ab_ctx_t *ctx, int begin);
+  int64_t slice_ns;
+  void *arg;
+} ab_hooks_t;
+
 typedef struct ab_calib {
   char key[AB_NAMELEN];
   double num;
@@ -120,6 +131,8 @@ struct ab_run {
 
   ab_calib_t calib[AB_MAX_CALIB];
   int ncalib;
+  ab_kernel_t kernel;              /* ab_compute's, once ab_run_kernel calibrated it */
+  const ab_hooks_t *hooks;         /* NULL: nothing wraps the roles' work */
 
   /* the metric and counter tables: automatic ones first, then the scenario's */
   int nmt, nct;
@@ -192,6 +205,7 @@ struct ab_ctx {
   ab_msg_t stash_msg;
   const void *stash_data;
   int held[AB_MAX_CHANS];          /* a received message not yet released */
+  int blocking;                    /* depth of ab_block_begin: > 0 while blocked */
 };
 
 struct ab_runtime {
@@ -233,6 +247,8 @@ void ab__role_begin(ab_ctx_t *ctx);
 int ab__role_wait_dev(ab_ctx_t *ctx);
 int ab__role_deliver(ab_ctx_t *ctx);                   /* fetch+step all trigger messages ready */
 int ab__role_io(ab_ctx_t *ctx);
+/* role.c: a message received on chan (the role's own count of it, faults injected on it). */
+void ab__got(ab_ctx_t *ctx, int chan, const ab_msg_t *m, const void *data);
 void ab__res_begin(ab_res_t *r, int who);              /* RUSAGE_THREAD or RUSAGE_SELF */
 void ab__res_end(ab_res_t *r, int who);
 void ab__res_add(ab_res_t *sum, const ab_res_t *r);
@@ -273,6 +289,7 @@ typedef struct ab_run_opts {
   void (*on_message)(void *arg, const char *msg);
   void *cb_arg;
   int want_result;                   /* hand the result over (o->result) */
+  const ab_hooks_t *hooks;           /* wrap the roles' work (tests; the GIL model) */
   int wedged;                        /* out: a role thread never stopped; run nothing more */
   struct ab_result *result;          /* out: the run's result if it ran and want_result was
                                       * set; the caller frees it (ab_result_free) */
@@ -312,8 +329,13 @@ int ab_scenario_check(const ab_scenario_t *sc, char *err, size_t len);
 int ab_fault_parse(const ab_scenario_t *sc, const char *spec, ab_fault_t *f, char *err, size_t len);
 void ab__fault_step(ab_ctx_t *ctx);
 void ab__fault_recv(ab_ctx_t *ctx, int chan, const void *data, uint32_t len);
-/* The device operations for a kind, or NULL for a kind this build does not know. */
+/* hw/devices.c: the device operations for a kind (the table of AB_DEVICES), or NULL for a
+ * kind this build does not know. */
 const ab_devops_t *ab_devops_for(int kind);
+/* Does scenario sc declare a device of this kind? */
+int ab_scenario_has_dev(const ab_scenario_t *sc, int kind);
+/* The runtime's own wait (the loop's epoll_wait), marked as blocking for the hooks. */
+void ab__block_run(ab_run_t *run, int begin);
 
 /* units.c */
 int ab_parse_duration(const char *s, int64_t *ns);

@@ -42,17 +42,9 @@ static int ab__plan_add(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *
   memcpy(o->faults, c->faults, sizeof o->faults);
   o->dev = c->dev;
   /* bench: a device option goes to the scenarios that have such a device */
-  for (int k = 0; k < 2; k++) {
-    int kind = k ? AB_DEV_CAMERA : AB_DEV_SERIAL, has = 0;
-    for (int d = 0; d < sc->ndevs; d++)
-      has |= sc->devs[d].kind == kind;
-    if (!has && !c->scenario) {
-      if (kind == AB_DEV_SERIAL)
-        o->dev.serial = NULL;
-      else
-        o->dev.camera = NULL;
-    }
-  }
+  for (int k = AB_DEV_NONE + 1; k < AB_DEV_N; k++)
+    if (!c->scenario && !ab_scenario_has_dev(sc, k))
+      *ab_dev_path(ab_devops_for(k), &o->dev) = NULL;
   o->rt_prio = c->rt_prio;
   o->cpus = c->cpus_set ? (cpu_set_t *)&c->cpus : NULL;
   o->quiet = c->quiet;

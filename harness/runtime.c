@@ -1,13 +1,12 @@
 /* The run: what every runtime shares.
  *
- *  - the role API of ab.h (send/recv/store/load/record/count), working the same whatever
- *    the runtime: a role cannot tell where it runs;
+ *  - a role's costs (CPU, switches), its name, scheduling and memory lock;
  *  - a role's life: attach its channel ends, open its device, init, the start barrier, the
  *    activation loop (absolute clock_nanosleep for periodic roles, a blocking receive or a
  *    poll on channel + device for triggered ones), the due activations closed at the stop,
  *    fini;
- *  - the calls a scenario's set-up and finish make on the run (ab_run_*).
- * The supervisor is supervisor.c's; parameters and requirements are params.c's.
+ * The role API is role.c's, the set-up calls run.c's, the supervisor supervisor.c's;
+ * parameters and requirements are params.c's.
  *
  * Lateness is measured against the intended start (t_start + k * period) and the schedule is
  * never re-based: a late activation still runs, its lateness recorded, and counts as a
@@ -32,100 +31,6 @@
 #include "stats.h"
 
 #define AB_POLL_SLICE_MS 50       /* how often a blocked role looks at the stop flag */
-
-/* ---- role API -------------------------------------------------------------------------- */
-
-int ab_stopped(const ab_run_t *run) { return __atomic_load_n(&run->ctl->stop, __ATOMIC_ACQUIRE) != 0; }
-int ab_stopping(const ab_ctx_t *ctx) { return ab_stopped(ctx->run); }
-int ab_role_index(const ab_ctx_t *ctx) { return ctx->role; }
-int64_t ab_intended(const ab_ctx_t *ctx) { return ctx->intended; }
-void *ab_dev(ab_ctx_t *ctx) { return ctx->dev; }
-void *ab_shared(ab_ctx_t *ctx) { return ctx->run->scen_shared; }
-void **ab_priv(ab_ctx_t *ctx) { return &ctx->priv; }
-
-double ab_ctx_param(const ab_ctx_t *ctx, const char *name) { return ab_param(ctx->run, name); }
-
-void ab_record(ab_ctx_t *ctx, int metric, int64_t value)
-{
-  ab_hist_record(&ctx->hists[ctx->run->mt_base + metric], value);
-}
-
-void ab_count(ab_ctx_t *ctx, int counter, int64_t n) { ctx->counters[ctx->run->ct_base + counter] += n; }
-
-int ab_fail(ab_ctx_t *ctx, const char *fmt, ...)
-{
-  ab_ctl_t *ctl = ctx->run->ctl;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(ctl->init_msg[ctx->role], AB_ERRLEN, fmt, ap);
-  va_end(ap);
-  uint32_t none = 0;
-  __atomic_compare_exchange_n(&ctl->failed_role_plus1, &none, (uint32_t)ctx->role + 1, 0,
-                              __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-  __atomic_store_n(&ctl->stop, 1, __ATOMIC_RELEASE);
-  return -EIO;
-}
-
-int ab_send(ab_ctx_t *ctx, int chan, const void *buf, size_t len, int64_t t_chain)
-{
-  int r = ab_chan_send(&ctx->run->chans[chan], buf, len, t_chain);
-  return r < 0 ? r : 0;
-}
-
-void *ab_send_begin(ab_ctx_t *ctx, int chan, size_t len)
-{
-  return ab_chan_send_begin(&ctx->run->chans[chan], len);
-}
-
-int ab_send_end(ab_ctx_t *ctx, int chan, size_t len, int64_t t_chain)
-{
-  int r = ab_chan_send_end(&ctx->run->chans[chan], len, t_chain);
-  return r < 0 ? r : 0;
-}
-
-static void ab__got(ab_ctx_t *ctx, int chan, const ab_msg_t *m, const void *data)
-{
-  ab_hist_record(&ctx->hists[ctx->run->mt_chan[chan]], ab_now_ns() - m->t_sent);
-  ctx->held[chan] = 1;
-  if (ctx->run->nfaults)
-    ab__fault_recv(ctx, chan, data, m->len);
-  ctx->received[chan]++;
-}
-
-const void *ab_recv(ab_ctx_t *ctx, int chan, ab_msg_t *msg, int *err)
-{
-  const void *data = NULL;
-  if (err)
-    *err = 0;
-  if (ctx->stash_chan == chan) {
-    *msg = ctx->stash_msg;
-    ctx->stash_chan = -1;
-    return ctx->stash_data;
-  }
-  if (ctx->held[chan])
-    ab_recv_done(ctx, chan);
-  int r = ab_chan_recv(&ctx->run->chans[chan], msg, &data, 0);
-  if (r < 0) {
-    if (err)
-      *err = r;
-    return NULL;
-  }
-  ab__got(ctx, chan, msg, data);
-  return data;
-}
-
-void ab_recv_done(ab_ctx_t *ctx, int chan)
-{
-  if (!ctx->held[chan])
-    return;
-  ctx->held[chan] = 0;
-  if (ctx->stash_chan == chan)
-    ctx->stash_chan = -1;
-  ab_chan_release(&ctx->run->chans[chan]);
-}
-
-void ab_store(ab_ctx_t *ctx, int reg, const void *val) { ab_reg_store(ctx->run->regs[reg], val); }
-uint64_t ab_load(ab_ctx_t *ctx, int reg, void *val) { return ab_reg_load(ctx->run->regs[reg], val); }
 
 /* ---- resources --------------------------------------------------------------------------- */
 
@@ -269,8 +174,10 @@ void ab__role_ready(ab_ctx_t *ctx)
 {
   ab_ctl_t *ctl = ctx->run->ctl;
   __atomic_add_fetch(&ctl->ready, 1, __ATOMIC_SEQ_CST);
+  ab_block_begin(ctx);
   while (!__atomic_load_n(&ctl->go, __ATOMIC_ACQUIRE) && !ab_stopped(ctx->run))
     ab_futex_wait(&ctl->go, 0, 100 * AB_NS_PER_MS, ctx->run->shared);
+  ab_block_end(ctx);
 }
 
 void ab__role_finish(ab_ctx_t *ctx)
@@ -361,7 +268,10 @@ int ab__role_wait_dev(ab_ctx_t *ctx)
   ab_run_t *run = ctx->run;
   while (ctx->waiting_dev && !ab_stopped(run)) {
     struct pollfd pf = { .fd = ctx->dev_fd, .events = POLLIN };
-    if (poll(&pf, 1, AB_POLL_SLICE_MS) <= 0)
+    ab_block_begin(ctx);
+    int n = poll(&pf, 1, AB_POLL_SLICE_MS);
+    ab_block_end(ctx);
+    if (n <= 0)
       continue;
     ctx->waiting_dev = 0;
     int r = ab__role_io(ctx);
@@ -413,8 +323,10 @@ static void ab__run_periodic(ab_ctx_t *ctx)
     if (intended >= run->ctl->t_end)
       break;
     struct timespec ts = ab_ts(intended);
+    ab_block_begin(ctx);
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
       ;
+    ab_block_end(ctx);
     int64_t now = ab_now_ns();
     if (ab_stopped(run))
       break;
@@ -424,8 +336,10 @@ static void ab__run_periodic(ab_ctx_t *ctx)
   }
   ab__role_close_due(ctx);
   /* Past its last period a role still belongs to the run until it is told to stop. */
+  ab_block_begin(ctx);
   while (!ab_stopped(run))
     ab_futex_wait(&run->ctl->stop, 0, AB_POLL_SLICE_MS * AB_NS_PER_MS, run->shared);
+  ab_block_end(ctx);
 }
 
 static void ab__run_triggered(ab_ctx_t *ctx)
@@ -436,7 +350,9 @@ static void ab__run_triggered(ab_ctx_t *ctx)
   if (!ctx->desc->on_device || ctx->dev_fd < 0) {
     while (!ab_stopped(run)) {
       const void *data;
+      ab_block_begin(ctx);
       int r = ab_chan_recv(c, &ctx->stash_msg, &data, AB_POLL_SLICE_MS * AB_NS_PER_MS);
+      ab_block_end(ctx);
       if (r == -EAGAIN)
         continue;
       if (r < 0)
@@ -452,9 +368,11 @@ static void ab__run_triggered(ab_ctx_t *ctx)
   struct pollfd pf[2] = { { .fd = ab_chan_fd(c), .events = POLLIN }, { .fd = ctx->dev_fd, .events = POLLIN } };
   while (!ab_stopped(run)) {
     pf[0].revents = pf[1].revents = 0;
+    ab_block_begin(ctx);
     if (!ab_chan_arm(c))
       poll(pf, 2, AB_POLL_SLICE_MS);
     ab_chan_disarm(c);
+    ab_block_end(ctx);
     if (pf[1].revents & (POLLIN | POLLERR | POLLHUP))
       if (ab__role_io(ctx) < 0)
         break;
@@ -470,128 +388,3 @@ void ab__role_run(ab_ctx_t *ctx)
   else if (ctx->desc->trigger >= 0)
     ab__run_triggered(ctx);
 }
-
-/* ---- set-up calls ------------------------------------------------------------------------------ */
-
-int64_t ab_run_duration(const ab_run_t *run) { return run->duration_ns; }
-int64_t ab_run_window(const ab_run_t *run)
-{
-  return run->t_run1 > run->ctl->t_start && run->ctl->t_start ? run->t_run1 - run->ctl->t_start : 0;
-}
-int64_t ab_run_end_time(const ab_run_t *run)
-{
-  int64_t t_stop = __atomic_load_n(&run->ctl->t_stop, __ATOMIC_ACQUIRE), t_end = run->ctl->t_end;
-  return t_stop && t_stop < t_end ? t_stop : t_end;
-}
-
-int ab_run_wedged(const ab_run_t *run)
-{
-  for (int r = 0; r < run->sc->nroles; r++)
-    if (run->role_wedged[r])
-      return 1;
-  return 0;
-}
-
-const char *ab_run_label(const ab_run_t *run, char *buf, size_t len)
-{
-  if (run->rt->uses_transport)
-    snprintf(buf, len, "%s/%s", run->rt->name, run->transport_name);
-  else
-    snprintf(buf, len, "%s", run->rt->name);
-  return buf;
-}
-
-int ab_run_serial_baud(const ab_run_t *run) { return run->devopts.baud > 0 ? run->devopts.baud : 115200; }
-
-int ab_run_period(ab_run_t *run, int role, int64_t period_ns)
-{
-  if (role < 0 || role >= run->sc->nroles || run->sc->roles[role].period_ns <= 0 || period_ns <= 0)
-    return -EINVAL;
-  run->period[role] = period_ns;
-  return 0;
-}
-
-int ab_run_chan_size(ab_run_t *run, int chan, size_t msg_max)
-{
-  if (chan < 0 || chan >= run->sc->nchans)
-    return -EINVAL;
-  run->chan_size[chan] = msg_max;
-  return 0;
-}
-
-static ab_calib_t *ab__calib(ab_run_t *run, const char *key)
-{
-  for (int i = 0; i < run->ncalib; i++)
-    if (!strcmp(run->calib[i].key, key))
-      return &run->calib[i];
-  if (run->ncalib == AB_MAX_CALIB)
-    return NULL;
-  ab_calib_t *c = &run->calib[run->ncalib++];
-  snprintf(c->key, sizeof c->key, "%s", key);
-  return c;
-}
-
-void ab_calib_set(ab_run_t *run, const char *key, double value)
-{
-  ab_calib_t *c = ab__calib(run, key);
-  if (c) {
-    c->num = value;
-    c->is_str = 0;
-  }
-}
-
-void ab_calib_str(ab_run_t *run, const char *key, const char *value)
-{
-  ab_calib_t *c = ab__calib(run, key);
-  if (c) {
-    snprintf(c->str, sizeof c->str, "%s", value);
-    c->is_str = 1;
-  }
-}
-
-void *ab_run_shared(ab_run_t *run, size_t size)
-{
-  if (!run->scen_shared) {
-    run->scen_shared = ab_shm_alloc(size, run->shared);
-    run->scen_shared_size = size;
-  }
-  return run->scen_shared;
-}
-
-int64_t ab_run_counter(const ab_run_t *run, int counter)
-{
-  return run->ctotal ? run->ctotal[run->ct_base + counter] : 0;
-}
-
-void ab_run_value_set(ab_run_t *run, int value, double v)
-{
-  if (value < 0 || value >= run->sc->nvalues)
-    return;
-  run->values[value] = v;
-  run->value_set[value] = 1;
-}
-
-int64_t ab_run_due(const ab_run_t *run, int role)
-{
-  if (role < 0 || role >= run->sc->nroles || run->mt_lateness[role] < 0 || !run->merged)
-    return 0;
-  return (int64_t)run->merged[run->mt_lateness[role]].count;
-}
-
-void ab_run_counter_set(ab_run_t *run, int counter, int64_t value)
-{
-  if (run->ctotal)
-    run->ctotal[run->ct_base + counter] = value;
-}
-
-void ab_run_fail(ab_run_t *run, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(run->error, sizeof run->error, fmt, ap);
-  va_end(ap);
-  run->status = AB_ST_FAILED;
-}
-
-void *ab_run_dev(ab_run_t *run, int dev) { return run->devstate[dev]; }
-

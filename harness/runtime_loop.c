@@ -151,7 +151,9 @@ static void ab__loop_body(ab_run_t *run, int ep, int *tfd)
   struct epoll_event evs[AB_MAX_ROLES * 2];
   while (!ab_stopped(run) && ab_now_ns() < run->ctl->t_end) {
     ab__drain(run, ep);
+    ab__block_run(run, 1);
     int n = epoll_wait(ep, evs, AB_MAX_ROLES * 2, 50);
+    ab__block_run(run, 0);
     for (int e = 0; e < n && !ab_stopped(run); e++) {
       int role = (int)(evs[e].data.u64 >> 8), kind = (int)(evs[e].data.u64 & 0xff);
       if (kind == EV_TIMER)

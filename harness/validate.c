@@ -29,7 +29,8 @@ int ab__exit_for(int err)
 /* The path the user gave for a device of this kind, or NULL for its loopback mock. */
 static const char *ab__dev_path(const ab_dev_opts_t *o, int kind)
 {
-  return kind == AB_DEV_SERIAL ? o->serial : kind == AB_DEV_CAMERA ? o->camera : NULL;
+  const ab_devops_t *ops = ab_devops_for(kind);
+  return ops ? *ab_dev_path(ops, o) : NULL;
 }
 
 /* A real device path is checked as prepare checks it (no mock is started for this). */
@@ -130,6 +131,7 @@ int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
   run->rt_prio = o->rt_prio;
   run->cpus = o->cpus;
   run->quiet = o->quiet;
+  run->hooks = o->hooks;
   run->devopts = o->dev;
   run->latency_target_us = o->latency_target_us;
   run->latency_fd = -1;
@@ -170,16 +172,11 @@ int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
     if (ab_fault_parse(sc, o->faults[i], &run->faults[i], err, len) < 0)
       return AB_EXIT_USAGE;
   run->nfaults = o->nfaults;
-  static const struct { int kind; const char *opt; } devopt[] = { { AB_DEV_SERIAL, "--serial" },
-                                                                  { AB_DEV_CAMERA, "--camera" } };
-  for (size_t k = 0; k < sizeof devopt / sizeof devopt[0]; k++) {
-    const char *path = ab__dev_path(&o->dev, devopt[k].kind);
-    int used = 0;
-    for (int d = 0; d < sc->ndevs; d++)
-      used |= sc->devs[d].kind == devopt[k].kind;
-    if (path && !used) {
-      snprintf(err, len, "%s %s: scenario %s has no such device (it would be ignored)", devopt[k].opt, path,
-               sc->name);
+  for (int k = AB_DEV_NONE + 1; k < AB_DEV_N; k++) {
+    const char *path = ab__dev_path(&o->dev, k);
+    if (path && !ab_scenario_has_dev(sc, k)) {
+      snprintf(err, len, "%s %s: scenario %s has no such device (it would be ignored)", ab_devops_for(k)->option,
+               path, sc->name);
       return AB_EXIT_USAGE;
     }
   }

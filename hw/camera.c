@@ -15,6 +15,7 @@
  * camera_v4l2.c's; the two share camera_impl.h.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
@@ -256,6 +257,8 @@ static void ab__cam_close(void *handle)
 
 const ab_devops_t ab_camera_ops = {
   .kind = "camera",
+  .option = "--camera",
+  .path_off = offsetof(ab_dev_opts_t, camera),
   .state_size = sizeof(ab__cam_state_t),
   .prepare = ab__cam_prepare,
   .release = ab__cam_release,
@@ -275,7 +278,7 @@ void ab_camera_geometry(const void *state, int *width, int *height)
     *height = st->height;
 }
 
-int ab_camera_grab(ab_camera_t *c, void *dst, size_t cap, ab_frame_meta_t *meta,
+int ab_camera_grab_h(ab_camera_t *c, void *dst, size_t cap, ab_frame_meta_t *meta,
                    int64_t timeout_ns, uint64_t *skipped)
 {
   if (!c || !dst || cap < c->st->frame_bytes)
@@ -285,7 +288,7 @@ int ab_camera_grab(ab_camera_t *c, void *dst, size_t cap, ab_frame_meta_t *meta,
                      : ab__syn_grab(c, dst, meta, deadline, skipped);
 }
 
-int ab_camera_ready(ab_camera_t *c)
+int ab_camera_ready_h(ab_camera_t *c)
 {
   struct pollfd p = { .fd = c->fd, .events = POLLIN };
   return poll(&p, 1, 0) > 0;

@@ -7,6 +7,7 @@
 #ifndef AB_CAMERA_H
 #define AB_CAMERA_H
 
+#include "ab.h"
 #include "hw.h"
 
 typedef struct ab_camera ab_camera_t;
@@ -35,9 +36,14 @@ void ab_camera_geometry(const void *state, int *width, int *height);
  * stream starts when the device is opened, and again at the run's start (devops start), so
  * that frame 0 is complete just before the run's first instant.
  * Owner side only, like open/close. */
-int ab_camera_grab(ab_camera_t *c, void *dst, size_t cap, ab_frame_meta_t *meta,
+int ab_camera_grab_h(ab_camera_t *c, void *dst, size_t cap, ab_frame_meta_t *meta,
                    int64_t timeout_ns, uint64_t *skipped);
 /* Is a frame ready to grab without waiting? (The fd is readable.) */
-int ab_camera_ready(ab_camera_t *c);
+int ab_camera_ready_h(ab_camera_t *c);
+/* The same from a role, on the camera it owns, through its context (a grab is marked as
+ * blocking, so a runtime can wrap it); -ENODEV (ready: 0) if the role owns no camera. */
+int ab_camera_grab(ab_ctx_t *ctx, void *dst, size_t cap, ab_frame_meta_t *meta, int64_t timeout_ns,
+                   uint64_t *skipped);
+int ab_camera_ready(ab_ctx_t *ctx);
 
 #endif

@@ -29,6 +29,10 @@ typedef struct ab_dev_opts {
 
 typedef struct ab_devops {
   const char *kind;
+  /* The option that names a real device of this kind ("--serial"), and where its path is
+   * kept in ab_dev_opts_t (NULL there: the loopback mock). */
+  const char *option;
+  size_t path_off;
   /* Supervisor side. `state` is a zeroed block of `state_size` bytes in memory shared by
    * every role (so a forked owner sees what prepare filled in). */
   size_t state_size;
@@ -43,6 +47,12 @@ typedef struct ab_devops {
   void (*start)(void *handle, int64_t t_start);
   void (*close)(void *handle);
 } ab_devops_t;
+
+/* The path given for a device of this kind (NULL: its mock), as an lvalue. */
+static inline const char **ab_dev_path(const ab_devops_t *ops, const ab_dev_opts_t *o)
+{
+  return (const char **)((char *)o + ops->path_off);
+}
 
 extern const ab_devops_t ab_serial_ops;
 extern const ab_devops_t ab_camera_ops;

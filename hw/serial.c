@@ -15,6 +15,7 @@
  * an absolute CLOCK_MONOTONIC deadline.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <libserialport.h>
 #include <math.h>
@@ -635,7 +636,7 @@ static void ab__serial_close(void *handle)
   free(s);
 }
 
-ssize_t ab_serial_write(ab_serial_t *s, const void *buf, size_t len)
+ssize_t ab_serial_write_h(ab_serial_t *s, const void *buf, size_t len)
 {
   if (s->port) {
     enum sp_return r = sp_blocking_write(s->port, buf, len, 0);
@@ -660,7 +661,7 @@ ssize_t ab_serial_write(ab_serial_t *s, const void *buf, size_t len)
   return (ssize_t)done;
 }
 
-ssize_t ab_serial_read(ab_serial_t *s, void *buf, size_t cap)
+ssize_t ab_serial_read_h(ab_serial_t *s, void *buf, size_t cap)
 {
   if (cap == 0)
     return 0;
@@ -687,6 +688,8 @@ int ab_serial_baud(const ab_serial_t *s)
 
 const ab_devops_t ab_serial_ops = {
   .kind = "serial",
+  .option = "--serial",
+  .path_off = offsetof(ab_dev_opts_t, serial),
   .state_size = sizeof(ab__serial_state_t),
   .prepare = ab__serial_prepare,
   .release = ab__serial_release,

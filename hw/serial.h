@@ -9,6 +9,7 @@
 #ifndef AB_SERIAL_H
 #define AB_SERIAL_H
 
+#include "ab.h"
 #include "hw.h"
 
 typedef struct ab_serial ab_serial_t;
@@ -21,8 +22,12 @@ typedef struct ab_serial ab_serial_t;
  * link is slow; it may block for the kernel buffer only); read is non-blocking and returns
  * 0 when nothing is waiting, -EIO once the mock's far end has hung up. Both return a
  * negative errno on failure. */
-ssize_t ab_serial_write(ab_serial_t *s, const void *buf, size_t len);
-ssize_t ab_serial_read(ab_serial_t *s, void *buf, size_t cap);
+ssize_t ab_serial_write_h(ab_serial_t *s, const void *buf, size_t len);
+ssize_t ab_serial_read_h(ab_serial_t *s, void *buf, size_t cap);
+/* The same from a role, on the serial device it owns, through its context (marked as
+ * blocking, so a runtime can wrap it); -ENODEV if the role owns no serial device. */
+ssize_t ab_serial_write(ab_ctx_t *ctx, const void *buf, size_t len);
+ssize_t ab_serial_read(ab_ctx_t *ctx, void *buf, size_t cap);
 int ab_serial_baud(const ab_serial_t *s);
 /* Nanoseconds a byte (n bytes) takes on the wire at `baud`, 8N1. */
 static inline int64_t ab_serial_byte_ns(int baud) { return 10LL * 1000000000LL / baud; }

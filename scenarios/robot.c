@@ -84,7 +84,7 @@ static int camera_capture(ab_ctx_t *ctx)
     return -ENOMEM;
   ab_frame_meta_t meta;
   uint64_t skipped = 0;
-  int r = ab_camera_grab(ab_dev(ctx), buf + sizeof meta, px, &meta, 0, &skipped);
+  int r = ab_camera_grab(ctx, buf + sizeof meta, px, &meta, 0, &skipped);
   if (r == -ETIMEDOUT)
     return AB_STEP_WAIT_DEV; /* the staged slot is simply not committed */
   if (r < 0)
@@ -99,7 +99,7 @@ static int camera_capture(ab_ctx_t *ctx)
  * that blocks (on the loop it would block every other role). */
 static int camera_step(ab_ctx_t *ctx)
 {
-  if (!ab_camera_ready(ab_dev(ctx))) {
+  if (!ab_camera_ready(ctx)) {
     ab_count(ctx, C_CAM_WAITS, 1);
     return AB_STEP_WAIT_DEV;
   }
@@ -282,7 +282,7 @@ static int driver_write(ab_ctx_t *ctx, driver_priv_t *p, const motor_msg_t *m)
   /* Stamped before the write: the write wakes the controller, which may preempt us, and a
    * stamp taken after would shorten the round trip by however long we waited to run. */
   int64_t now = ab_now_ns();
-  ssize_t w = ab_serial_write(ab_dev(ctx), frame, (size_t)n);
+  ssize_t w = ab_serial_write(ctx, frame, (size_t)n);
   if (w < 0)
     return ab_fail(ctx, "driver: serial write failed: %s", strerror((int)-w));
   p->in_flight = 1;
@@ -328,7 +328,7 @@ static int driver_io(ab_ctx_t *ctx)
   driver_priv_t *p = *ab_priv(ctx);
   uint8_t buf[256];
   ssize_t n;
-  while ((n = ab_serial_read(ab_dev(ctx), buf, sizeof buf)) > 0) {
+  while ((n = ab_serial_read(ctx, buf, sizeof buf)) > 0) {
     size_t off = 0;
     int got = 0;
     /* A frame can complete inside the parser without consuming input: loop until both the

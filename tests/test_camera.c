@@ -414,7 +414,7 @@ TEST(camera_synthetic_frames_arrive_at_about_fps)
   uint64_t skipped = 0, grabs = 0, first = 0, last = 0;
   int64_t t0 = ab_now_ns();
   while (ab_now_ns() - t0 < AB_NS_PER_S) {
-    ASSERT_EQ(ab_camera_grab(c, buf, cap, &m, AB_NS_PER_S, &skipped), 0);
+    ASSERT_EQ(ab_camera_grab_h(c, buf, cap, &m, AB_NS_PER_S, &skipped), 0);
     if (grabs++ == 0)
       first = m.seq;
     last = m.seq;
@@ -439,7 +439,7 @@ TEST(camera_synthetic_seq_increases_and_t_capture_is_the_intended_time)
   ab_frame_meta_t m, prev = { 0 };
   int64_t period = (int64_t)(1e9 / fps);
   for (int i = 0; i < 20; i++) {
-    ASSERT_EQ(ab_camera_grab(c, buf, sizeof buf, &m, AB_NS_PER_S, NULL), 0);
+    ASSERT_EQ(ab_camera_grab_h(c, buf, sizeof buf, &m, AB_NS_PER_S, NULL), 0);
     int64_t now = ab_now_ns();
     ASSERT_INT(m.t_capture, <=, now); /* complete before we got it */
     ASSERT_EQ(m.width, 160);
@@ -462,10 +462,10 @@ TEST(camera_synthetic_counts_skipped_frames_when_grabbing_slower_than_fps)
   uint8_t buf[160 * 120 * 3];
   ab_frame_meta_t a, b;
   uint64_t skipped = 0;
-  ASSERT_EQ(ab_camera_grab(c, buf, sizeof buf, &a, AB_NS_PER_S, &skipped), 0);
+  ASSERT_EQ(ab_camera_grab_h(c, buf, sizeof buf, &a, AB_NS_PER_S, &skipped), 0);
   uint64_t before = skipped;
   usleep(100 * 1000); /* ten periods */
-  ASSERT_EQ(ab_camera_grab(c, buf, sizeof buf, &b, AB_NS_PER_S, &skipped), 0);
+  ASSERT_EQ(ab_camera_grab_h(c, buf, sizeof buf, &b, AB_NS_PER_S, &skipped), 0);
   ASSERT_INT(skipped - before, >=, 5);
   ASSERT_EQ(b.seq - a.seq, skipped - before + 1);
   ab_camera_ops.close(c);
@@ -482,7 +482,7 @@ TEST(camera_synthetic_pixels_equal_the_variant_render_and_its_truth)
   int seen = 0;
   for (int i = 0; i < 8; i++) {
     ab_frame_meta_t m;
-    ASSERT_EQ(ab_camera_grab(c, buf, cap, &m, AB_NS_PER_S, NULL), 0);
+    ASSERT_EQ(ab_camera_grab_h(c, buf, cap, &m, AB_NS_PER_S, NULL), 0);
     ASSERT_EQ(m.variant, (int)(m.seq % 4));
     seen |= 1 << m.variant;
     ab_markers_render(m.variant, ref, w, h, w * 3);
@@ -509,7 +509,7 @@ TEST(camera_synthetic_fd_is_readable_only_when_a_frame_is_due)
   ASSERT_INT(p.fd, >=, 0);
   ASSERT_EQ(poll(&p, 1, 2000), 1);
   ASSERT(p.revents & POLLIN);
-  ASSERT_EQ(ab_camera_grab(c, buf, sizeof buf, NULL, 0, NULL), 0);
+  ASSERT_EQ(ab_camera_grab_h(c, buf, sizeof buf, NULL, 0, NULL), 0);
   ASSERT_EQ(poll(&p, 1, 0), 0); /* consumed; the next is ~500 ms away */
   ab_camera_ops.close(c);
   ab_camera_ops.release(st);
@@ -520,13 +520,13 @@ TEST(camera_synthetic_grab_times_out_when_no_frame_is_due)
   void *st = prepare_synthetic(160, 120, 1);
   ab_camera_t *c = open_cam(st);
   uint8_t buf[160 * 120 * 3];
-  ASSERT_EQ(ab_camera_grab(c, buf, sizeof buf, NULL, 0, NULL), -ETIMEDOUT);
+  ASSERT_EQ(ab_camera_grab_h(c, buf, sizeof buf, NULL, 0, NULL), -ETIMEDOUT);
   int64_t t0 = ab_now_ns();
-  ASSERT_EQ(ab_camera_grab(c, buf, sizeof buf, NULL, 20 * AB_NS_PER_MS, NULL), -ETIMEDOUT);
+  ASSERT_EQ(ab_camera_grab_h(c, buf, sizeof buf, NULL, 20 * AB_NS_PER_MS, NULL), -ETIMEDOUT);
   int64_t dt = ab_now_ns() - t0;
   ASSERT_INT(dt, >=, 20 * AB_NS_PER_MS);
   ASSERT_INT(dt, <, 900 * AB_NS_PER_MS);
-  ASSERT_EQ(ab_camera_grab(c, buf, sizeof buf, NULL, 3 * AB_NS_PER_S, NULL), 0);
+  ASSERT_EQ(ab_camera_grab_h(c, buf, sizeof buf, NULL, 3 * AB_NS_PER_S, NULL), 0);
   ab_camera_ops.close(c);
   ab_camera_ops.release(st);
 }
@@ -536,7 +536,7 @@ TEST(camera_grab_rejects_a_buffer_smaller_than_a_frame)
   void *st = prepare_synthetic(160, 120, 30);
   ab_camera_t *c = open_cam(st);
   uint8_t buf[160 * 120 * 3];
-  ASSERT_EQ(ab_camera_grab(c, buf, sizeof buf - 1, NULL, AB_NS_PER_S, NULL), -EINVAL);
+  ASSERT_EQ(ab_camera_grab_h(c, buf, sizeof buf - 1, NULL, AB_NS_PER_S, NULL), -EINVAL);
   ab_camera_ops.close(c);
   ab_camera_ops.release(st);
 }
@@ -553,7 +553,7 @@ TEST(camera_synthetic_works_in_a_forked_owner)
     size_t cap = (size_t)w * h * 3;
     uint8_t *buf = malloc(cap), *ref = malloc(cap);
     ab_frame_meta_t m;
-    ASSERT_EQ(ab_camera_grab(c, buf, cap, &m, AB_NS_PER_S, NULL), 0);
+    ASSERT_EQ(ab_camera_grab_h(c, buf, cap, &m, AB_NS_PER_S, NULL), 0);
     ab_markers_render(m.variant, ref, w, h, w * 3);
     ASSERT(memcmp(buf, ref, cap) == 0);
     ab_camera_ops.close(c);
@@ -708,7 +708,7 @@ TEST(camera_v4l2_fake_streams_frames_packed_with_driver_timestamps)
   uint64_t prev = 0;
   for (int i = 0; i < 5; i++) {
     ab_frame_meta_t m;
-    ASSERT_EQ(ab_camera_grab(c, buf, cap, &m, AB_NS_PER_S, NULL), 0);
+    ASSERT_EQ(ab_camera_grab_h(c, buf, cap, &m, AB_NS_PER_S, NULL), 0);
     ASSERT_EQ(m.variant, -1);
     ASSERT_EQ(m.width, 640);
     ASSERT_EQ(m.stride, 640 * 3);
@@ -742,10 +742,10 @@ TEST(camera_v4l2_fake_slow_reader_gets_the_newest_and_counts_skipped)
   uint8_t *buf = malloc(cap);
   ab_frame_meta_t a, b;
   uint64_t skipped = 0;
-  ASSERT_EQ(ab_camera_grab(c, buf, cap, &a, AB_NS_PER_S, &skipped), 0);
+  ASSERT_EQ(ab_camera_grab_h(c, buf, cap, &a, AB_NS_PER_S, &skipped), 0);
   uint64_t before = skipped;
   usleep(80 * 1000); /* 8 ticks: all 4 buffers fill, the driver drops the rest */
-  ASSERT_EQ(ab_camera_grab(c, buf, cap, &b, AB_NS_PER_S, &skipped), 0);
+  ASSERT_EQ(ab_camera_grab_h(c, buf, cap, &b, AB_NS_PER_S, &skipped), 0);
   ASSERT_EQ(skipped - before, FAKE_NBUF - 1);
   ASSERT_INT(b.seq, >=, a.seq + FAKE_NBUF);
   ASSERT_EQ(buf[0], fake_pixel((uint32_t)b.seq, 0, 0, 0));
@@ -765,7 +765,7 @@ TEST(camera_v4l2_fake_corrupted_frames_are_never_delivered)
   uint64_t skipped = 0;
   for (int i = 0; i < 6; i++) {
     ab_frame_meta_t m;
-    ASSERT_EQ(ab_camera_grab(c, buf, cap, &m, AB_NS_PER_S, &skipped), 0);
+    ASSERT_EQ(ab_camera_grab_h(c, buf, cap, &m, AB_NS_PER_S, &skipped), 0);
     ASSERT_EQ(m.seq % 2, 1);
     ASSERT_EQ(buf[0], fake_pixel((uint32_t)m.seq, 0, 0, 0));
   }
@@ -784,7 +784,7 @@ TEST(camera_v4l2_fake_unknown_timestamp_clock_falls_back_to_now)
   ab_frame_meta_t m;
   usleep(20 * 1000); /* frames are waiting: their driver stamps would be older */
   int64_t t0 = ab_now_ns();
-  ASSERT_EQ(ab_camera_grab(c, buf, 640 * 480 * 3, &m, AB_NS_PER_S, NULL), 0);
+  ASSERT_EQ(ab_camera_grab_h(c, buf, 640 * 480 * 3, &m, AB_NS_PER_S, NULL), 0);
   ASSERT_INT(m.t_capture, >=, t0);
   ASSERT_INT(m.t_capture, <=, ab_now_ns());
   ab_camera_ops.close(c);
@@ -813,7 +813,7 @@ TEST(camera_v4l2_fake_grab_times_out_without_frames)
   void *st = fake_prepared(5 * AB_NS_PER_S);
   ab_camera_t *c = open_cam(st);
   uint8_t *buf = malloc(640 * 480 * 3);
-  ASSERT_EQ(ab_camera_grab(c, buf, 640 * 480 * 3, NULL, 30 * AB_NS_PER_MS, NULL), -ETIMEDOUT);
+  ASSERT_EQ(ab_camera_grab_h(c, buf, 640 * 480 * 3, NULL, 30 * AB_NS_PER_MS, NULL), -ETIMEDOUT);
   ab_camera_ops.close(c);
   free(buf);
 }

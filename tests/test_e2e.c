@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "proc.h"
-#include "result.h"
+#include "jresult.h"
 #include "test.h"
 
 /* A SET and its STATUS on the wire (hw/motor_proto.h): SOF type seq len | payload | crc16. */

@@ -1,9 +1,9 @@
-/* Result-file accessors for the tests: see tests/result.h. */
+/* Result-file accessors for the tests: see tests/jresult.h. */
 #include <math.h>
 #include <unistd.h>
 
 #include "proc.h"
-#include "result.h"
+#include "jresult.h"
 #include "test.h"
 
 json_t *load_result(const char *out, const char *file)

@@ -90,7 +90,7 @@ static void host_release(host_t *h)
 
 static void host_send(host_t *h, const uint8_t *buf, int n)
 {
-  ASSERT_EQ(ab_serial_write(h->s, buf, (size_t)n), n);
+  ASSERT_EQ(ab_serial_write_h(h->s, buf, (size_t)n), n);
 }
 
 /* Next frame (or rejected frame) from the controller; 0 if none within timeout_ms. */
@@ -113,7 +113,7 @@ static int host_recv(host_t *h, ab_mp_frame_t *f, int timeout_ms)
     ASSERT_INT(r, >=, 0);
     if (r == 0)
       continue;
-    ssize_t n = ab_serial_read(h->s, h->rx, sizeof h->rx);
+    ssize_t n = ab_serial_read_h(h->s, h->rx, sizeof h->rx);
     ASSERT_INT(n, >=, 0);
     h->len = (size_t)n;
   }

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "proc.h"
-#include "result.h"
+#include "jresult.h"
 #include "test.h"
 
 #define RUN_TIMEOUT_S 60.0

@@ -1,0 +1,182 @@
+/* The role API of ab.h (send/recv/store/load/record/count, compute and blocking), working
+ * the same whatever the runtime: a role cannot tell where it runs. What a runtime may wrap
+ * (compute slices, blocking sections) goes through the run's hooks. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "shm.h"
+#include "stats.h"
+
+/* ---- role API -------------------------------------------------------------------------- */
+
+int ab_stopped(const ab_run_t *run) { return __atomic_load_n(&run->ctl->stop, __ATOMIC_ACQUIRE) != 0; }
+int ab_stopping(const ab_ctx_t *ctx) { return ab_stopped(ctx->run); }
+int ab_role_index(const ab_ctx_t *ctx) { return ctx->role; }
+int64_t ab_intended(const ab_ctx_t *ctx) { return ctx->intended; }
+void *ab_dev(ab_ctx_t *ctx) { return ctx->dev; }
+void *ab_shared(ab_ctx_t *ctx) { return ctx->run->scen_shared; }
+void **ab_priv(ab_ctx_t *ctx) { return &ctx->priv; }
+
+double ab_ctx_param(const ab_ctx_t *ctx, const char *name) { return ab_param(ctx->run, name); }
+
+int ab_dev_kind(const ab_ctx_t *ctx) { return ctx->devi >= 0 ? ctx->run->sc->devs[ctx->devi].kind : AB_DEV_NONE; }
+
+/* ---- compute and blocking ------------------------------------------------------------------- */
+
+void ab_block_begin(ab_ctx_t *ctx)
+{
+  const ab_hooks_t *h = ctx->run->hooks;
+  if (ctx->blocking++ == 0 && h && h->block)
+    h->block(h->arg, ctx, 1);
+}
+
+void ab_block_end(ab_ctx_t *ctx)
+{
+  const ab_hooks_t *h = ctx->run->hooks;
+  if (--ctx->blocking == 0 && h && h->block)
+    h->block(h->arg, ctx, 0);
+}
+
+void ab__block_run(ab_run_t *run, int begin)
+{
+  const ab_hooks_t *h = run->hooks;
+  if (h && h->block)
+    h->block(h->arg, NULL, begin);
+}
+
+double ab_compute(ab_ctx_t *ctx, int64_t ns)
+{
+  const ab_run_t *run = ctx->run;
+  const ab_hooks_t *h = run->hooks;
+  if (run->kernel.iters_per_us <= 0) {
+    ab_fail(ctx, "role %s: ab_compute without a calibrated kernel (ab_run_kernel in set-up)", ctx->desc->name);
+    return 0;
+  }
+  if (!h || !h->compute)
+    return ab_compute_ns(&run->kernel, ns);
+  int64_t slice = h->slice_ns > 0 ? h->slice_ns : ns;
+  double sum = 0;
+  for (int64_t left = ns; left > 0; left -= slice) {
+    h->compute(h->arg, ctx, 1);
+    sum += ab_compute_ns(&run->kernel, left < slice ? left : slice);
+    h->compute(h->arg, ctx, 0);
+  }
+  return sum;
+}
+
+int ab_run_kernel(ab_run_t *run)
+{
+  if (run->kernel.iters_per_us > 0)
+    return 0;
+  int r = ab_compute_calibrate(&run->kernel);
+  if (r == 0)
+    ab_calib_set(run, "compute.iters_per_us", run->kernel.iters_per_us);
+  return r;
+}
+
+void ab_record(ab_ctx_t *ctx, int metric, int64_t value)
+{
+  ab_hist_record(&ctx->hists[ctx->run->mt_base + metric], value);
+}
+
+void ab_count(ab_ctx_t *ctx, int counter, int64_t n) { ctx->counters[ctx->run->ct_base + counter] += n; }
+
+int ab_fail(ab_ctx_t *ctx, const char *fmt, ...)
+{
+  ab_ctl_t *ctl = ctx->run->ctl;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ctl->init_msg[ctx->role], AB_ERRLEN, fmt, ap);
+  va_end(ap);
+  uint32_t none = 0;
+  __atomic_compare_exchange_n(&ctl->failed_role_plus1, &none, (uint32_t)ctx->role + 1, 0,
+                              __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&ctl->stop, 1, __ATOMIC_RELEASE);
+  return -EIO;
+}
+
+/* A send over a kernel transport is a system call: blocking, as Python's os.write is (it
+ * releases the GIL). The in-memory ring's is not marked. */
+static int ab__send_blocks(const ab_ctx_t *ctx, int chan)
+{
+  return ctx->run->chans[chan].t != &ab_transport_ring;
+}
+
+int ab_send(ab_ctx_t *ctx, int chan, const void *buf, size_t len, int64_t t_chain)
+{
+  int blocks = ab__send_blocks(ctx, chan);
+  if (blocks)
+    ab_block_begin(ctx);
+  int r = ab_chan_send(&ctx->run->chans[chan], buf, len, t_chain);
+  if (blocks)
+    ab_block_end(ctx);
+  return r < 0 ? r : 0;
+}
+
+void *ab_send_begin(ab_ctx_t *ctx, int chan, size_t len)
+{
+  return ab_chan_send_begin(&ctx->run->chans[chan], len);
+}
+
+int ab_send_end(ab_ctx_t *ctx, int chan, size_t len, int64_t t_chain)
+{
+  int blocks = ab__send_blocks(ctx, chan);
+  if (blocks)
+    ab_block_begin(ctx);
+  int r = ab_chan_send_end(&ctx->run->chans[chan], len, t_chain);
+  if (blocks)
+    ab_block_end(ctx);
+  return r < 0 ? r : 0;
+}
+
+void ab__got(ab_ctx_t *ctx, int chan, const ab_msg_t *m, const void *data)
+{
+  ab_hist_record(&ctx->hists[ctx->run->mt_chan[chan]], ab_now_ns() - m->t_sent);
+  ctx->held[chan] = 1;
+  if (ctx->run->nfaults)
+    ab__fault_recv(ctx, chan, data, m->len);
+  ctx->received[chan]++;
+}
+
+const void *ab_recv(ab_ctx_t *ctx, int chan, ab_msg_t *msg, int *err)
+{
+  const void *data = NULL;
+  if (err)
+    *err = 0;
+  if (ctx->stash_chan == chan) {
+    *msg = ctx->stash_msg;
+    ctx->stash_chan = -1;
+    return ctx->stash_data;
+  }
+  if (ctx->held[chan])
+    ab_recv_done(ctx, chan);
+  int r = ab_chan_recv(&ctx->run->chans[chan], msg, &data, 0);
+  if (r < 0) {
+    if (err)
+      *err = r;
+    return NULL;
+  }
+  ab__got(ctx, chan, msg, data);
+  return data;
+}
+
+void ab_recv_done(ab_ctx_t *ctx, int chan)
+{
+  if (!ctx->held[chan])
+    return;
+  ctx->held[chan] = 0;
+  if (ctx->stash_chan == chan)
+    ctx->stash_chan = -1;
+  ab_chan_release(&ctx->run->chans[chan]);
+}
+
+void ab_store(ab_ctx_t *ctx, int reg, const void *val) { ab_reg_store(ctx->run->regs[reg], val); }
+uint64_t ab_load(ab_ctx_t *ctx, int reg, void *val) { return ab_reg_load(ctx->run->regs[reg], val); }

@@ -1,0 +1,59 @@
+/* The table of device kinds, expanded from AB_DEVICES (ab.h), and the roles' device I/O
+ * through their context: the handle-level calls of each kind (hw/serial.c, hw/camera.c)
+ * between ab_block_begin and ab_block_end, so that a runtime can wrap them, after checking
+ * that the role owns a device of that kind. */
+#include <errno.h>
+#include <sys/types.h>
+
+#include "camera.h"
+#include "internal.h"
+#include "serial.h"
+
+#define AB__DEV_ENTRY(up, low) [AB_DEV_##up] = &ab_##low##_ops,
+static const ab_devops_t *const ab__devops[AB_DEV_N] = { AB_DEVICES(AB__DEV_ENTRY) };
+
+const ab_devops_t *ab_devops_for(int kind)
+{
+  return kind > AB_DEV_NONE && kind < AB_DEV_N ? ab__devops[kind] : NULL;
+}
+
+int ab_scenario_has_dev(const ab_scenario_t *sc, int kind)
+{
+  for (int d = 0; d < sc->ndevs; d++)
+    if (sc->devs[d].kind == kind)
+      return 1;
+  return 0;
+}
+
+ssize_t ab_serial_write(ab_ctx_t *ctx, const void *buf, size_t len)
+{
+  if (ab_dev_kind(ctx) != AB_DEV_SERIAL)
+    return -ENODEV;
+  ab_block_begin(ctx);
+  ssize_t r = ab_serial_write_h(ab_dev(ctx), buf, len);
+  ab_block_end(ctx);
+  return r;
+}
+
+ssize_t ab_serial_read(ab_ctx_t *ctx, void *buf, size_t cap)
+{
+  if (ab_dev_kind(ctx) != AB_DEV_SERIAL)
+    return -ENODEV;
+  ab_block_begin(ctx);
+  ssize_t r = ab_serial_read_h(ab_dev(ctx), buf, cap);
+  ab_block_end(ctx);
+  return r;
+}
+
+int ab_camera_grab(ab_ctx_t *ctx, void *dst, size_t cap, ab_frame_meta_t *meta, int64_t timeout_ns,
+                   uint64_t *skipped)
+{
+  if (ab_dev_kind(ctx) != AB_DEV_CAMERA)
+    return -ENODEV;
+  ab_block_begin(ctx);
+  int r = ab_camera_grab_h(ab_dev(ctx), dst, cap, meta, timeout_ns, skipped);
+  ab_block_end(ctx);
+  return r;
+}
+
+int ab_camera_ready(ab_ctx_t *ctx) { return ab_dev_kind(ctx) == AB_DEV_CAMERA && ab_camera_ready_h(ab_dev(ctx)); }
