@@ -367,6 +367,9 @@ int ab_value_index(const ab_run_t *run, const char *name);
 int ab_req_value(const ab_run_t *run, const char *name, double *value);
 /* Does the name resolve, given the tables (no data needed)? */
 int ab_req_resolves(const ab_run_t *run, const char *name);
+/* Every requirement evaluated into run->req (a limit_param's limit is the parameter times
+ * limit_scale), and run->req_failed counted: once, after the run. */
+void ab_run_requirements(ab_run_t *run);
 /* The metric and counter tables of a run from its scenario (before anything else). */
 void ab__tables(ab_run_t *run);
 

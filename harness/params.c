@@ -3,6 +3,7 @@
  * run records, by which requirements name what they check. A requirement on a figure with
  * no data never passes as 0. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,3 +269,21 @@ int ab_req_value(const ab_run_t *run, const char *name, double *value)
   return 0;
 }
 
+/* Evaluated once, after the run (supervisor.c); the result carries them to the rest. */
+void ab_run_requirements(ab_run_t *run)
+{
+  const ab_scenario_t *sc = run->sc;
+  run->req_failed = 0;
+  for (int i = 0; i < sc->nreqs; i++) {
+    const ab_req_desc_t *q = &sc->reqs[i];
+    ab_req_eval_t *e = &run->req[i];
+    e->value = NAN;
+    e->limit = q->limit_param ? ab_param(run, q->limit_param) * q->limit_scale : q->limit;
+    e->have = ab_req_value(run, q->name, &e->value) == 0;
+    double v = e->value, lim = e->limit;
+    e->pass = e->have &&
+              (q->op == AB_LE ? v <= lim : q->op == AB_LT ? v < lim : q->op == AB_GE ? v >= lim : v == lim);
+    if (!e->pass)
+      run->req_failed++;
+  }
+}

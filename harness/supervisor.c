@@ -145,25 +145,6 @@ static void ab__utc_now(char *buf, size_t len)
   strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Evaluated once, here; the table and the result read run->req. */
-static void ab__requirements(ab_run_t *run)
-{
-  const ab_scenario_t *sc = run->sc;
-  run->req_failed = 0;
-  for (int i = 0; i < sc->nreqs; i++) {
-    const ab_req_desc_t *q = &sc->reqs[i];
-    ab_req_eval_t *e = &run->req[i];
-    e->value = NAN;
-    e->limit = q->limit_param ? ab_param(run, q->limit_param) * q->limit_scale : q->limit;
-    e->have = ab_req_value(run, q->name, &e->value) == 0;
-    double v = e->value, lim = e->limit;
-    e->pass = e->have &&
-              (q->op == AB_LE ? v <= lim : q->op == AB_LT ? v < lim : q->op == AB_GE ? v >= lim : v == lim);
-    if (!e->pass)
-      run->req_failed++;
-  }
-}
-
 /* Everything after the devices are prepared and before the roles start. */
 static int ab__build(ab_run_t *run, char *err, size_t len)
 {
@@ -519,7 +500,7 @@ int ab_run_one(ab_run_opts_t *o)
   ab__merge(run);
   if (o->sc->finish && run->status != AB_ST_FAILED)
     o->sc->finish(run);
-  ab__requirements(run);
+  ab_run_requirements(run);
   run->t_teardown1 = ab_now_ns();
 
   run->result = ab_result_of_run(run);

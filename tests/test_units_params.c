@@ -3,11 +3,10 @@
  * resolved from their defaults and --param k=v (harness/params.c, ab_param_resolve): typed,
  * ranged, every refusal naming the parameter and what was expected.
  *
- * Requirements whose limit is a parameter times limit_scale are evaluated only in
- * supervisor.c's ab__requirements, which is static and runs at the end of ab_run_one: that
- * scaling needs a whole run and is not tested here.
+ * And requirements whose limit is a parameter times limit_scale (ab_run_requirements).
  */
 #include <errno.h>
+#include <math.h>
 
 #include "internal.h"
 #include "test.h"
@@ -378,5 +377,53 @@ TEST(params_default_out_of_range_is_refused_naming_it)
   ASSERT_EQ(ab_param_resolve(run, NULL, 0, err, sizeof err), -ERANGE);
   ASSERT_CONTAINS(err, "count=40");
   ASSERT_CONTAINS(err, "1 to 16");
+  free(run);
+}
+
+/* ---- requirements with a limit from a parameter ---------------------------------------- */
+
+static const ab_param_desc_t rparams[] = {
+  { .name = "period", .type = AB_P_DURATION, .def = "10ms", .min = 1e6, .max = 1e9 },
+};
+static const char *const rvalues[] = { "lag" };
+static const ab_req_desc_t rreqs[] = {
+  { .name = "lag", .op = AB_LE, .limit_param = "period", .limit_scale = 0.5 },
+  { .name = "lag", .op = AB_GE, .limit = 1000 },
+};
+static const ab_scenario_t rsc = { .name = "r", .params = rparams, .nparams = 1, .values = rvalues, .nvalues = 1,
+                                   .reqs = rreqs, .nreqs = 2 };
+
+/* The run after resolving kv and setting lag (NAN: never set), requirements evaluated. */
+static ab_run_t *evaluated(const char *kv, double lag)
+{
+  ab_run_t *run = new_run(&rsc);
+  char err[256];
+  ASSERT_EQ(ab_param_resolve(run, kv ? &kv : NULL, kv ? 1 : 0, err, sizeof err), 0);
+  ab__tables(run);
+  if (!isnan(lag))
+    ab_run_value_set(run, 0, lag);
+  ab_run_requirements(run);
+  return run;
+}
+
+TEST(requirements_limit_from_a_param_is_the_param_times_its_scale)
+{
+  ab_run_t *run = evaluated(NULL, 4.9e6);
+  ASSERT_DBL(run->req[0].limit, ==, 5e6); /* 10 ms * 0.5 */
+  ASSERT(run->req[0].have && run->req[0].pass);
+  ASSERT_DBL(run->req[1].limit, ==, 1000);
+  ASSERT_EQ(run->req_failed, 0);
+  free(run);
+  run = evaluated(NULL, 5.1e6);
+  ASSERT(run->req[0].have && !run->req[0].pass);
+  ASSERT_EQ(run->req_failed, 1);
+  free(run);
+  run = evaluated("period=20ms", 5.1e6); /* the limit follows the parameter as given */
+  ASSERT_DBL(run->req[0].limit, ==, 1e7);
+  ASSERT(run->req[0].pass);
+  free(run);
+  run = evaluated(NULL, NAN); /* never set: no data, which fails */
+  ASSERT(!run->req[0].have && !run->req[0].pass && !run->req[1].pass);
+  ASSERT_EQ(run->req_failed, 2);
   free(run);
 }
