@@ -91,6 +91,82 @@ static const char *ab__optval(int argc, char **argv, int *i, const char *name, i
 
 #define AB__HELP (-1) /* ab__parse: --help was asked for */
 
+/* An option that takes a value, or an unknown one (argv[*i]; *i moves past a separate value).
+ * 0, or an exit code after saying why. */
+static int ab__parse_opt(int argc, char **argv, int *i, ab__cli_t *c)
+{
+  const char *a = argv[*i], *v;
+  int err = 0;
+#define OPT(nm) (!strncmp(a, nm, strlen(nm)) && (a[strlen(nm)] == 0 || a[strlen(nm)] == '='))
+#define VAL(nm) if (!(v = ab__optval(argc, argv, i, nm, &err))) return err
+  if (OPT("--arch")) {
+    VAL("--arch");
+    c->arch = v;
+  } else if (OPT("--transport")) {
+    VAL("--transport");
+    c->transport = v;
+  } else if (OPT("--out")) {
+    VAL("--out");
+    if (!*v)
+      return ab_usage_error("--out '': expected a directory%s%s", "", "");
+    c->outdir = v;
+  } else if (OPT("--duration")) {
+    VAL("--duration");
+    if (ab_parse_duration(v, &c->duration_ns) < 0)
+      return ab_usage_error("--duration %s: not a duration (expected a number with a unit: ns, us, ms, s, m, e.g. 10s or 500ms)", v, "");
+    if (c->duration_ns < 10 * AB_NS_PER_MS || c->duration_ns > 24 * 3600 * AB_NS_PER_S)
+      return ab_usage_error("--duration %s: out of range (expected 10ms to 24h)", v, "");
+    c->duration_set = 1;
+  } else if (OPT("--param")) {
+    VAL("--param");
+    if (c->nparams == AB_MAX_PARAMS)
+      return ab_usage_error("--param %s: too many parameters (at most 16)", v, "");
+    c->params[c->nparams++] = v;
+  } else if (OPT("--fault")) {
+    VAL("--fault");
+    if (c->nfaults == AB_MAX_FAULTS)
+      return ab_usage_error("--fault %s: too many faults (at most 4)", v, "");
+    c->faults[c->nfaults++] = v;
+  } else if (OPT("--serial")) {
+    VAL("--serial");
+    c->dev.serial = v;
+  } else if (OPT("--baud")) {
+    VAL("--baud");
+    int64_t b;
+    if (ab_parse_int(v, &b) < 0 || b < 300 || b > 4000000)
+      return ab_usage_error("--baud %s: expected an integer from 300 to 4000000", v, "");
+    c->dev.baud = (int)b;
+  } else if (OPT("--camera")) {
+    VAL("--camera");
+    c->dev.camera = v;
+  } else if (OPT("--cpus")) {
+    VAL("--cpus");
+    int r = ab__parse_cpus(v, &c->cpus);
+    if (r < 0)
+      return ab_usage_error("--cpus %s: expected a list of online CPUs such as 0,1 or 0-1 (this machine has %s)",
+                             v, r == -ERANGE ? "fewer CPUs" : "CPUs numbered from 0");
+    c->cpus_set = 1;
+  } else if (OPT("--rt-prio")) {
+    VAL("--rt-prio");
+    int64_t p;
+    if (ab_parse_int(v, &p) < 0 || p < 1 || p > 99)
+      return ab_usage_error("--rt-prio %s: expected an integer from 1 to 99", v, "");
+    c->rt_prio = (int)p;
+  } else if (OPT("--latency-target")) {
+    VAL("--latency-target");
+    int64_t us;
+    if (ab_parse_int(v, &us) < 0 || us < 0 || us > 2000000)
+      return ab_usage_error("--latency-target %s: expected microseconds, an integer from 0 to 2000000", v, "");
+    c->latency_us = (int)us;
+    c->latency_set = 1;
+  } else {
+    return ab_usage_error("unknown option %s%s", a, "");
+  }
+#undef OPT
+#undef VAL
+  return 0;
+}
+
 static int ab__parse(int argc, char **argv, int first, ab__cli_t *c, int need_scenario)
 {
   memset(c, 0, sizeof *c);
@@ -98,86 +174,23 @@ static int ab__parse(int argc, char **argv, int first, ab__cli_t *c, int need_sc
   c->dev.width = 1920;
   c->dev.height = 1080;
   c->dev.fps = 30;
-  int err = 0;
   for (int i = first; i < argc; i++) {
-    const char *a = argv[i], *v;
-#define OPT(nm) (!strncmp(a, nm, strlen(nm)) && (a[strlen(nm)] == 0 || a[strlen(nm)] == '='))
-#define VAL(nm) if (!(v = ab__optval(argc, argv, &i, nm, &err))) return err
+    const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       return AB__HELP;
-    } else if (OPT("--arch")) {
-      VAL("--arch");
-      c->arch = v;
-    } else if (OPT("--transport")) {
-      VAL("--transport");
-      c->transport = v;
-    } else if (OPT("--out")) {
-      VAL("--out");
-      if (!*v)
-        return ab_usage_error("--out '': expected a directory%s%s", "", "");
-      c->outdir = v;
-    } else if (OPT("--duration")) {
-      VAL("--duration");
-      if (ab_parse_duration(v, &c->duration_ns) < 0)
-        return ab_usage_error("--duration %s: not a duration (expected a number with a unit: ns, us, ms, s, m, e.g. 10s or 500ms)", v, "");
-      if (c->duration_ns < 10 * AB_NS_PER_MS || c->duration_ns > 24 * 3600 * AB_NS_PER_S)
-        return ab_usage_error("--duration %s: out of range (expected 10ms to 24h)", v, "");
-      c->duration_set = 1;
-    } else if (OPT("--param")) {
-      VAL("--param");
-      if (c->nparams == AB_MAX_PARAMS)
-        return ab_usage_error("--param %s: too many parameters (at most 16)", v, "");
-      c->params[c->nparams++] = v;
-    } else if (OPT("--fault")) {
-      VAL("--fault");
-      if (c->nfaults == AB_MAX_FAULTS)
-        return ab_usage_error("--fault %s: too many faults (at most 4)", v, "");
-      c->faults[c->nfaults++] = v;
-    } else if (OPT("--serial")) {
-      VAL("--serial");
-      c->dev.serial = v;
-    } else if (OPT("--baud")) {
-      VAL("--baud");
-      int64_t b;
-      if (ab_parse_int(v, &b) < 0 || b < 300 || b > 4000000)
-        return ab_usage_error("--baud %s: expected an integer from 300 to 4000000", v, "");
-      c->dev.baud = (int)b;
-    } else if (OPT("--camera")) {
-      VAL("--camera");
-      c->dev.camera = v;
-    } else if (OPT("--cpus")) {
-      VAL("--cpus");
-      int r = ab__parse_cpus(v, &c->cpus);
-      if (r < 0)
-        return ab_usage_error("--cpus %s: expected a list of online CPUs such as 0,1 or 0-1 (this machine has %s)",
-                               v, r == -ERANGE ? "fewer CPUs" : "CPUs numbered from 0");
-      c->cpus_set = 1;
-    } else if (OPT("--rt-prio")) {
-      VAL("--rt-prio");
-      int64_t p;
-      if (ab_parse_int(v, &p) < 0 || p < 1 || p > 99)
-        return ab_usage_error("--rt-prio %s: expected an integer from 1 to 99", v, "");
-      c->rt_prio = (int)p;
-    } else if (OPT("--latency-target")) {
-      VAL("--latency-target");
-      int64_t us;
-      if (ab_parse_int(v, &us) < 0 || us < 0 || us > 2000000)
-        return ab_usage_error("--latency-target %s: expected microseconds, an integer from 0 to 2000000", v, "");
-      c->latency_us = (int)us;
-      c->latency_set = 1;
     } else if (!strcmp(a, "--no-latency-target")) {
       c->latency_off = 1;
     } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
       c->quiet = 1;
     } else if (a[0] == '-') {
-      return ab_usage_error("unknown option %s%s", a, "");
+      int r = ab__parse_opt(argc, argv, &i, c);
+      if (r)
+        return r;
     } else if (need_scenario && !c->scenario) {
       c->scenario = a;
     } else {
       return ab_usage_error("unexpected argument %s%s", a, "");
     }
-#undef OPT
-#undef VAL
   }
   if (c->latency_set && c->latency_off)
     return ab_usage_error("--latency-target and --no-latency-target: choose one%s%s", "", "");
