@@ -93,6 +93,12 @@ typedef struct ab_role_desc {
   int (*io)(ab_ctx_t *ctx);
   void (*fini)(ab_ctx_t *ctx); /* after the run, before resources are measured */
   unsigned flags;              /* enum ab_role_flags (for the hybrid runtime) */
+  /* NULL: one instance. Else the name of an AB_P_INT parameter (min >= 1): the role runs
+   * that many instances, each with its index (ab_instance). A channel from an instanced role
+   * fans in (its receiver takes every instance's messages); a channel to one fans out, one
+   * queue per receiving instance (ab_send_to addresses one, or AB_ALL). An instanced role
+   * owns no device. Its metrics are kept per instance, sparsely, and merged into the role's. */
+  const char *instances;
 } ab_role_desc_t;
 
 typedef struct ab_metric_desc {
@@ -173,6 +179,8 @@ int64_t ab_run_window(const ab_run_t *run);
 /* When the roles' window ended (CLOCK_MONOTONIC): its planned end, or the stop if sooner. */
 int64_t ab_run_end_time(const ab_run_t *run);
 int ab_run_serial_baud(const ab_run_t *run);
+/* How many instances role `role` has in this run (from its parameter). */
+int ab_run_instances(const ab_run_t *run, int role);
 /* Set a periodic role's period (declared periodic with a non-zero period_ns). */
 int ab_run_period(ab_run_t *run, int role, int64_t period_ns);
 /* Calibrate the compute kernel for ab_compute (once; recorded as compute.iters_per_us). */
@@ -196,8 +204,14 @@ void *ab_run_dev(ab_run_t *run, int dev);
 
 /* ---- role calls (inside step/init/io) ------------------------------------------------ */
 
-/* Send a copy of buf. t_chain: when the chain this message belongs to began (0: now). */
+/* Send a copy of buf. t_chain: when the chain this message belongs to began (0: now). To a
+ * channel whose receiver has several instances, it goes to the instance of the sender's own
+ * index modulo their number (instance 0 from a role of one instance). */
 int ab_send(ab_ctx_t *ctx, int chan, const void *buf, size_t len, int64_t t_chain);
+/* The same to receiving instance `to`, or to each of them (AB_ALL: returns the first
+ * error, else 1 if any copy was dropped, else 0). -EINVAL for an index out of range. */
+#define AB_ALL (-1)
+int ab_send_to(ab_ctx_t *ctx, int chan, int to, const void *buf, size_t len, int64_t t_chain);
 /* Write a message in place: returns a buffer of at least `len` bytes (a shared-memory slot
  * where the transport has one, else a staging buffer) to fill, then ab_send_end. */
 void *ab_send_begin(ab_ctx_t *ctx, int chan, size_t len);
@@ -223,6 +237,10 @@ void ab_count(ab_ctx_t *ctx, int counter, int64_t n);
 /* The role's device handle (opened by the runtime before init) and its pollable fd. */
 void *ab_dev(ab_ctx_t *ctx);
 int ab_role_index(const ab_ctx_t *ctx);
+/* This instance's index among its role's (0 for a role of one instance), and how many
+ * instances role `role` has. */
+int ab_instance(const ab_ctx_t *ctx);
+int ab_instances(const ab_ctx_t *ctx, int role);
 /* Intended start of the current periodic activation (for chain timestamps). */
 int64_t ab_intended(const ab_ctx_t *ctx);
 /* Scenario-private shared state (see ab_run_shared). */

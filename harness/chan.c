@@ -89,11 +89,31 @@ void ab__prefault(void *p, size_t n)
     ((volatile char *)p)[i] = 0;
 }
 
+void *ab__chan_alloc(ab_chan_t *c, size_t size)
+{
+  return c->arena && c->shared ? ab_arena_alloc(c->arena, size) : ab_shm_alloc(size, c->shared);
+}
+
+void ab__chan_free(ab_chan_t *c, void *p, size_t size)
+{
+  if (ab_arena_owns(c->arena, p))
+    ab_arena_release(c->arena, p, size);
+  else
+    ab_shm_free(p, size, c->shared);
+}
+
 int ab_chan_create(ab_chan_t *c, const char *name, const ab_transport_t *t, size_t msg_max,
                    unsigned depth, int policy, int shared, int want_fd)
 {
+  return ab_chan_create_in(c, NULL, name, t, msg_max, depth, policy, shared, want_fd);
+}
+
+int ab_chan_create_in(ab_chan_t *c, ab_arena_t *arena, const char *name, const ab_transport_t *t,
+                      size_t msg_max, unsigned depth, int policy, int shared, int want_fd)
+{
   int r;
   memset(c, 0, sizeof *c);
+  c->arena = arena;
   c->fd[0] = c->fd[1] = c->live[0] = c->live[1] = c->efd = -1;
   if (!t || depth == 0 || msg_max == 0 || msg_max > UINT32_MAX || (policy != AB_BLOCK && policy != AB_DROP))
     return -EINVAL;
@@ -104,7 +124,7 @@ int ab_chan_create(ab_chan_t *c, const char *name, const ab_transport_t *t, size
   c->policy = policy;
   c->shared = !!shared;
   c->want_fd = !!want_fd;
-  c->ctl = ab_shm_alloc(sizeof *c->ctl, c->shared);
+  c->ctl = ab__chan_alloc(c, sizeof *c->ctl);
   if (!c->ctl) {
     r = -errno;
     goto fail;
@@ -130,7 +150,7 @@ fail_staging:
 fail_transport:
   t->destroy(c);
 fail_ctl:
-  ab_shm_free(c->ctl, sizeof *c->ctl, c->shared);
+  ab__chan_free(c, c->ctl, sizeof *c->ctl);
 fail:
   c->t = NULL;
   c->ctl = NULL;
@@ -175,7 +195,7 @@ void ab_chan_destroy(ab_chan_t *c)
   c->t->destroy(c);
   ab_shm_free(c->staging, ab__txbuf_size(c), 0);
   ab_shm_free(c->rxbuf, ab__rxbuf_size(c), 0);
-  ab_shm_free(c->ctl, sizeof *c->ctl, c->shared);
+  ab__chan_free(c, c->ctl, sizeof *c->ctl);
   c->staging = c->rxbuf = NULL;
   c->ctl = NULL;
   c->t = NULL;
@@ -239,6 +259,45 @@ static void ab__account(ab_chan_t *c, const ab_msg_t *h, uint64_t inflight)
   __atomic_store_n(&ctl->t_last_sent, h->t_sent, __ATOMIC_RELAXED);
 }
 
+/* Several senders take turns (a futex mutex in the shared control block, Drepper's: 0 free,
+ * 1 taken, 2 taken with waiters). A wait gives up with -ECANCELED once the run stops, so a
+ * sender that died holding it cannot hang the others past the end. */
+static int ab__tx_lock(ab_chan_t *c, int cancellable)
+{
+  if (!c->multi_tx)
+    return 0;
+  uint32_t *w = &c->ctl->tx_lock, v = 0;
+  if (__atomic_compare_exchange_n(w, &v, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    return 0;
+  if (v != 2)
+    v = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
+  while (v != 0) {
+    if (cancellable && ab__stopped(c))
+      return -ECANCELED;
+    ab_futex_wait(w, 2, ab__sleep_ns(c, -1), c->shared);
+    v = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
+  }
+  return 0;
+}
+
+static int32_t ab__tid(void)
+{
+  static __thread int32_t tid;
+  if (!tid)
+    tid = (int32_t)gettid();
+  return tid;
+}
+
+static void ab__tx_unlock(ab_chan_t *c)
+{
+  if (!c->multi_tx)
+    return;
+  if (__atomic_fetch_sub(&c->ctl->tx_lock, 1, __ATOMIC_RELEASE) != 1) {
+    __atomic_store_n(&c->ctl->tx_lock, 0, __ATOMIC_RELEASE);
+    ab_futex_wake(&c->ctl->tx_lock, 1, c->shared);
+  }
+}
+
 int ab_chan_send(ab_chan_t *c, const void *buf, size_t len, int64_t t_chain)
 {
   uint64_t inflight;
@@ -246,12 +305,15 @@ int ab_chan_send(ab_chan_t *c, const void *buf, size_t len, int64_t t_chain)
   int r;
   if (len > c->msg_max)
     return -EMSGSIZE;
-  if ((r = ab__admit(c, &inflight)) != 0)
+  if ((r = ab__tx_lock(c, 1)) < 0)
     return r;
-  ab__stamp(c, &h, len, t_chain);
-  r = c->t->send(c, &h, buf);
-  if (r == 0)
-    ab__account(c, &h, inflight);
+  if ((r = ab__admit(c, &inflight)) == 0) {
+    ab__stamp(c, &h, len, t_chain);
+    r = c->t->send(c, &h, buf);
+    if (r == 0)
+      ab__account(c, &h, inflight);
+  }
+  ab__tx_unlock(c);
   return r;
 }
 
@@ -263,6 +325,12 @@ void *ab_chan_send_begin(ab_chan_t *c, size_t len)
     errno = EMSGSIZE;
     return NULL;
   }
+  /* Held until send_end, taken whatever the stop says: the staging buffer and tx_mode are
+   * the senders' in common. (A sender that died holding it is a failed run already; the
+   * others are then stopped by the supervisor.) */
+  ab__tx_lock(c, 0);
+  if (c->multi_tx)
+    ctl->tx_owner = ab__tid();
   int r = ab__admit(c, &inflight);
   if (r == 0 && c->t->reserve) {
     ctl->tx_mode = AB__TX_INPLACE;
@@ -272,7 +340,7 @@ void *ab_chan_send_begin(ab_chan_t *c, size_t len)
   return (char *)c->staging + AB__HDR; /* mq sends the first fragment from here, header in front */
 }
 
-int ab_chan_send_end(ab_chan_t *c, size_t len, int64_t t_chain)
+static int ab__send_end(ab_chan_t *c, size_t len, int64_t t_chain)
 {
   ab_chan_ctl_t *ctl = c->ctl;
   int mode = ctl->tx_mode, r;
@@ -294,6 +362,18 @@ int ab_chan_send_end(ab_chan_t *c, size_t len, int64_t t_chain)
     r = c->t->send(c, &h, (char *)c->staging + AB__HDR);
   if (r == 0)
     ab__account(c, &h, inflight);
+  return r;
+}
+
+int ab_chan_send_end(ab_chan_t *c, size_t len, int64_t t_chain)
+{
+  if (c->multi_tx && c->ctl->tx_owner != ab__tid())
+    return -EINVAL; /* no send_begin of this sender's is pending */
+  int r = ab__send_end(c, len, t_chain);
+  if (c->multi_tx) {
+    c->ctl->tx_owner = 0;
+    ab__tx_unlock(c);
+  }
   return r;
 }
 

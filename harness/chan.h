@@ -45,6 +45,8 @@ typedef struct ab_chan_ctl {        /* in shared memory for procs; one line per 
   uint64_t bytes;
   int64_t t_last_sent;              /* t_sent of the last message sent */
   int32_t tx_mode;                  /* sender: how the pending send_begin was served */
+  uint32_t tx_lock;                 /* several senders (multi_tx): whose turn it is */
+  int32_t tx_owner;                 /* the thread holding it from send_begin to send_end */
 } ab_chan_ctl_t;
 
 typedef struct ab_transport {
@@ -77,6 +79,9 @@ struct ab_chan {     /* read-only after attach: per-message state lives in ctl (
   int policy;
   int shared;        /* 1: across processes */
   int want_fd;       /* the receiver sleeps in poll/epoll, not in recv */
+  struct ab_arena *arena; /* shared memory carved from here (ab_chan_create_in), else its own */
+  int multi_tx;      /* several senders (a role's instances): each send, or send_begin to
+                      * send_end, holds ctl->tx_lock, so a message is never interleaved */
   int side;          /* shared: this process's side; private: the union of attached sides */
   ab_chan_ctl_t *ctl;
   /* Set by the runtime (after create, before fork/spawn): while *stop != 0, a send or recv
@@ -106,6 +111,12 @@ extern const char *const ab_proc_transports[];
 
 int ab_chan_create(ab_chan_t *c, const char *name, const ab_transport_t *t, size_t msg_max,
                    unsigned depth, int policy, int shared, int want_fd);
+/* The same with its shared memory (control block, ring) carved from arena (shm.h). */
+int ab_chan_create_in(ab_chan_t *c, struct ab_arena *arena, const char *name, const ab_transport_t *t,
+                      size_t msg_max, unsigned depth, int policy, int shared, int want_fd);
+/* For the transports: the channel's shared (or private) memory, from its arena if it has one. */
+void *ab__chan_alloc(ab_chan_t *c, size_t size);
+void ab__chan_free(ab_chan_t *c, void *p, size_t size);
 void ab_chan_attach(ab_chan_t *c, int side);
 void ab_chan_destroy(ab_chan_t *c);
 

@@ -42,6 +42,22 @@ static int ab__counts(const ab_scenario_t *sc, char *err, size_t len)
   return 0;
 }
 
+/* A role's instance count is an integer parameter of at least 1; an instanced role owns
+ * no device (a device has one owner). */
+static int ab__instances_bad(const ab_scenario_t *sc, const ab_role_desc_t *d, int owns, char *err, size_t len)
+{
+  const ab_param_desc_t *p = NULL;
+  for (int i = 0; i < sc->nparams; i++)
+    if (sc->params[i].name && !strcmp(sc->params[i].name, d->instances))
+      p = &sc->params[i];
+  if (!p || p->type != AB_P_INT || p->min < 1)
+    return ab__bad(err, len, sc, "role %s takes its instances from %s, which is not an integer parameter of at least 1",
+                   d->name, d->instances);
+  if (owns)
+    return ab__bad(err, len, sc, "role %s has instances and owns a device (a device has one owner)", d->name);
+  return 0;
+}
+
 static int ab__roles(const ab_scenario_t *sc, char *err, size_t len)
 {
   for (int r = 0; r < sc->nroles; r++) {
@@ -61,6 +77,8 @@ static int ab__roles(const ab_scenario_t *sc, char *err, size_t len)
       return ab__bad(err, len, sc, "role %s owns %d devices (at most one)", d->name, owns);
     if (d->on_device && (!owns || !d->io))
       return ab__bad(err, len, sc, "role %s waits on its device but owns none or has no io", d->name);
+    if (d->instances && ab__instances_bad(sc, d, owns, err, len))
+      return -EINVAL;
   }
   return 0;
 }

@@ -20,6 +20,8 @@
 #include "hist.h"
 #include "hw.h"
 #include "reg.h"
+#include "shist.h"
+#include "shm.h"
 
 #define AB_MAX_MT (AB_MAX_METRICS + 2 * AB_MAX_ROLES + AB_MAX_CHANS) /* with the automatic ones */
 #define AB_MAX_CT (AB_MAX_COUNTERS + 2 * AB_MAX_ROLES + 4 * AB_MAX_CHANS)
@@ -47,11 +49,12 @@ typedef struct ab_mem {
   int64_t rss_kb, pss_kb;          /* the last complete snapshot, at the end of the window */
   int64_t rss_peak_kb, pss_peak_kb; /* the largest sums over every snapshot */
   int64_t t_ns;                    /* when the last snapshot was taken (CLOCK_MONOTONIC) */
+  int64_t snap_ns;                 /* how long the last one took to read every process */
   int samples;                     /* complete snapshots taken */
   int valid;                       /* the last snapshot read every process */
-  /* the last snapshot per process: [role] for roles with a process of their own (role_pid),
-   * [AB_MAX_ROLES] the supervisor's */
-  int64_t proc_rss_kb[AB_MAX_ROLES + 1], proc_pss_kb[AB_MAX_ROLES + 1];
+  /* the last snapshot per process: [slot] for instances with a process of their own
+   * (slot_pid), [nslots] the supervisor's */
+  int64_t *proc_rss_kb, *proc_pss_kb;
 } ab_mem_t;
 
 /* Faults injected on purpose (--fault), for the tests: the result lists them. */
@@ -66,17 +69,22 @@ typedef struct ab_fault {
 
 typedef struct ab_ctl {          /* control words, shared */
   uint32_t stop;                 /* futex word too */
-  uint32_t ready;                /* roles past init */
+  uint32_t ready;                /* instances past init */
   uint32_t go;                   /* futex: 1 when released */
-  uint32_t failed_role_plus1;
+  uint32_t failed_slot_plus1;    /* the first instance that failed the run */
   int64_t t_start, t_end;
   int64_t t_stop;                  /* when the supervisor set stop (0: not yet) */
-  int32_t init_err[AB_MAX_ROLES];
-  char init_msg[AB_MAX_ROLES][AB_ERRLEN];
-  ab_res_t res[AB_MAX_ROLES];
   ab_res_t res_runtime;            /* the runtime's own work outside every role (loop) */
-  int64_t role_steps[AB_MAX_ROLES];
 } ab_ctl_t;
+
+/* One role instance's part of the shared block: how its start went (or why it failed the
+ * run), its costs over the window, its activations. */
+typedef struct ab_slot {
+  int32_t init_err;
+  int64_t steps;
+  ab_res_t res;
+  char init_msg[AB_ERRLEN];
+} ab_slot_t;
 
 typedef struct ab_runtime ab_runtime_t;
 
@@ -145,19 +153,40 @@ struct ab_run {
   double values[AB_MAX_VALUES];    /* the scenario's derived values (finish) */
   int value_set[AB_MAX_VALUES];
 
+  /* Role instances: slot s is instance slot_inst[s] of role slot_role[s]; role r's are the
+   * slots role_first[r] .. role_first[r] + role_n[r] - 1. A role of one instance declared
+   * without `instances` keeps a full row of histograms (role_row[r] >= 0); an instanced
+   * role's instances keep sparse ones in the pool (sidx). */
+  int nslots;
+  int role_n[AB_MAX_ROLES], role_first[AB_MAX_ROLES], role_row[AB_MAX_ROLES];
+  int *slot_role, *slot_inst;
+  int32_t *slot_pid;               /* an instance's own process (procs), else 0 */
+  uint8_t *slot_wedged;            /* its thread never returned: it still uses the run, and
+                                    * its figures are still being written (left unread) */
+  int detail;                      /* per-instance figures in the result */
+
   /* the shared block */
   void *blk;
   size_t blk_size;
   ab_ctl_t *ctl;
-  ab_hist_t *hists;                /* [nroles][nmt] */
-  int64_t *counters;               /* [nroles][nct] */
+  ab_slot_t *slots;                /* [nslots] */
+  ab_hist_t *hists;                /* [rows][nmt]: the full rows */
+  int64_t *counters;               /* [nslots][nct] */
+  uint32_t *sidx;                  /* [nslots][nmt]: sparse histogram headers, 0: none */
+  ab_spool_t *spool;               /* the sparse histograms' pages */
+  size_t spool_size;
   void *scen_shared;
   size_t scen_shared_size;
 
   size_t chan_size[AB_MAX_CHANS];
   int64_t period[AB_MAX_ROLES];    /* from the descriptor; set-up may change it */
-  ab_chan_t chans[AB_MAX_CHANS];
-  int chan_made[AB_MAX_CHANS];
+  /* Channel k is chan_n[k] queues (one per instance of its receiver) from pchans +
+   * chan_first[k]; several sending instances share each (locked). */
+  ab_chan_t *pchans;
+  uint8_t *pchan_made;
+  ab_arena_t arena;                /* the queues' shared memory, when there are many */
+  int nphys;
+  int chan_first[AB_MAX_CHANS], chan_n[AB_MAX_CHANS];
   ab_reg_t *regs[AB_MAX_REGS];
   void *devstate[AB_MAX_DEVS];
   const ab_devops_t *devops[AB_MAX_DEVS];
@@ -173,22 +202,21 @@ struct ab_run {
   ab_res_t res_total;              /* the whole run, measured as a whole (not summed) */
   ab_res_t res_super;              /* the supervisor: its thread, or its process (procs) */
   ab_mem_t mem;
-  int32_t role_pid[AB_MAX_ROLES];
+  int64_t *mem_scratch_rss, *mem_scratch_pss; /* [nslots + 1], for the snapshot in progress */
   ab_req_eval_t req[AB_MAX_REQS];
   int req_failed;
   int interrupted;
-  uint8_t role_wedged[AB_MAX_ROLES]; /* its thread never returned: it still uses the run, and
-                                    * its figures are still being written (left unread) */
   int mlock_err;                   /* 0: memory locked (mlockall) for the run */
   struct ab_result *result;        /* built once after the requirements (result.h) */
 };
 
-/* One role's view. */
+/* One role instance's view. */
 struct ab_ctx {
   ab_run_t *run;
-  int role;
+  int role, slot, inst;            /* its role, its slot in the run, its index in the role */
   const ab_role_desc_t *desc;
-  ab_hist_t *hists;                /* this role's row */
+  ab_hist_t *hists;                /* this role's row of full histograms, or NULL: */
+  uint32_t *sidx;                  /* ... this instance's sparse ones */
   int64_t *counters;
   void *dev;                       /* opened device handle, or NULL */
   int devi;                        /* index of the device it owns, or -1 */
@@ -232,7 +260,23 @@ const char *ab_arch_name(int arch);
 int ab_arch_find(const char *name);
 
 /* runtime.c: the pieces every runtime shares */
-void ab__ctx_init(ab_ctx_t *ctx, ab_run_t *run, int role);
+void ab__ctx_init(ab_ctx_t *ctx, ab_run_t *run, int slot);
+/* Record into metric m of this instance: its role's full row, or its sparse histogram. */
+static inline void ab__rec(ab_ctx_t *ctx, int m, int64_t v)
+{
+  if (ctx->hists)
+    ab_hist_record(&ctx->hists[m], v);
+  else
+    ab_shist_record(ctx->run->spool, &ctx->sidx[m], v);
+}
+/* "agent[17]", or the role's name for a role of one instance. */
+const char *ab__who(const ab_ctx_t *ctx, char *buf, size_t len);
+const char *ab__slot_name(const ab_run_t *run, int slot, char *buf, size_t len);
+/* The queue of channel chan that receiving instance inst reads. */
+static inline ab_chan_t *ab__pchan(const ab_run_t *run, int chan, int inst)
+{
+  return &run->pchans[run->chan_first[chan] + inst];
+}
 int ab__role_prepare(ab_ctx_t *ctx, int side_attach); /* attach channels, open the device, init */
 void ab__role_ready(ab_ctx_t *ctx);                    /* signal ready, wait for go */
 void ab__role_run(ab_ctx_t *ctx);                      /* the activation loop (threads, procs) */
@@ -289,6 +333,7 @@ typedef struct ab_run_opts {
   void (*on_message)(void *arg, const char *msg);
   void *cb_arg;
   int want_result;                   /* hand the result over (o->result) */
+  int detail;                        /* per-instance figures in the result */
   const ab_hooks_t *hooks;           /* wrap the roles' work (tests; the GIL model) */
   int wedged;                        /* out: a role thread never stopped; run nothing more */
   struct ab_result *result;          /* out: the run's result if it ran and want_result was
@@ -332,6 +377,13 @@ void ab__fault_recv(ab_ctx_t *ctx, int chan, const void *data, uint32_t len);
 /* hw/devices.c: the device operations for a kind (the table of AB_DEVICES), or NULL for a
  * kind this build does not know. */
 const ab_devops_t *ab_devops_for(int kind);
+/* block.c: the run's memory. Allocate the slot tables, the shared block, the sparse pool
+ * and the merged tables (0 or -errno); free them; merge every instance's figures after the
+ * roles stop; what the harness holds for the run, channels' payload apart. */
+int ab__block_alloc(ab_run_t *run);
+void ab__block_free(ab_run_t *run);
+void ab__block_merge(ab_run_t *run);
+int64_t ab__harness_bytes(const ab_run_t *run);
 /* Does scenario sc declare a device of this kind? */
 int ab_scenario_has_dev(const ab_scenario_t *sc, int kind);
 /* The runtime's own wait (the loop's epoll_wait), marked as blocking for the hooks. */

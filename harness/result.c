@@ -156,6 +156,60 @@ static void ab__head(json_t *d, const ab_run_t *run, double window)
   ab__setn(o, "teardown_s", (run->t_teardown1 - run->t_run1) / 1e9);
 }
 
+static const ab_res_t ab__unknown; /* a wedged instance's own account is still being written */
+
+static const ab_res_t *ab__slot_res(const ab_run_t *run, int s)
+{
+  return run->slot_wedged[s] ? &ab__unknown : &run->slots[s].res;
+}
+
+/* A role's costs: its instance's, or its instances' added up (CPU, switches, and the memory
+ * of those with a process of their own). */
+static json_t *ab__role_res(const ab_run_t *run, int r)
+{
+  int first = run->role_first[r], n = run->role_n[r];
+  if (!run->sc->roles[r].instances)
+    return ab__res(ab__slot_res(run, first), &run->mem, run->slot_pid[first] ? first : -1);
+  ab_res_t sum = { 0 };
+  int64_t rss = 0, pss = 0, valid = 0, procs = 0;
+  for (int s = first; s < first + n; s++) {
+    const ab_res_t *x = ab__slot_res(run, s);
+    ab__res_add(&sum, x);
+    sum.apportioned |= x->apportioned;
+    valid += x->valid == 1;
+    if (run->slot_pid[s])
+      procs++, rss += run->mem.proc_rss_kb[s], pss += run->mem.proc_pss_kb[s];
+  }
+  json_t *o = json_object();
+  ab__setn(o, "instances", n);
+  ab__setn(o, "cpu_user_s", sum.cpu_user_s);
+  ab__setn(o, "cpu_sys_s", sum.cpu_sys_s);
+  ab__setn(o, "ctx_vol", (double)sum.ctx_vol);
+  ab__setn(o, "ctx_invol", (double)sum.ctx_invol);
+  if (sum.apportioned)
+    ab__sets(o, "cpu_split", "apportioned: the loop thread's user:system ratio");
+  if (procs) {
+    ab__setn(o, "rss_kb", (double)rss);
+    ab__setn(o, "pss_kb", (double)pss);
+  }
+  ab__sets(o, "scope", valid == n ? "window" : valid ? "window, part of the instances" : "none");
+  return o;
+}
+
+/* Per instance, when asked: each one's costs and activations. */
+static void ab__instances_detail(json_t *res, const ab_run_t *run)
+{
+  json_t *d = ab__child(res, "instances", json_object());
+  for (int r = 0; r < run->sc->nroles; r++) {
+    json_t *a = ab__child(d, run->sc->roles[r].name, json_array());
+    for (int s = run->role_first[r]; s < run->role_first[r] + run->role_n[r]; s++) {
+      json_t *o = ab__res(ab__slot_res(run, s), &run->mem, run->slot_pid[s] ? s : -1);
+      ab__setn(o, "steps", (double)run->slots[s].steps);
+      json_array_append_new(a, o);
+    }
+  }
+}
+
 /* What it measured: metrics, counters, the scenario's derived values. */
 static void ab__figures(json_t *d, const ab_run_t *run)
 {
@@ -191,17 +245,25 @@ static void ab__costs(json_t *d, const ab_run_t *run, double window)
   ab__setn(t, "pss_peak_kb", mem->samples ? (double)mem->pss_peak_kb : NAN);
   ab__setn(t, "mem_at_s", mem->t_ns ? (mem->t_ns - run->ctl->t_start) / 1e9 : NAN);
   ab__setn(t, "mem_samples", mem->samples);
+  ab__setn(t, "mem_snapshot_s", mem->t_ns ? mem->snap_ns / 1e9 : NAN);
   ab__sets(t, "mem_scope", !mem->t_ns ? "none" : mem->valid ? "every process at one instant"
                                                              : "incomplete: a process of the run had gone");
   ab__setn(res, "cpu_percent", window > 0 ? 100.0 * (total->cpu_user_s + total->cpu_sys_s) / window : 0);
   json_t *roles = ab__child(res, "roles", json_object());
-  static const ab_res_t unknown; /* a wedged role's own account is still being written */
   for (int i = 0; i < run->sc->nroles; i++)
-    json_object_set_new(roles, run->sc->roles[i].name,
-                        ab__res(run->role_wedged[i] ? &unknown : &run->ctl->res[i], mem, run->role_pid[i] ? i : -1));
+    json_object_set_new(roles, run->sc->roles[i].name, ab__role_res(run, i));
   if (run->ctl->res_runtime.valid)
     json_object_set_new(res, "runtime", ab__res(&run->ctl->res_runtime, mem, -1));
-  json_object_set_new(res, "supervisor", ab__res(&run->res_super, mem, run->rt->same_process ? -1 : AB_MAX_ROLES));
+  json_object_set_new(res, "supervisor", ab__res(&run->res_super, mem, run->rt->same_process ? -1 : run->nslots));
+  if (run->detail)
+    ab__instances_detail(res, run);
+  /* What the harness itself holds for the run (channels' payload apart), for every run. */
+  json_t *h = ab__child(res, "harness", json_object());
+  int64_t hb = ab__harness_bytes(run);
+  ab__setn(h, "instances", run->nslots);
+  ab__setn(h, "bytes", (double)hb);
+  ab__setn(h, "bytes_per_instance", (double)hb / run->nslots);
+  ab__setn(h, "metric_pages", run->spool ? ab_spool_used(run->spool) : 0);
 }
 
 /* The requirements as evaluated once after the run (run->req). */

@@ -58,7 +58,7 @@ static int ring_create(ab_chan_t *c)
   if (c->depth > (SIZE_MAX - sizeof(ab__ring_t)) / stride)
     return -ENOMEM;
   c->mem_size = sizeof(ab__ring_t) + c->depth * stride;
-  c->mem = ab_shm_alloc(c->mem_size, c->shared);
+  c->mem = ab__chan_alloc(c, c->mem_size);
   if (!c->mem)
     return -errno;
   if (c->want_fd) {
@@ -72,7 +72,7 @@ static int ring_create(ab_chan_t *c)
   return 0;
 
 fail_mem:
-  ab_shm_free(c->mem, c->mem_size, c->shared);
+  ab__chan_free(c, c->mem, c->mem_size);
   c->mem = NULL;
   return r;
 }
@@ -84,7 +84,7 @@ static void ring_attach(ab_chan_t *c, int side)
     if (c->efd >= 0)
       close(c->efd);
     c->efd = -1;
-    ab_shm_free(c->mem, c->mem_size, c->shared);
+    ab__chan_free(c, c->mem, c->mem_size);
     c->mem = NULL;
     return;
   }
@@ -218,7 +218,7 @@ static void ring_destroy(ab_chan_t *c)
   if (c->efd >= 0)
     close(c->efd);
   c->efd = -1;
-  ab_shm_free(c->mem, c->mem_size, c->shared);
+  ab__chan_free(c, c->mem, c->mem_size);
   c->mem = NULL;
 }
 

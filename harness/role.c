@@ -20,6 +20,20 @@
 int ab_stopped(const ab_run_t *run) { return __atomic_load_n(&run->ctl->stop, __ATOMIC_ACQUIRE) != 0; }
 int ab_stopping(const ab_ctx_t *ctx) { return ab_stopped(ctx->run); }
 int ab_role_index(const ab_ctx_t *ctx) { return ctx->role; }
+int ab_instance(const ab_ctx_t *ctx) { return ctx->inst; }
+int ab_instances(const ab_ctx_t *ctx, int role) { return ab_run_instances(ctx->run, role); }
+
+const char *ab__slot_name(const ab_run_t *run, int slot, char *buf, size_t len)
+{
+  const ab_role_desc_t *d = &run->sc->roles[run->slot_role[slot]];
+  if (d->instances)
+    snprintf(buf, len, "%s[%d]", d->name, run->slot_inst[slot]);
+  else
+    snprintf(buf, len, "%s", d->name);
+  return buf;
+}
+
+const char *ab__who(const ab_ctx_t *ctx, char *buf, size_t len) { return ab__slot_name(ctx->run, ctx->slot, buf, len); }
 int64_t ab_intended(const ab_ctx_t *ctx) { return ctx->intended; }
 void *ab_dev(ab_ctx_t *ctx) { return ctx->dev; }
 void *ab_shared(ab_ctx_t *ctx) { return ctx->run->scen_shared; }
@@ -57,7 +71,8 @@ double ab_compute(ab_ctx_t *ctx, int64_t ns)
   const ab_run_t *run = ctx->run;
   const ab_hooks_t *h = run->hooks;
   if (run->kernel.iters_per_us <= 0) {
-    ab_fail(ctx, "role %s: ab_compute without a calibrated kernel (ab_run_kernel in set-up)", ctx->desc->name);
+    ab_fail(ctx, "role %s: ab_compute without a calibrated kernel (ab_run_kernel in set-up)",
+          ab__who(ctx, (char[64]){ 0 }, 64));
     return 0;
   }
   if (!h || !h->compute)
@@ -84,7 +99,7 @@ int ab_run_kernel(ab_run_t *run)
 
 void ab_record(ab_ctx_t *ctx, int metric, int64_t value)
 {
-  ab_hist_record(&ctx->hists[ctx->run->mt_base + metric], value);
+  ab__rec(ctx, ctx->run->mt_base + metric, value);
 }
 
 void ab_count(ab_ctx_t *ctx, int counter, int64_t n) { ctx->counters[ctx->run->ct_base + counter] += n; }
@@ -94,10 +109,10 @@ int ab_fail(ab_ctx_t *ctx, const char *fmt, ...)
   ab_ctl_t *ctl = ctx->run->ctl;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(ctl->init_msg[ctx->role], AB_ERRLEN, fmt, ap);
+  vsnprintf(ctx->run->slots[ctx->slot].init_msg, AB_ERRLEN, fmt, ap);
   va_end(ap);
   uint32_t none = 0;
-  __atomic_compare_exchange_n(&ctl->failed_role_plus1, &none, (uint32_t)ctx->role + 1, 0,
+  __atomic_compare_exchange_n(&ctl->failed_slot_plus1, &none, (uint32_t)ctx->slot + 1, 0,
                               __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
   __atomic_store_n(&ctl->stop, 1, __ATOMIC_RELEASE);
   return -EIO;
@@ -107,23 +122,49 @@ int ab_fail(ab_ctx_t *ctx, const char *fmt, ...)
  * releases the GIL). The in-memory ring's is not marked. */
 static int ab__send_blocks(const ab_ctx_t *ctx, int chan)
 {
-  return ctx->run->chans[chan].t != &ab_transport_ring;
+  return ab__pchan(ctx->run, chan, 0)->t != &ab_transport_ring;
+}
+
+/* The queue a plain send goes to: the receiving instance of the sender's own index. */
+static ab_chan_t *ab__out(const ab_ctx_t *ctx, int chan)
+{
+  return ab__pchan(ctx->run, chan, ctx->inst % ctx->run->chan_n[chan]);
+}
+
+static int ab__send1(ab_ctx_t *ctx, ab_chan_t *c, const void *buf, size_t len, int64_t t_chain, int blocks)
+{
+  if (blocks)
+    ab_block_begin(ctx);
+  int r = ab_chan_send(c, buf, len, t_chain);
+  if (blocks)
+    ab_block_end(ctx);
+  return r;
 }
 
 int ab_send(ab_ctx_t *ctx, int chan, const void *buf, size_t len, int64_t t_chain)
 {
-  int blocks = ab__send_blocks(ctx, chan);
-  if (blocks)
-    ab_block_begin(ctx);
-  int r = ab_chan_send(&ctx->run->chans[chan], buf, len, t_chain);
-  if (blocks)
-    ab_block_end(ctx);
+  int r = ab__send1(ctx, ab__out(ctx, chan), buf, len, t_chain, ab__send_blocks(ctx, chan));
   return r < 0 ? r : 0;
+}
+
+int ab_send_to(ab_ctx_t *ctx, int chan, int to, const void *buf, size_t len, int64_t t_chain)
+{
+  int n = ctx->run->chan_n[chan], blocks = ab__send_blocks(ctx, chan);
+  if (to != AB_ALL)
+    return to < 0 || to >= n ? -EINVAL : ab__send1(ctx, ab__pchan(ctx->run, chan, to), buf, len, t_chain, blocks);
+  int dropped = 0;
+  for (int q = 0; q < n; q++) {
+    int r = ab__send1(ctx, ab__pchan(ctx->run, chan, q), buf, len, t_chain, blocks);
+    if (r < 0)
+      return r;
+    dropped |= r;
+  }
+  return dropped;
 }
 
 void *ab_send_begin(ab_ctx_t *ctx, int chan, size_t len)
 {
-  return ab_chan_send_begin(&ctx->run->chans[chan], len);
+  return ab_chan_send_begin(ab__out(ctx, chan), len);
 }
 
 int ab_send_end(ab_ctx_t *ctx, int chan, size_t len, int64_t t_chain)
@@ -131,7 +172,7 @@ int ab_send_end(ab_ctx_t *ctx, int chan, size_t len, int64_t t_chain)
   int blocks = ab__send_blocks(ctx, chan);
   if (blocks)
     ab_block_begin(ctx);
-  int r = ab_chan_send_end(&ctx->run->chans[chan], len, t_chain);
+  int r = ab_chan_send_end(ab__out(ctx, chan), len, t_chain);
   if (blocks)
     ab_block_end(ctx);
   return r < 0 ? r : 0;
@@ -139,7 +180,7 @@ int ab_send_end(ab_ctx_t *ctx, int chan, size_t len, int64_t t_chain)
 
 void ab__got(ab_ctx_t *ctx, int chan, const ab_msg_t *m, const void *data)
 {
-  ab_hist_record(&ctx->hists[ctx->run->mt_chan[chan]], ab_now_ns() - m->t_sent);
+  ab__rec(ctx, ctx->run->mt_chan[chan], ab_now_ns() - m->t_sent);
   ctx->held[chan] = 1;
   if (ctx->run->nfaults)
     ab__fault_recv(ctx, chan, data, m->len);
@@ -158,7 +199,7 @@ const void *ab_recv(ab_ctx_t *ctx, int chan, ab_msg_t *msg, int *err)
   }
   if (ctx->held[chan])
     ab_recv_done(ctx, chan);
-  int r = ab_chan_recv(&ctx->run->chans[chan], msg, &data, 0);
+  int r = ab_chan_recv(ab__pchan(ctx->run, chan, ctx->inst), msg, &data, 0);
   if (r < 0) {
     if (err)
       *err = r;
@@ -175,7 +216,7 @@ void ab_recv_done(ab_ctx_t *ctx, int chan)
   ctx->held[chan] = 0;
   if (ctx->stash_chan == chan)
     ctx->stash_chan = -1;
-  ab_chan_release(&ctx->run->chans[chan]);
+  ab_chan_release(ab__pchan(ctx->run, chan, ctx->inst));
 }
 
 void ab_store(ab_ctx_t *ctx, int reg, const void *val) { ab_reg_store(ctx->run->regs[reg], val); }

@@ -29,10 +29,15 @@ int64_t ab_run_end_time(const ab_run_t *run)
 
 int ab_run_wedged(const ab_run_t *run)
 {
-  for (int r = 0; r < run->sc->nroles; r++)
-    if (run->role_wedged[r])
+  for (int s = 0; run->slot_wedged && s < run->nslots; s++)
+    if (run->slot_wedged[s])
       return 1;
   return 0;
+}
+
+int ab_run_instances(const ab_run_t *run, int role)
+{
+  return role >= 0 && role < run->sc->nroles ? run->role_n[role] : 0;
 }
 
 const char *ab_run_label(const ab_run_t *run, char *buf, size_t len)

@@ -111,14 +111,18 @@ void ab__apply_sched(ab_run_t *run, int periodic)
 
 /* ---- a role's life ------------------------------------------------------------------------- */
 
-void ab__ctx_init(ab_ctx_t *ctx, ab_run_t *run, int role)
+void ab__ctx_init(ab_ctx_t *ctx, ab_run_t *run, int slot)
 {
   memset(ctx, 0, sizeof *ctx);
+  int role = run->slot_role[slot];
   ctx->run = run;
   ctx->role = role;
+  ctx->slot = slot;
+  ctx->inst = run->slot_inst[slot];
   ctx->desc = &run->sc->roles[role];
-  ctx->hists = run->hists + (size_t)role * run->nmt;
-  ctx->counters = run->counters + (size_t)role * run->nct;
+  ctx->hists = run->role_row[role] >= 0 ? run->hists + (size_t)run->role_row[role] * run->nmt : NULL;
+  ctx->sidx = run->sidx + (size_t)slot * run->nmt;
+  ctx->counters = run->counters + (size_t)slot * run->nct;
   ctx->stash_chan = -1;
   ctx->devi = -1;
   ctx->dev_fd = -1;
@@ -129,21 +133,29 @@ void ab__ctx_init(ab_ctx_t *ctx, ab_run_t *run, int role)
 
 static void ab__init_fail(ab_ctx_t *ctx, int err, const char *msg)
 {
-  ab_ctl_t *ctl = ctx->run->ctl;
-  ctl->init_err[ctx->role] = err;
-  snprintf(ctl->init_msg[ctx->role], AB_ERRLEN, "%s", msg);
+  ab_slot_t *s = &ctx->run->slots[ctx->slot];
+  s->init_err = err;
+  snprintf(s->init_msg, AB_ERRLEN, "%s", msg);
 }
 
 int ab__role_prepare(ab_ctx_t *ctx, int procs)
 {
   ab_run_t *run = ctx->run;
   const ab_scenario_t *sc = run->sc;
-  if (procs) {
-    for (int c = 0; c < sc->nchans; c++) {
-      int side = (sc->chans[c].from == ctx->role ? AB_SIDE_TX : 0) |
-                 (sc->chans[c].to == ctx->role ? AB_SIDE_RX : 0);
-      ab_chan_attach(&run->chans[c], side);
-    }
+  if (procs) { /* a sender writes to every queue of its channel, a receiver reads its own */
+    for (int c = 0; c < sc->nchans; c++)
+      for (int q = 0; q < run->chan_n[c]; q++) {
+        int side = (sc->chans[c].from == ctx->role ? AB_SIDE_TX : 0) |
+                   (sc->chans[c].to == ctx->role && q == ctx->inst ? AB_SIDE_RX : 0);
+        ab_chan_t *pc = ab__pchan(run, c, q);
+        /* Another instance's shared-memory queue: nothing of it is in this process's page
+         * tables (fork copies none for shared mappings) and no end of it signals a peer's
+         * death, so it is left alone (a thousand munmaps per process otherwise). A kernel
+         * transport's ends are always closed: one left open hides a dead peer. */
+        if (side == AB_SIDE_NONE && pc->t == &ab_transport_ring)
+          continue;
+        ab_chan_attach(pc, side);
+      }
   }
   if (ctx->devi >= 0) {
     char msg[AB_ERRLEN] = "";
@@ -161,8 +173,9 @@ int ab__role_prepare(ab_ctx_t *ctx, int procs)
     int r = ctx->desc->init(ctx);
     if (r < 0) {
       char msg[AB_ERRLEN];
-      snprintf(msg, sizeof msg, "role %s: init failed: %s", ctx->desc->name,
-               run->ctl->init_msg[ctx->role][0] ? run->ctl->init_msg[ctx->role] : strerror(-r));
+      char who[64];
+      const char *said = run->slots[ctx->slot].init_msg;
+      snprintf(msg, sizeof msg, "role %s: init failed: %.180s", ab__who(ctx, who, sizeof who), said[0] ? said : strerror(-r));
       ab__init_fail(ctx, r, msg);
       return r;
     }
@@ -208,14 +221,14 @@ static int ab__step(ab_ctx_t *ctx, int64_t t0)
     ctx->waiting_dev = 1;
     r = 0;
   }
-  ab_hist_record(&ctx->hists[ctx->run->mt_step[ctx->role]], ab_now_ns() - t0);
-  ctx->run->ctl->role_steps[ctx->role]++;
+  ab__rec(ctx, ctx->run->mt_step[ctx->role], ab_now_ns() - t0);
+  ctx->run->slots[ctx->slot].steps++;
   ctx->activation++;
   for (int c = 0; c < ctx->run->sc->nchans; c++)
     if (ctx->held[c])
       ab_recv_done(ctx, c); /* a step that forgot recv_done must not wedge the channel */
-  if (r < 0 && !ab__cut_by_stop(ctx, r) && !ctx->run->ctl->failed_role_plus1)
-    ab_fail(ctx, "role %s: step failed: %s", ctx->desc->name, strerror(-r));
+  if (r < 0 && !ab__cut_by_stop(ctx, r) && !ctx->run->ctl->failed_slot_plus1)
+    ab_fail(ctx, "role %s: step failed: %s", ab__who(ctx, (char[64]){ 0 }, 64), strerror(-r));
   return r;
 }
 
@@ -225,7 +238,7 @@ static void ab__lateness(ab_ctx_t *ctx, int64_t intended, int64_t now)
 {
   ab_run_t *run = ctx->run;
   int64_t late = now - intended;
-  ab_hist_record(&ctx->hists[run->mt_lateness[ctx->role]], late);
+  ab__rec(ctx, run->mt_lateness[ctx->role], late);
   if (late >= run->period[ctx->role])
     ctx->counters[run->ct_missed[ctx->role]]++;
 }
@@ -251,7 +264,7 @@ void ab__role_close_due(ab_ctx_t *ctx)
     if (intended >= limit)
       break;
     /* never started: a missed period whatever its lateness so far */
-    ab_hist_record(&ctx->hists[run->mt_lateness[ctx->role]], now - intended);
+    ab__rec(ctx, run->mt_lateness[ctx->role], now - intended);
     ctx->counters[run->ct_missed[ctx->role]]++;
     ctx->counters[run->ct_closed[ctx->role]]++;
   }
@@ -284,7 +297,7 @@ int ab__role_wait_dev(ab_ctx_t *ctx)
 int ab__role_deliver(ab_ctx_t *ctx)
 {
   int chan = ctx->desc->trigger;
-  ab_chan_t *c = &ctx->run->chans[chan];
+  ab_chan_t *c = ab__pchan(ctx->run, chan, ctx->inst);
   while (!ab_stopped(ctx->run)) {
     const void *data;
     int r = ab_chan_recv(c, &ctx->stash_msg, &data, 0);
@@ -309,8 +322,8 @@ int ab__role_io(ab_ctx_t *ctx)
     ctx->waiting_dev = 1;
     return 0;
   }
-  if (r < 0 && !ab__cut_by_stop(ctx, r) && !ctx->run->ctl->failed_role_plus1)
-    ab_fail(ctx, "role %s: device I/O failed: %s", ctx->desc->name, strerror(-r));
+  if (r < 0 && !ab__cut_by_stop(ctx, r) && !ctx->run->ctl->failed_slot_plus1)
+    ab_fail(ctx, "role %s: device I/O failed: %s", ab__who(ctx, (char[64]){ 0 }, 64), strerror(-r));
   return r;
 }
 
@@ -346,7 +359,7 @@ static void ab__run_triggered(ab_ctx_t *ctx)
 {
   ab_run_t *run = ctx->run;
   int chan = ctx->desc->trigger;
-  ab_chan_t *c = &run->chans[chan];
+  ab_chan_t *c = ab__pchan(run, chan, ctx->inst);
   if (!ctx->desc->on_device || ctx->dev_fd < 0) {
     while (!ab_stopped(run)) {
       const void *data;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -23,7 +24,9 @@ enum { EV_TIMER = 1, EV_DEV = 2 };
 typedef struct ab__loop {
   pthread_t tid;
   int started;
-  ab_ctx_t ctx[AB_MAX_ROLES];      /* every role's context, on the loop's thread */
+  ab_ctx_t *ctx;                   /* [nslots]: every role instance's, on the loop's thread */
+  int *tfd;                        /* [nslots]: a periodic instance's timerfd, else -1 */
+  int ep;
 } ab__loop_t;
 
 static ab_ctx_t *ab__lctx(ab_run_t *run) { return ((ab__loop_t *)run->rt_state)->ctx; }
@@ -78,7 +81,7 @@ static void ab__want_dev(int ep, ab_ctx_t *ctx)
 {
   if (!ctx->waiting_dev || ctx->desc->on_device || ctx->dev_fd < 0)
     return;
-  struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ((uint64_t)ctx->role << 8) | EV_DEV };
+  struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ((uint64_t)ctx->slot << 8) | EV_DEV };
   if (epoll_ctl(ep, EPOLL_CTL_ADD, ctx->dev_fd, &ev) < 0 && errno != EEXIST)
     ab_fail(ctx, "loop: epoll on the device of role %s: %s", ctx->desc->name, strerror(errno));
 }
@@ -94,7 +97,7 @@ static void ab__drain(ab_run_t *run, int ep)
     more = 0;
     ab__mark_t m;
     ab__mark(&m);
-    for (int i = 0; i < run->sc->nroles; i++) {
+    for (int i = 0; i < run->nslots; i++) {
       ab_ctx_t *ctx = &lctx[i];
       if (ctx->desc->trigger < 0)
         continue;
@@ -148,138 +151,162 @@ static void ab__on_dev(ab_run_t *run, int ep, ab_ctx_t *ctx)
 static void ab__loop_body(ab_run_t *run, int ep, int *tfd)
 {
   ab_ctx_t *lctx = ab__lctx(run);
-  struct epoll_event evs[AB_MAX_ROLES * 2];
+  enum { NEV = 64 };
+  struct epoll_event evs[NEV];
   while (!ab_stopped(run) && ab_now_ns() < run->ctl->t_end) {
     ab__drain(run, ep);
     ab__block_run(run, 1);
-    int n = epoll_wait(ep, evs, AB_MAX_ROLES * 2, 50);
+    int n = epoll_wait(ep, evs, NEV, 50);
     ab__block_run(run, 0);
     for (int e = 0; e < n && !ab_stopped(run); e++) {
-      int role = (int)(evs[e].data.u64 >> 8), kind = (int)(evs[e].data.u64 & 0xff);
+      int slot = (int)(evs[e].data.u64 >> 8), kind = (int)(evs[e].data.u64 & 0xff);
       if (kind == EV_TIMER)
-        ab__on_timer(run, ep, tfd[role], &lctx[role]);
+        ab__on_timer(run, ep, tfd[slot], &lctx[slot]);
       else
-        ab__on_dev(run, ep, &lctx[role]);
+        ab__on_dev(run, ep, &lctx[slot]);
       ab__drain(run, ep);
     }
   }
 }
 
+/* Every instance's context, prepared; epoll with a timerfd per periodic instance and the
+ * device fds of the roles woken by them. 0, or -1 after saying why in slot 0 (unless a role
+ * said why itself). */
+static int ab__loop_setup(ab_run_t *run, ab__loop_t *l)
+{
+  const ab_scenario_t *sc = run->sc;
+  int failed = 0;
+  for (int i = 0; i < run->nslots; i++) {
+    ab__ctx_init(&l->ctx[i], run, i);
+    if (!failed && ab__role_prepare(&l->ctx[i], 0) < 0)
+      failed = 1;
+  }
+  l->ep = epoll_create1(EPOLL_CLOEXEC);
+  for (int i = 0; i < run->nslots && l->ep >= 0 && !failed; i++) {
+    const ab_role_desc_t *d = &sc->roles[run->slot_role[i]];
+    struct epoll_event ev = { .events = EPOLLIN };
+    if (d->period_ns > 0) {
+      l->tfd[i] = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+      ev.data.u64 = ((uint64_t)i << 8) | EV_TIMER;
+      if (l->tfd[i] < 0 || epoll_ctl(l->ep, EPOLL_CTL_ADD, l->tfd[i], &ev) < 0)
+        failed = 1;
+    }
+    if (d->on_device && l->ctx[i].dev_fd >= 0) {
+      ev.data.u64 = ((uint64_t)i << 8) | EV_DEV;
+      if (epoll_ctl(l->ep, EPOLL_CTL_ADD, l->ctx[i].dev_fd, &ev) < 0)
+        failed = 1;
+    }
+  }
+  if (l->ep >= 0 && !failed)
+    return 0;
+  int e = errno ? errno : EIO, any = 0;
+  for (int i = 0; i < run->nslots; i++)
+    any |= run->slots[i].init_err != 0;
+  if (!any) {
+    run->slots[0].init_err = -e;
+    snprintf(run->slots[0].init_msg, AB_ERRLEN, "loop: epoll/timerfd set-up: %s", strerror(e));
+  }
+  return -1;
+}
+
+/* The probe effect of this accounting (two clock reads and two getrusage per callback),
+ * which the loop's own 'runtime' figure includes: measured here, in every loop result. */
+static void ab__loop_probe(ab_run_t *run)
+{
+  enum { N = 500 };
+  ab_ctx_t probe;
+  memset(&probe, 0, sizeof probe);
+  int64_t t0 = ab_now_ns();
+  for (int k = 0; k < N; k++) {
+    ab__mark_t m;
+    ab__mark(&m);
+    ab__charge(&probe, &m);
+  }
+  ab_calib_set(run, "probe.loop_charge_ns", (double)(ab_now_ns() - t0) / N);
+}
+
+/* The thread as a whole since `all`; what is left after its roles is the loop's own dispatch
+ * (epoll_wait, timerfd reads), reported apart as the runtime's. */
+static void ab__loop_costs(ab_run_t *run, const ab__mark_t *all)
+{
+  ab_ctx_t *lctx = ab__lctx(run), whole;
+  memset(&whole, 0, sizeof whole);
+  ab__charge(&whole, all);
+  struct rusage ru;
+  getrusage(RUSAGE_THREAD, &ru);
+  double u = ru.ru_utime.tv_sec - all->ru.ru_utime.tv_sec + (ru.ru_utime.tv_usec - all->ru.ru_utime.tv_usec) / 1e6;
+  double y = ru.ru_stime.tv_sec - all->ru.ru_stime.tv_sec + (ru.ru_stime.tv_usec - all->ru.ru_stime.tv_usec) / 1e6;
+  double user_share = u + y > 0 ? u / (u + y) : 1;
+  ab_res_t *rt = &run->ctl->res_runtime;
+  *rt = whole.res;
+  rt->pid = getpid();
+  rt->tid = gettid();
+  rt->valid = 1;
+  for (int i = 0; i < run->nslots; i++) {
+    ab_res_t *r = &run->slots[i].res;
+    *r = lctx[i].res;
+    ab__split(r, user_share);
+    r->pid = rt->pid;
+    r->tid = rt->tid;
+    r->valid = 1;
+    rt->cpu_user_s -= lctx[i].res.cpu_user_s;
+    rt->ctx_vol -= r->ctx_vol;
+    rt->ctx_invol -= r->ctx_invol;
+  }
+  if (rt->cpu_user_s < 0 && rt->cpu_user_s > -1e-6)
+    rt->cpu_user_s = 0; /* rounding of the sums of ns converted to s */
+  ab__split(rt, user_share);
+}
+
 static void *ab__loop_thread(void *arg)
 {
   ab_run_t *run = arg;
-  const ab_scenario_t *sc = run->sc;
-  ab_ctx_t *lctx = ab__lctx(run);
-  int tfd[AB_MAX_ROLES], ep = -1, failed = 0;
-  for (int i = 0; i < AB_MAX_ROLES; i++)
-    tfd[i] = -1;
+  ab__loop_t *l = run->rt_state;
+  ab_ctx_t *lctx = l->ctx;
   ab__name_self("loop", 0);
   ab__apply_sched(run, 1);
-  for (int i = 0; i < sc->nroles; i++) {
-    ab__ctx_init(&lctx[i], run, i);
-    if (!failed && ab__role_prepare(&lctx[i], 0) < 0)
-      failed = 1;
-  }
-  ep = epoll_create1(EPOLL_CLOEXEC);
-  for (int i = 0; i < sc->nroles && ep >= 0 && !failed; i++) {
-    struct epoll_event ev = { .events = EPOLLIN };
-    if (sc->roles[i].period_ns > 0) {
-      tfd[i] = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-      ev.data.u64 = ((uint64_t)i << 8) | EV_TIMER;
-      if (tfd[i] < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, tfd[i], &ev) < 0)
-        failed = 1;
-    }
-    if (sc->roles[i].on_device && lctx[i].dev_fd >= 0) {
-      ev.data.u64 = ((uint64_t)i << 8) | EV_DEV;
-      if (epoll_ctl(ep, EPOLL_CTL_ADD, lctx[i].dev_fd, &ev) < 0)
-        failed = 1;
-    }
-  }
-  if ((ep < 0 || failed) && !run->ctl->init_err[0]) {
-    int e = errno ? errno : EIO;
-    int any = 0;
-    for (int i = 0; i < sc->nroles; i++)
-      any |= run->ctl->init_err[i] != 0;
-    if (!any) {
-      run->ctl->init_err[0] = -e;
-      snprintf(run->ctl->init_msg[0], AB_ERRLEN, "loop: epoll/timerfd set-up: %s", strerror(e));
-    }
-  }
-  /* The probe effect of this accounting (two clock reads and two getrusage per callback),
-   * which the loop's own 'runtime' figure includes: measured here, in every loop result. */
-  {
-    enum { N = 500 };
-    ab_ctx_t probe;
-    memset(&probe, 0, sizeof probe);
-    int64_t t0 = ab_now_ns();
-    for (int k = 0; k < N; k++) {
-      ab__mark_t m;
-      ab__mark(&m);
-      ab__charge(&probe, &m);
-    }
-    ab_calib_set(run, "probe.loop_charge_ns", (double)(ab_now_ns() - t0) / N);
-  }
-  /* Every role reaches the barrier at once: they share this thread. */
-  for (int i = 0; i < sc->nroles; i++)
-    if (i)
-      __atomic_add_fetch(&run->ctl->ready, 1, __ATOMIC_SEQ_CST);
+  ab__loop_setup(run, l);
+  ab__loop_probe(run);
+  /* Every instance reaches the barrier at once: they share this thread. */
+  for (int i = 1; i < run->nslots; i++)
+    __atomic_add_fetch(&run->ctl->ready, 1, __ATOMIC_SEQ_CST);
   ab__role_ready(&lctx[0]);
   if (!ab_stopped(run)) {
     ab__mark_t all;
     ab__mark(&all);
-    for (int i = 0; i < sc->nroles; i++) {
+    for (int i = 0; i < run->nslots; i++) {
       ab__role_begin(&lctx[i]);
-      if (tfd[i] >= 0) {
-        struct itimerspec its = { .it_value = ab_ts(run->ctl->t_start), .it_interval = ab_ts(run->period[i]) };
-        timerfd_settime(tfd[i], TFD_TIMER_ABSTIME, &its, NULL);
+      if (l->tfd[i] >= 0) {
+        struct itimerspec its = { .it_value = ab_ts(run->ctl->t_start),
+                                  .it_interval = ab_ts(run->period[run->slot_role[i]]) };
+        timerfd_settime(l->tfd[i], TFD_TIMER_ABSTIME, &its, NULL);
       }
     }
-    ab__loop_body(run, ep, tfd);
-    for (int i = 0; i < sc->nroles; i++)
+    ab__loop_body(run, l->ep, l->tfd);
+    for (int i = 0; i < run->nslots; i++)
       ab__role_close_due(&lctx[i]);
-    /* The thread as a whole; what is left after its roles is the loop's own dispatch
-     * (epoll_wait, timerfd reads), reported apart as the runtime's. */
-    ab_ctx_t whole;
-    memset(&whole, 0, sizeof whole);
-    ab__charge(&whole, &all);
-    struct rusage ru;
-    getrusage(RUSAGE_THREAD, &ru);
-    double u = ru.ru_utime.tv_sec - all.ru.ru_utime.tv_sec + (ru.ru_utime.tv_usec - all.ru.ru_utime.tv_usec) / 1e6;
-    double y = ru.ru_stime.tv_sec - all.ru.ru_stime.tv_sec + (ru.ru_stime.tv_usec - all.ru.ru_stime.tv_usec) / 1e6;
-    double user_share = u + y > 0 ? u / (u + y) : 1;
-    ab_res_t *rt = &run->ctl->res_runtime;
-    *rt = whole.res;
-    rt->pid = getpid();
-    rt->tid = gettid();
-    rt->valid = 1;
-    for (int i = 0; i < sc->nroles; i++) {
-      ab_res_t *r = &run->ctl->res[i];
-      *r = lctx[i].res;
-      ab__split(r, user_share);
-      r->pid = rt->pid;
-      r->tid = rt->tid;
-      r->valid = 1;
-      rt->cpu_user_s -= lctx[i].res.cpu_user_s;
-      rt->ctx_vol -= r->ctx_vol;
-      rt->ctx_invol -= r->ctx_invol;
-    }
-    if (rt->cpu_user_s < 0 && rt->cpu_user_s > -1e-6)
-      rt->cpu_user_s = 0; /* rounding of the sums of ns converted to s */
-    ab__split(rt, user_share);
+    ab__loop_costs(run, &all);
   }
-  for (int i = 0; i < sc->nroles; i++) {
+  for (int i = 0; i < run->nslots; i++) {
     ab__role_finish(&lctx[i]);
-    if (tfd[i] >= 0)
-      close(tfd[i]);
+    if (l->tfd[i] >= 0)
+      close(l->tfd[i]);
   }
-  if (ep >= 0)
-    close(ep);
+  if (l->ep >= 0)
+    close(l->ep);
   return NULL;
 }
 
 static int ab__loop_start(ab_run_t *run)
 {
   ab__loop_t *l = run->rt_state;
+  l->ctx = calloc(run->nslots, sizeof *l->ctx);
+  l->tfd = malloc(sizeof *l->tfd * run->nslots);
+  l->ep = -1;
+  if (!l->ctx || !l->tfd)
+    return -ENOMEM;
+  for (int i = 0; i < run->nslots; i++)
+    l->tfd[i] = -1;
   int r = pthread_create(&l->tid, NULL, ab__loop_thread, run);
   if (r)
     return -r;
@@ -292,8 +319,11 @@ static int ab__loop_check(ab_run_t *run, char *msg, size_t len) { return 0; }
 static int ab__loop_join(ab_run_t *run)
 {
   ab__loop_t *l = run->rt_state;
-  if (!l->started)
+  if (!l->started) {
+    free(l->ctx), free(l->tfd);
+    l->ctx = NULL, l->tfd = NULL;
     return 0;
+  }
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   ts.tv_sec += 10;
@@ -301,9 +331,13 @@ static int ab__loop_join(ab_run_t *run)
     if (!run->error[0])
       ab_run_fail(run, "the loop did not stop within 10 s of the end of the run (a step never returned)");
     pthread_detach(l->tid);
-    memset(run->role_wedged, 1, sizeof run->role_wedged); /* it keeps the run's memory in use */
+    memset(run->slot_wedged, 1, run->nslots); /* it keeps the run's memory in use */
+    l->started = 0;
+    return 0;
   }
   l->started = 0;
+  free(l->ctx), free(l->tfd);
+  l->ctx = NULL, l->tfd = NULL;
   return 0;
 }
 

@@ -17,13 +17,13 @@
 
 #include "internal.h"
 
-typedef struct ab__procs {
-  pid_t pids[AB_MAX_ROLES];        /* 0: never forked */
-  int reaped[AB_MAX_ROLES];
-  int wstatus[AB_MAX_ROLES];
+typedef struct ab__procs {        /* [nslots]: a process per role instance */
+  pid_t *pids;                     /* 0: never forked */
+  int *reaped;
+  int *wstatus;
 } ab__procs_t;
 
-static void ab__child(ab_run_t *run, int role, pid_t parent)
+static void ab__child(ab_run_t *run, int slot, pid_t parent)
 {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent)
@@ -38,8 +38,9 @@ static void ab__child(ab_run_t *run, int role, pid_t parent)
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   ab_ctx_t ctx;
-  ab__ctx_init(&ctx, run, role);
-  ab__name_self(ctx.desc->name, 1);
+  ab__ctx_init(&ctx, run, slot);
+  char who[64];
+  ab__name_self(ab__who(&ctx, who, sizeof who), 1);
   ab__apply_sched(run, ctx.desc->period_ns > 0);
   int r = ab__role_prepare(&ctx, 1);
   ab__role_ready(&ctx);
@@ -49,7 +50,7 @@ static void ab__child(ab_run_t *run, int role, pid_t parent)
     ab__role_begin(&ctx);
     ab__role_run(&ctx);
     ab__res_end(&res, RUSAGE_SELF);
-    run->ctl->res[role] = res;
+    run->slots[slot].res = res;
   }
   ab__role_finish(&ctx);
   _exit(r < 0 ? 3 : 0);
@@ -59,13 +60,19 @@ static int ab__procs_start(ab_run_t *run)
 {
   ab__procs_t *ps = run->rt_state;
   pid_t parent = getpid();
-  for (int i = 0; i < run->sc->nroles; i++) {
+  ps->pids = calloc(run->nslots, sizeof *ps->pids);
+  ps->reaped = calloc(run->nslots, sizeof *ps->reaped);
+  ps->wstatus = calloc(run->nslots, sizeof *ps->wstatus);
+  if (!ps->pids || !ps->reaped || !ps->wstatus)
+    return -ENOMEM;
+  for (int i = 0; i < run->nslots; i++) {
     fflush(NULL);
     pid_t p = fork();
     if (p < 0) {
       int e = errno;
-      run->ctl->init_err[i] = -e;
-      snprintf(run->ctl->init_msg[i], AB_ERRLEN, "role %s: fork: %s", run->sc->roles[i].name, strerror(e));
+      char who[64];
+      run->slots[i].init_err = -e;
+      snprintf(run->slots[i].init_msg, AB_ERRLEN, "role %s: fork: %s", ab__slot_name(run, i, who, sizeof who), strerror(e));
       __atomic_add_fetch(&run->ctl->ready, 1, __ATOMIC_SEQ_CST);
       ps->pids[i] = 0;
       continue;
@@ -73,11 +80,11 @@ static int ab__procs_start(ab_run_t *run)
     if (p == 0)
       ab__child(run, i, parent);
     ps->pids[i] = p;
-    run->role_pid[i] = p;
+    run->slot_pid[i] = p;
   }
   /* The supervisor plays no side: holding the ends open would hide a dead peer's EOF. */
-  for (int c = 0; c < run->sc->nchans; c++)
-    ab_chan_attach(&run->chans[c], AB_SIDE_NONE);
+  for (int q = 0; q < run->nphys; q++)
+    ab_chan_attach(&run->pchans[q], AB_SIDE_NONE);
   return 0;
 }
 
@@ -92,7 +99,7 @@ static int ab__reap(ab_run_t *run, int i, int flags)
     return 0;
   ps->reaped[i] = 1;
   ps->wstatus[i] = st;
-  ab_res_t *r = &run->ctl->res[i];
+  ab_res_t *r = &run->slots[i].res;
   if (!r->valid) {
     memset(r, 0, sizeof *r);
     r->cpu_user_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
@@ -122,19 +129,21 @@ static int ab__procs_check(ab_run_t *run, char *msg, size_t len)
 {
   ab__procs_t *ps = run->rt_state;
   int dead = 0;
-  for (int i = 0; i < run->sc->nroles; i++) {
+  for (int i = 0; ps->pids && i < run->nslots; i++) {
     if (!ps->pids[i] || ps->reaped[i])
       continue;
     if (!ab__reap(run, i, WNOHANG))
       continue;
     int st = ps->wstatus[i];
-    int clean = WIFEXITED(st) && (WEXITSTATUS(st) == 0 || run->ctl->init_err[i]);
+    int clean = WIFEXITED(st) && (WEXITSTATUS(st) == 0 || run->slots[i].init_err);
+    char who[64];
+    ab__slot_name(run, i, who, sizeof who);
     if (!ab_stopped(run) && !clean && !dead) {
-      ab__describe(msg, len, run->sc->roles[i].name, ps->pids[i], st);
+      ab__describe(msg, len, who, ps->pids[i], st);
       dead = 1;
     } else if (!ab_stopped(run) && clean && WEXITSTATUS(st) == 0 && run->ctl->go && !dead &&
                ab_now_ns() < run->ctl->t_end) { /* periodic roles end on their own at t_end */
-      snprintf(msg, len, "role %s (pid %d) exited before the end of the run", run->sc->roles[i].name, (int)ps->pids[i]);
+      snprintf(msg, len, "role %s (pid %d) exited before the end of the run", who, (int)ps->pids[i]);
       dead = 1;
     }
   }
@@ -145,7 +154,8 @@ static int ab__procs_join(ab_run_t *run)
 {
   ab__procs_t *ps = run->rt_state;
   int64_t deadline = ab_now_ns() + 5 * AB_NS_PER_S;
-  int n = run->sc->nroles;
+  int n = ps->pids ? run->nslots : 0;
+  char who[64];
   for (;;) {
     int left = 0;
     for (int i = 0; i < n; i++) {
@@ -154,7 +164,7 @@ static int ab__procs_join(ab_run_t *run)
       if (ab__reap(run, i, WNOHANG)) {
         int st = ps->wstatus[i];
         if (WIFSIGNALED(st) && !run->error[0] && !run->interrupted)
-          ab__describe(run->error, sizeof run->error, run->sc->roles[i].name, ps->pids[i], st),
+          ab__describe(run->error, sizeof run->error, ab__slot_name(run, i, who, sizeof who), ps->pids[i], st),
               run->status = AB_ST_FAILED;
       } else {
         left++;
@@ -167,7 +177,7 @@ static int ab__procs_join(ab_run_t *run)
         if (ps->pids[i] && !ps->reaped[i]) {
           if (!run->error[0])
             ab_run_fail(run, "role %s (pid %d) did not stop within 5 s of the end of the run; killed",
-                        run->sc->roles[i].name, (int)ps->pids[i]);
+                        ab__slot_name(run, i, who, sizeof who), (int)ps->pids[i]);
           kill(ps->pids[i], SIGKILL);
           ab__reap(run, i, 0);
         }
@@ -176,6 +186,8 @@ static int ab__procs_join(ab_run_t *run)
     struct timespec ts = { 0, 2 * AB_NS_PER_MS };
     nanosleep(&ts, NULL);
   }
+  free(ps->pids), free(ps->reaped), free(ps->wstatus);
+  ps->pids = NULL, ps->reaped = NULL, ps->wstatus = NULL;
   return 0;
 }
 

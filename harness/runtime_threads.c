@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -16,14 +17,15 @@ typedef struct ab__thr {
 } ab__thr_t;
 
 typedef struct ab__threads {
-  ab__thr_t thr[AB_MAX_ROLES];
+  ab__thr_t *thr; /* [nslots]: a thread per role instance */
 } ab__threads_t;
 
 static void *ab__role_thread(void *arg)
 {
   ab_ctx_t *ctx = arg;
   ab_run_t *run = ctx->run;
-  ab__name_self(ctx->desc->name, 0);
+  char who[64];
+  ab__name_self(ab__who(ctx, who, sizeof who), 0);
   ab__apply_sched(run, ctx->desc->period_ns > 0);
   int r = ab__role_prepare(ctx, 0);
   ab__role_ready(ctx);
@@ -33,7 +35,7 @@ static void *ab__role_thread(void *arg)
     ab__role_begin(ctx);
     ab__role_run(ctx);
     ab__res_end(&res, RUSAGE_THREAD); /* memory is the process's: counted in the total */
-    run->ctl->res[ctx->role] = res;
+    run->slots[ctx->slot].res = res;
   }
   ab__role_finish(ctx);
   return NULL;
@@ -41,14 +43,20 @@ static void *ab__role_thread(void *arg)
 
 static int ab__threads_start(ab_run_t *run)
 {
-  ab__thr_t *thr = ((ab__threads_t *)run->rt_state)->thr;
-  for (int i = 0; i < run->sc->nroles; i++) {
+  ab__threads_t *st = run->rt_state;
+  /* Never freed while a thread may still use it (a wedged run keeps it: ab_run_wedged). */
+  ab__thr_t *thr = st->thr = calloc(run->nslots, sizeof *thr);
+  if (!thr)
+    return -ENOMEM;
+  for (int i = 0; i < run->nslots; i++) {
     ab__ctx_init(&thr[i].ctx, run, i);
     int r = pthread_create(&thr[i].tid, NULL, ab__role_thread, &thr[i].ctx);
     if (r) {
       /* Roles already started wait at the barrier; count this one as failed there too. */
-      run->ctl->init_err[i] = -r;
-      snprintf(run->ctl->init_msg[i], AB_ERRLEN, "role %s: pthread_create: %s", run->sc->roles[i].name, strerror(r));
+      char who[64];
+      run->slots[i].init_err = -r;
+      snprintf(run->slots[i].init_msg, AB_ERRLEN, "role %s: pthread_create: %s", ab__slot_name(run, i, who, sizeof who),
+               strerror(r));
       __atomic_add_fetch(&run->ctl->ready, 1, __ATOMIC_SEQ_CST);
       continue;
     }
@@ -61,9 +69,10 @@ static int ab__threads_check(ab_run_t *run, char *msg, size_t len) { return 0; }
 
 static int ab__threads_join(ab_run_t *run)
 {
-  ab__thr_t *thr = ((ab__threads_t *)run->rt_state)->thr;
-  int64_t deadline = ab_now_ns() + 10 * AB_NS_PER_S;
-  for (int i = 0; i < run->sc->nroles; i++) {
+  ab__threads_t *st = run->rt_state;
+  ab__thr_t *thr = st->thr;
+  int64_t deadline = ab_now_ns() + 10 * AB_NS_PER_S, wedged = 0;
+  for (int i = 0; thr && i < run->nslots; i++) {
     if (!thr[i].started)
       continue;
     struct timespec ts;
@@ -79,12 +88,18 @@ static int ab__threads_join(ab_run_t *run)
     }
     if (pthread_timedjoin_np(thr[i].tid, NULL, &ts) == ETIMEDOUT) {
       /* A thread cannot be killed: it keeps the run's memory in use (ab_run_wedged). */
+      char who[64];
       if (!run->error[0])
-        ab_run_fail(run, "role %s did not stop within 10 s of the end of the run", run->sc->roles[i].name);
+        ab_run_fail(run, "role %s did not stop within 10 s of the end of the run", ab__slot_name(run, i, who, sizeof who));
       pthread_detach(thr[i].tid);
-      run->role_wedged[i] = 1;
+      run->slot_wedged[i] = 1;
+      wedged = 1;
     }
     thr[i].started = 0;
+  }
+  if (!wedged) {
+    free(thr);
+    st->thr = NULL;
   }
   return 0;
 }

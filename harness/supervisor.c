@@ -34,26 +34,6 @@
 #define AB_READY_TIMEOUT_NS (60 * AB_NS_PER_S)
 #define AB_TICK_NS (250 * AB_NS_PER_MS) /* the supervisor's longest sleep in the window */
 
-static int ab__alloc(ab_run_t *run)
-{
-  size_t hsz = sizeof(ab_hist_t) * run->nmt * run->sc->nroles;
-  size_t csz = sizeof(int64_t) * run->nct * run->sc->nroles;
-  size_t off_h = (sizeof(ab_ctl_t) + 63) & ~(size_t)63;
-  size_t off_c = off_h + hsz;
-  run->blk_size = off_c + csz;
-  run->blk = ab_shm_alloc(run->blk_size, run->shared);
-  if (!run->blk)
-    return -errno;
-  run->ctl = run->blk;
-  run->hists = (ab_hist_t *)((char *)run->blk + off_h);
-  run->counters = (int64_t *)((char *)run->blk + off_c);
-  for (int i = 0; i < run->nmt * run->sc->nroles; i++)
-    ab_hist_init(&run->hists[i]);
-  run->merged = calloc(run->nmt ? run->nmt : 1, sizeof(ab_hist_t));
-  run->ctotal = calloc(run->nct ? run->nct : 1, sizeof(int64_t));
-  return run->merged && run->ctotal ? 0 : -ENOMEM;
-}
-
 /* The mock devices' own processes and state: what must go even when a role is wedged. */
 static void ab__release_devices(ab_run_t *run)
 {
@@ -67,11 +47,12 @@ static void ab__release_devices(ab_run_t *run)
 static void ab__teardown(ab_run_t *run)
 {
   const ab_scenario_t *sc = run->sc;
-  for (int c = 0; c < sc->nchans; c++)
-    if (run->chan_made[c]) {
-      ab_chan_destroy(&run->chans[c]);
-      run->chan_made[c] = 0;
+  for (int q = 0; q < run->nphys; q++)
+    if (run->pchan_made && run->pchan_made[q]) {
+      ab_chan_destroy(&run->pchans[q]);
+      run->pchan_made[q] = 0;
     }
+  ab_arena_free(&run->arena);
   for (int g = 0; g < sc->nregs; g++)
     if (run->regs[g]) {
       ab_reg_destroy(run->regs[g]);
@@ -100,40 +81,12 @@ void ab_run_free(ab_run_t *run)
     return;
   }
   ab__teardown(run);
-  if (run->blk)
-    ab_shm_free(run->blk, run->blk_size, run->shared);
+  ab__block_free(run);
   free(run->rt_state);
   ab_result_free(run->result);
   free(run->merged);
   free(run->ctotal);
   free(run);
-}
-
-static void ab__merge(ab_run_t *run)
-{
-  const ab_scenario_t *sc = run->sc;
-  /* A wedged role's row (and its channels' counters) is still being written: left out. */
-  for (int m = 0; m < run->nmt; m++) {
-    ab_hist_init(&run->merged[m]);
-    for (int r = 0; r < sc->nroles; r++)
-      if (!run->role_wedged[r])
-        ab_hist_merge(&run->merged[m], &run->hists[(size_t)r * run->nmt + m]);
-  }
-  for (int c = 0; c < run->nct; c++) {
-    run->ctotal[c] = 0;
-    for (int r = 0; r < sc->nroles; r++)
-      if (!run->role_wedged[r])
-        run->ctotal[c] += run->counters[(size_t)r * run->nct + c];
-  }
-  for (int k = 0; k < sc->nchans; k++) {
-    ab_chan_ctl_t *cc = run->chans[k].ctl;
-    if (!cc || run->role_wedged[sc->chans[k].from] || run->role_wedged[sc->chans[k].to])
-      continue;
-    run->ctotal[run->ct_msgs[k]] = (int64_t)cc->sent;
-    run->ctotal[run->ct_drops[k]] = (int64_t)cc->dropped;
-    run->ctotal[run->ct_maxdepth[k]] = (int64_t)cc->max_depth;
-    run->ctotal[run->ct_bytes[k]] = (int64_t)cc->bytes;
-  }
 }
 
 static void ab__utc_now(char *buf, size_t len)
@@ -145,28 +98,65 @@ static void ab__utc_now(char *buf, size_t len)
   strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Queues by the thousand may need more descriptors than the soft limit allows: raised to
+ * the hard limit when so, refused (naming both) when even that is too few. */
+static int ab__fd_room(const ab_run_t *run, char *err, size_t len)
+{
+  struct rlimit rl;
+  rlim_t need = (rlim_t)run->nphys * 3 + (rlim_t)run->nslots * 2 + 64;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+    return 0;
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+    snprintf(err, len, "%d queues and %d instances need about %llu file descriptors; the limit is %llu (ulimit -n)",
+             run->nphys, run->nslots, (unsigned long long)need, (unsigned long long)rl.rlim_max);
+    return -EMFILE;
+  }
+  rl.rlim_cur = rl.rlim_max;
+  return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 0;
+}
+
+/* Room for every queue's control block and ring, generously (only what is written is
+ * backed). */
+static size_t ab__arena_size(const ab_run_t *run)
+{
+  size_t n = 1 << 20;
+  for (int c = 0; c < run->sc->nchans; c++)
+    n += (size_t)run->chan_n[c] * (2 * sizeof(ab_chan_ctl_t) + (size_t)run->sc->chans[c].depth * (run->chan_size[c] + 256) + 3 * 4096);
+  return 2 * n;
+}
+
 /* Everything after the devices are prepared and before the roles start. */
 static int ab__build(ab_run_t *run, char *err, size_t len)
 {
   const ab_scenario_t *sc = run->sc;
   int r;
+  if ((r = ab__fd_room(run, err, len)) < 0)
+    return r;
+  if (run->shared && run->nphys > AB_MAX_CHANS && (r = ab_arena_init(&run->arena, ab__arena_size(run))) < 0) {
+    snprintf(err, len, "shared memory for %d queues: %s", run->nphys, strerror(-r));
+    return r;
+  }
   for (int c = 0; c < sc->nchans; c++) {
     const ab_chan_desc_t *cd = &sc->chans[c];
     const ab_transport_t *t = run->rt->uses_transport ? run->transport : &ab_transport_ring;
     int want_fd = sc->roles[cd->to].on_device;
     /* A single-threaded loop cannot block on a full channel: its consumer is itself. */
     int policy = run->rt->one_thread ? AB_DROP : cd->policy;
-    r = ab_chan_create(&run->chans[c], cd->name, t, run->chan_size[c], cd->depth, policy,
-                       run->shared, want_fd);
-    if (r < 0) {
-      snprintf(err, len, "channel %s over %s (%zu-byte messages): %s", cd->name, t->name,
-               run->chan_size[c], strerror(-r));
-      return r;
+    for (int q = 0; q < run->chan_n[c]; q++) { /* a queue per receiving instance */
+      ab_chan_t *pc = ab__pchan(run, c, q);
+      r = ab_chan_create_in(pc, run->arena.base ? &run->arena : NULL, cd->name, t, run->chan_size[c], cd->depth,
+                            policy, run->shared, want_fd);
+      if (r < 0) {
+        snprintf(err, len, "channel %s over %s (%zu-byte messages): %s", cd->name, t->name, run->chan_size[c],
+                 strerror(-r));
+        return r;
+      }
+      pc->stop = &run->ctl->stop;
+      pc->multi_tx = run->role_n[cd->from] > 1; /* fan-in: the senders take turns */
+      run->pchan_made[run->chan_first[c] + q] = 1;
+      if (!run->rt->uses_transport)
+        ab_chan_attach(pc, AB_SIDE_BOTH);
     }
-    run->chans[c].stop = &run->ctl->stop;
-    run->chan_made[c] = 1;
-    if (!run->rt->uses_transport)
-      ab_chan_attach(&run->chans[c], AB_SIDE_BOTH);
   }
   for (int g = 0; g < sc->nregs; g++) {
     run->regs[g] = ab_reg_create(sc->regs[g].size, run->shared);
@@ -225,19 +215,24 @@ static int ab__prepare_devices(ab_run_t *run, char *err, size_t len)
 
 /* ---- memory: every process of the run at one instant ------------------------------------ */
 
-/* The supervisor's process and every role process (role_pid, set by runtimes whose roles
+/* The supervisor's process and every role process (slot_pid, set by runtimes whose roles
  * have processes of their own), read back to back while all of them are alive: the sum of
  * PSS then counts every shared page once. */
 static void ab__mem_sample(ab_run_t *run, int final)
 {
   ab_mem_t *m = &run->mem;
-  int n = run->sc->nroles, ok = 1;
-  int64_t rss[AB_MAX_ROLES + 1] = { 0 }, pss[AB_MAX_ROLES + 1] = { 0 }, sr = 0, sp = 0;
-  ok &= ab_mem_pid(getpid(), &rss[AB_MAX_ROLES], &pss[AB_MAX_ROLES]) == 0;
-  for (int i = 0; i < n; i++)
-    if (run->role_pid[i])
-      ok &= ab_mem_pid(run->role_pid[i], &rss[i], &pss[i]) == 0;
-  for (int i = 0; i <= AB_MAX_ROLES; i++)
+  int n = run->nslots, ok = 1;
+  int64_t *rss = run->mem_scratch_rss, *pss = run->mem_scratch_pss, sr = 0, sp = 0;
+  memset(rss, 0, sizeof(int64_t) * (n + 1));
+  memset(pss, 0, sizeof(int64_t) * (n + 1));
+  ok &= ab_mem_pid(getpid(), &rss[n], &pss[n]) == 0;
+  for (int i = 0; i < n; i++) {
+    if (!final && !(i & 63) && ab_now_ns() >= run->ctl->t_end)
+      return; /* the window is over: its end's own snapshot comes next, on time */
+    if (run->slot_pid[i])
+      ok &= ab_mem_pid(run->slot_pid[i], &rss[i], &pss[i]) == 0;
+  }
+  for (int i = 0; i <= n; i++)
     sr += rss[i], sp += pss[i];
   if (ok) {
     m->samples++;
@@ -250,8 +245,8 @@ static void ab__mem_sample(ab_run_t *run, int final)
   m->pss_kb = sp;
   m->valid = ok;
   m->t_ns = ab_now_ns();
-  memcpy(m->proc_rss_kb, rss, sizeof rss);
-  memcpy(m->proc_pss_kb, pss, sizeof pss);
+  memcpy(m->proc_rss_kb, rss, sizeof(int64_t) * (n + 1));
+  memcpy(m->proc_pss_kb, pss, sizeof(int64_t) * (n + 1));
 }
 
 /* ---- costs ----------------------------------------------------------------------------------- */
@@ -274,11 +269,11 @@ static void ab__res_window_end(ab_run_t *run, ab_res_t *proc)
     *t = *proc;
   } else {
     *t = run->res_super;
-    for (int i = 0; i < run->sc->nroles; i++)
-      if (run->ctl->res[i].valid) {
-        ab__res_add(t, &run->ctl->res[i]);
-        if (run->ctl->res[i].maxrss_kb > t->maxrss_kb)
-          t->maxrss_kb = run->ctl->res[i].maxrss_kb;
+    for (int i = 0; i < run->nslots; i++)
+      if (run->slots[i].res.valid) {
+        ab__res_add(t, &run->slots[i].res);
+        if (run->slots[i].res.maxrss_kb > t->maxrss_kb)
+          t->maxrss_kb = run->slots[i].res.maxrss_kb;
       }
   }
   t->rss_kb = run->mem.rss_kb;
@@ -346,7 +341,7 @@ static int ab__wait_ready(ab_run_t *run, char *err, size_t len)
 {
   ab_ctl_t *ctl = run->ctl;
   int64_t t_wait = ab_now_ns();
-  while (__atomic_load_n(&ctl->ready, __ATOMIC_ACQUIRE) < (uint32_t)run->sc->nroles) {
+  while (__atomic_load_n(&ctl->ready, __ATOMIC_ACQUIRE) < (uint32_t)run->nslots) {
     char m[AB_ERRLEN];
     if (run->rt->check(run, m, sizeof m)) {
       snprintf(err, len, "%s (before the run started)", m);
@@ -359,10 +354,10 @@ static int ab__wait_ready(ab_run_t *run, char *err, size_t len)
     struct timespec ts = { 0, 2 * AB_NS_PER_MS };
     nanosleep(&ts, NULL);
   }
-  for (int i = 0; i < run->sc->nroles; i++)
-    if (ctl->init_err[i]) {
-      snprintf(err, len, "%s", ctl->init_msg[i]);
-      return ctl->init_err[i];
+  for (int i = 0; i < run->nslots; i++)
+    if (run->slots[i].init_err) {
+      snprintf(err, len, "%s", run->slots[i].init_msg);
+      return run->slots[i].init_err;
     }
   return 0;
 }
@@ -375,7 +370,29 @@ static void ab__stop(ab_run_t *run)
   ab_futex_wake(&run->ctl->go, INT_MAX, run->shared);
 }
 
-/* The measured window: release the barrier, then watch signals, dead roles and the clock. */
+/* Wait until `until` (a tick at most), watching signals and dead roles: 1 when the window
+ * must end now. */
+static int ab__watch(ab_run_t *run, const sigset_t *sigs, int64_t until)
+{
+  int64_t wait = until - ab_now_ns();
+  struct timespec ts = ab_ts(wait < 0 ? 0 : wait > AB_TICK_NS ? AB_TICK_NS : wait);
+  siginfo_t si;
+  int s = sigtimedwait(sigs, &si, &ts);
+  if (s == SIGINT || s == SIGTERM || s == SIGHUP) {
+    run->interrupted = s;
+    return 1;
+  }
+  char m[AB_ERRLEN];
+  if (run->rt->check(run, m, sizeof m)) {
+    ab_run_fail(run, "%s", m);
+    return 1;
+  }
+  return 0;
+}
+
+/* The measured window: release the barrier, then watch signals, dead roles and the clock.
+ * Memory is sampled through the window; the last snapshot (every role alive) is timed to be
+ * done by the window's end, however long reading every process takes. */
 static void ab__window(ab_run_t *run, const ab_run_opts_t *o, const sigset_t *sigs)
 {
   ab_ctl_t *ctl = run->ctl;
@@ -384,32 +401,33 @@ static void ab__window(ab_run_t *run, const ab_run_opts_t *o, const sigset_t *si
   ctl->t_start = run->t_setup1 + AB_START_LEAD_NS;
   ctl->t_end = ctl->t_start + run->duration_ns;
   ab__res_window_begin(run, &proc);
+  int64_t next_sample = 0, lead = 0;
+  int ended = 0;
   __atomic_store_n(&ctl->go, 1, __ATOMIC_RELEASE);
   ab_futex_wake(&ctl->go, INT_MAX, run->shared);
   for (;;) {
     int64_t now = ab_now_ns();
-    if (now >= ctl->t_end || ab_stopped(run))
+    if (now >= ctl->t_end - lead || ab_stopped(run))
       break;
-    if (now >= ctl->t_start)
+    if (now >= ctl->t_start && now >= next_sample) {
+      /* A snapshot reads every process's page tables: with a thousand processes it takes a
+       * while, so the next waits fifty times as long as this one took (2% of a CPU). */
       ab__mem_sample(run, 0);
+      int64_t took = ab_now_ns() - now;
+      next_sample = now + (50 * took > AB_TICK_NS ? 50 * took : AB_TICK_NS);
+      lead = 2 * took < run->duration_ns / 2 ? 2 * took : run->duration_ns / 2;
+    }
     ab__progress(o, run, now, 0);
-    int64_t wait = ctl->t_end - now;
-    struct timespec ts = ab_ts(wait > AB_TICK_NS ? AB_TICK_NS : wait);
-    siginfo_t si;
-    int s = sigtimedwait(sigs, &si, &ts);
-    if (s == SIGINT || s == SIGTERM || s == SIGHUP) {
-      run->interrupted = s;
+    if ((ended = ab__watch(run, sigs, ctl->t_end - lead)))
       break;
-    }
-    char m[AB_ERRLEN];
-    if (run->rt->check(run, m, sizeof m)) {
-      ab_run_fail(run, "%s", m);
-      break;
-    }
   }
-  ab__progress(o, run, ab_now_ns(), 1);
   /* Every role is still alive here, whatever ended the window. */
+  int64_t t_snap = ab_now_ns();
   ab__mem_sample(run, 1);
+  run->mem.snap_ns = ab_now_ns() - t_snap;
+  while (!ended && !ab_stopped(run) && ab_now_ns() < ctl->t_end)
+    ended = ab__watch(run, sigs, ctl->t_end);
+  ab__progress(o, run, ab_now_ns(), 1);
   ab__stop(run);
   run->t_run1 = ab_now_ns();
   run->rt->join(run);
@@ -451,7 +469,7 @@ int ab_run_one(ab_run_opts_t *o)
     run->chan_size[c] = o->sc->chans[c].msg_max;
   for (int i = 0; i < o->sc->nroles; i++)
     run->period[i] = o->sc->roles[i].period_ns;
-  if ((r = ab__alloc(run)) < 0) {
+  if ((r = ab__block_alloc(run)) < 0) {
     snprintf(err, sizeof err, "shared memory for the run: %s", strerror(-r));
     code = AB_EXIT_RESOURCE;
     goto out_teardown;
@@ -492,12 +510,12 @@ int ab_run_one(ab_run_opts_t *o)
       ab_run_fail(run, "%s", m);
   }
   ab_ctl_t *ctl = run->ctl;
-  if (ctl->failed_role_plus1 && run->status != AB_ST_FAILED)
-    ab_run_fail(run, "%s", ctl->init_msg[ctl->failed_role_plus1 - 1]);
+  if (ctl->failed_slot_plus1 && run->status != AB_ST_FAILED)
+    ab_run_fail(run, "%s", run->slots[ctl->failed_slot_plus1 - 1].init_msg);
   if (run->interrupted && run->status == AB_ST_OK)
     run->status = AB_ST_PARTIAL;
 
-  ab__merge(run);
+  ab__block_merge(run);
   if (o->sc->finish && run->status != AB_ST_FAILED)
     o->sc->finish(run);
   ab_run_requirements(run);

@@ -120,6 +120,25 @@ static int ab__check_sched(ab_run_t *run, char *err, size_t len)
   return 0;
 }
 
+/* Each role's instance count from its parameter, and where its slots start. */
+static void ab__instances(ab_run_t *run)
+{
+  const ab_scenario_t *sc = run->sc;
+  run->nslots = 0;
+  for (int r = 0; r < sc->nroles; r++) {
+    const char *p = sc->roles[r].instances;
+    run->role_n[r] = p ? (int)ab_param(run, p) : 1;
+    run->role_first[r] = run->nslots;
+    run->nslots += run->role_n[r];
+  }
+  run->nphys = 0;
+  for (int k = 0; k < sc->nchans; k++) {
+    run->chan_first[k] = run->nphys;
+    run->chan_n[k] = run->role_n[sc->chans[k].to];
+    run->nphys += run->chan_n[k];
+  }
+}
+
 int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
 {
   const ab_scenario_t *sc = o->sc;
@@ -164,6 +183,8 @@ int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
   }
   if (ab_param_resolve(run, o->params, o->nparams, err, len) < 0)
     return AB_EXIT_USAGE;
+  ab__instances(run);
+  run->detail = o->detail;
   if (o->nfaults > AB_MAX_FAULTS) {
     snprintf(err, len, "--fault: at most %d", AB_MAX_FAULTS);
     return AB_EXIT_USAGE;

@@ -1,0 +1,225 @@
+/* Role instances: a source broadcasts to N worker instances (fan-out, a queue each), every
+ * worker computes and answers one sink (fan-in, its senders taking turns), and every figure
+ * adds up: each worker saw every round, the sink got every answer whole, the instances'
+ * sparse metrics merge to the role's counts, the result says how many instances and what
+ * the harness held for them. 1,000 instances under threads and under procs over shm. */
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "internal.h"
+#include "result.h"
+#include "test.h"
+
+enum { R_SRC, R_WORKER, R_SINK, NR };
+enum { C_OUT, C_IN, NC };
+enum { K_GOT, K_SUNK, K_BAD, NK };
+enum { M_ROUND };
+
+typedef struct answer {
+  uint64_t magic, inst, round, check;
+} answer_t;
+
+#define MAGIC 0x616e737765720a00ull
+static uint64_t check_of(uint64_t inst, uint64_t round) { return (inst * 2654435761u) ^ (round << 20) ^ MAGIC; }
+
+static int src_step(ab_ctx_t *ctx)
+{
+  int64_t round = ab_intended(ctx); /* the workers answer with the queue's sequence number */
+  int r = ab_send_to(ctx, C_OUT, AB_ALL, &round, sizeof round, 0);
+  return r < 0 ? r : 0;
+}
+
+static int worker_step(ab_ctx_t *ctx)
+{
+  ab_msg_t m;
+  int err;
+  const uint64_t *round = ab_recv(ctx, C_OUT, &m, &err);
+  if (!round)
+    return 0;
+  ab_count(ctx, K_GOT, 1);
+  ab_record(ctx, M_ROUND, (int64_t)m.seq);
+  ab_compute(ctx, 2 * AB_NS_PER_US);
+  uint64_t inst = (uint64_t)ab_instance(ctx);
+  answer_t a = { MAGIC, inst, m.seq, check_of(inst, m.seq) };
+  ab_recv_done(ctx, C_OUT);
+  int r = ab_send(ctx, C_IN, &a, sizeof a, m.t_sent);
+  return r == -ECANCELED ? 0 : r;
+}
+
+static int sink_step(ab_ctx_t *ctx)
+{
+  ab_msg_t m;
+  int err;
+  const answer_t *a = ab_recv(ctx, C_IN, &m, &err);
+  if (!a)
+    return 0;
+  ab_count(ctx, K_SUNK, 1);
+  if (m.len != sizeof *a || a->magic != MAGIC || a->inst >= (uint64_t)ab_instances(ctx, R_WORKER) ||
+      a->check != check_of(a->inst, a->round))
+    ab_count(ctx, K_BAD, 1);
+  return 0;
+}
+
+static int fan_setup(ab_run_t *run)
+{
+  ab_run_period(run, R_SRC, (int64_t)ab_param(run, "period"));
+  return ab_run_kernel(run);
+}
+
+static const ab_param_desc_t params[] = {
+  { .name = "n", .type = AB_P_INT, .def = "1000", .min = 1, .max = 100000, .help = "worker instances" },
+  { .name = "period", .type = AB_P_DURATION, .def = "50ms", .min = 1e6, .max = 1e9, .help = "between rounds" },
+};
+static const ab_role_desc_t roles[NR] = {
+  [R_SRC] = { .name = "src", .period_ns = 50 * AB_NS_PER_MS, .trigger = -1, .step = src_step },
+  [R_WORKER] = { .name = "worker", .trigger = C_OUT, .step = worker_step, .instances = "n" },
+  [R_SINK] = { .name = "sink", .trigger = C_IN, .step = sink_step },
+};
+static const ab_chan_desc_t chans[NC] = {
+  [C_OUT] = { .name = "out", .from = R_SRC, .to = R_WORKER, .msg_max = 8, .depth = 8, .policy = AB_BLOCK },
+  [C_IN] = { .name = "in", .from = R_WORKER, .to = R_SINK, .msg_max = sizeof(answer_t), .depth = 256, .policy = AB_BLOCK },
+};
+static const char *const counters[NK] = { [K_GOT] = "got", [K_SUNK] = "sunk", [K_BAD] = "bad" };
+static const ab_metric_desc_t metrics[] = { { "worker.seq" } };
+static const ab_scenario_t fan = { .name = "fan", .summary = "test: fan-out to instances, fan-in from them",
+                                   .roles = roles, .nroles = NR, .chans = chans, .nchans = NC,
+                                   .counters = counters, .ncounters = NK, .metrics = metrics, .nmetrics = 1,
+                                   .params = params, .nparams = 2, .archs = AB_ARCHS_ALL, .setup = fan_setup };
+
+static int64_t ctr(const ab_result_t *r, const char *name)
+{
+  int64_t v = -1;
+  if (ab_result_counter(r, name, &v) < 0)
+    AB_FAIL("no counter %s", name);
+  return v;
+}
+
+/* Rounds 50 ms apart; 250 ms for a thousand processes, which two cores cannot wake and
+ * switch between twenty times a second (the source would wait for room, which is a finding
+ * about the machine, not what this test checks). */
+static ab_result_t *run_fan(int arch, const char *transport, const char *n, int detail)
+{
+  char kv[32];
+  snprintf(kv, sizeof kv, "n=%s", n);
+  int slow = arch == AB_ARCH_PROCS && atoi(n) > 300;
+  ab_run_opts_t o = { .sc = &fan, .arch = arch, .transport = transport, .duration_ns = (slow ? 2 : 1) * AB_NS_PER_S,
+                      .latency_target_us = -1, .quiet = 1, .want_result = 1, .nparams = 2, .detail = detail };
+  o.params[0] = kv;
+  o.params[1] = slow ? "period=250ms" : "period=50ms";
+  int code = ab_run_one(&o);
+  if (code != AB_EXIT_OK)
+    AB_FAIL("%s run with %s: exit %d: %s", ab_arch_name(arch), kv, code, o.result && o.result->error ? o.result->error : "");
+  ASSERT(o.result);
+  return o.result;
+}
+
+/* Every round reached every worker, every answer reached the sink whole, and the merged
+ * figures agree with the counts. */
+static void check_fan(const ab_result_t *r, int n)
+{
+  ab_summary_t s;
+  ASSERT_EQ(ab_result_metric(r, "src.lateness_ns", &s), 0);
+  int64_t rounds = (int64_t)s.count - ctr(r, "src.closed_at_stop");
+  int64_t got = ctr(r, "got"), sunk = ctr(r, "sunk");
+  printf("%s: %d instances, %lld rounds, %lld received by workers, %lld by the sink, %lld bad\n", r->arch, n,
+         (long long)rounds, (long long)got, (long long)sunk, (long long)ctr(r, "bad"));
+  ASSERT(rounds >= 2);
+  ASSERT_EQ(ctr(r, "bad"), 0);
+  ASSERT_EQ(ctr(r, "out.drops"), 0);
+  /* Every round went to every worker (the last may be cut by the stop while the source
+   * waited for room); each worker took all but what its queue held at the stop, answered all
+   * but the one it was sending then; the sink took all but what its queue held. */
+  int64_t out = ctr(r, "out.messages"), in = ctr(r, "in.messages");
+  ASSERT(out <= rounds * n && out >= (rounds - 1) * n);
+  ASSERT(got <= out && got >= out - (int64_t)chans[C_OUT].depth * n);
+  ASSERT(in <= got && in >= got - n);
+  ASSERT(sunk <= in && sunk >= in - (int64_t)chans[C_IN].depth);
+  ASSERT_EQ(ab_result_metric(r, "worker.step_ns", &s), 0);
+  ASSERT_EQ((int64_t)s.count, got);
+  ASSERT_EQ(ab_result_metric(r, "worker.seq", &s), 0);
+  ASSERT_EQ((int64_t)s.count, got);
+  ASSERT_EQ(ab_result_metric(r, "out.latency_ns", &s), 0);
+  ASSERT_EQ((int64_t)s.count, got);
+  json_t *w = json_object_get(json_object_get(json_object_get(r->doc, "resources"), "roles"), "worker");
+  ASSERT_EQ((int)json_integer_value(json_object_get(w, "instances")), n);
+  json_t *ph = json_object_get(r->doc, "phases");
+  printf("phases: setup %.2f s, run %.2f s, teardown %.2f s\n", json_number_value(json_object_get(ph, "setup_s")),
+         json_number_value(json_object_get(ph, "run_s")), json_number_value(json_object_get(ph, "teardown_s")));
+  json_t *h = json_object_get(json_object_get(r->doc, "resources"), "harness");
+  double per = json_number_value(json_object_get(h, "bytes_per_instance"));
+  printf("harness: %.0f bytes, %.0f per instance, %lld metric pages; PSS %.1f MB total\n",
+         json_number_value(json_object_get(h, "bytes")), per, (long long)json_integer_value(json_object_get(h, "metric_pages")),
+         r->pss_kb / 1024);
+  ASSERT_EQ((int)json_integer_value(json_object_get(h, "instances")), n + 2);
+  ASSERT_DBL(per, <=, 64 * 1024);
+}
+
+TEST_T(instances_1000_under_threads_fan_out_and_in_and_add_up, 120)
+{
+  ab_result_t *r = run_fan(AB_ARCH_THREADS, NULL, "1000", 0);
+  check_fan(r, 1000);
+  ab_result_free(r);
+}
+
+TEST_T(instances_1000_under_procs_shm_fan_out_and_in_and_add_up, 180)
+{
+  ab_result_t *r = run_fan(AB_ARCH_PROCS, "shm", "1000", 0);
+  check_fan(r, 1000);
+  ab_result_free(r);
+}
+
+TEST_T(instances_under_loop_and_procs_pipe_keep_every_message_whole, 120)
+{
+  ab_result_t *r = run_fan(AB_ARCH_LOOP, NULL, "100", 0);
+  check_fan(r, 100);
+  ab_result_free(r);
+  r = run_fan(AB_ARCH_PROCS, "pipe", "50", 0);
+  check_fan(r, 50);
+  ab_result_free(r);
+}
+
+/* Per instance only where asked: each one's activations, adding up to the role's. */
+TEST_T(instances_detail_lists_each_instance_and_adds_up, 60)
+{
+  ab_result_t *r = run_fan(AB_ARCH_THREADS, NULL, "7", 0);
+  ASSERT(!json_object_get(json_object_get(r->doc, "resources"), "instances"));
+  ab_result_free(r);
+  r = run_fan(AB_ARCH_THREADS, NULL, "7", 1);
+  json_t *a = json_object_get(json_object_get(json_object_get(r->doc, "resources"), "instances"), "worker");
+  ASSERT_EQ((int)json_array_size(a), 7);
+  int64_t steps = 0;
+  size_t i;
+  json_t *e;
+  json_array_foreach(a, i, e) steps += json_integer_value(json_object_get(e, "steps"));
+  ASSERT_EQ(steps, ctr(r, "got"));
+  ab_result_free(r);
+}
+
+/* A descriptor whose instances are not an integer parameter of at least 1, or an instanced
+ * role that owns a device, is refused at start-up. */
+TEST(instances_descriptor_errors_are_named)
+{
+  char err[256];
+  static const ab_param_desc_t dp[] = { { .name = "d", .type = AB_P_DURATION, .def = "1ms", .min = 0, .max = 1e9 } };
+  static const ab_role_desc_t r1[] = {
+    { .name = "a", .period_ns = AB_NS_PER_MS, .trigger = -1, .step = src_step, .instances = "d" } };
+  ab_scenario_t sc = { .name = "bad", .roles = r1, .nroles = 1, .params = dp, .nparams = 1, .archs = AB_ARCHS_ALL };
+  ASSERT(ab_scenario_check(&sc, err, sizeof err) < 0);
+  ASSERT_CONTAINS(err, "not an integer parameter");
+  static const ab_role_desc_t r2[] = {
+    { .name = "a", .period_ns = AB_NS_PER_MS, .trigger = -1, .step = src_step, .instances = "nope" } };
+  sc.roles = r2;
+  ASSERT(ab_scenario_check(&sc, err, sizeof err) < 0);
+  ASSERT_CONTAINS(err, "nope");
+  static const ab_role_desc_t r3[] = {
+    { .name = "a", .period_ns = AB_NS_PER_MS, .trigger = -1, .step = src_step, .instances = "n" } };
+  static const ab_dev_desc_t dv[] = { { .name = "s", .kind = AB_DEV_SERIAL, .owner = 0 } };
+  sc.roles = r3;
+  sc.params = params;
+  sc.devs = dv;
+  sc.ndevs = 1;
+  ASSERT(ab_scenario_check(&sc, err, sizeof err) < 0);
+  ASSERT_CONTAINS(err, "owns a device");
+}
+
