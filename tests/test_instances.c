@@ -141,6 +141,18 @@ static void check_fan(const ab_result_t *r, int n)
   ASSERT_EQ((int64_t)s.count, got);
   ASSERT_EQ(ab_result_metric(r, "out.latency_ns", &s), 0);
   ASSERT_EQ((int64_t)s.count, got);
+  /* the merged buckets hold every value the instances recorded */
+  const char *merged[] = { "worker.step_ns", "worker.seq", "out.latency_ns" };
+  ab_hist_t *hh = malloc(sizeof *hh);
+  for (int i = 0; i < 3; i++) {
+    ASSERT_EQ(ab_result_hist(r, merged[i], hh), 0);
+    uint64_t sum = 0;
+    for (int b = 0; b < AB_HIST_NBUCKETS; b++)
+      sum += hh->buckets[b];
+    if ((int64_t)sum != got)
+      AB_FAIL("%s: the buckets hold %llu values, its count is %lld", merged[i], (unsigned long long)sum, (long long)got);
+  }
+  free(hh);
   json_t *w = json_object_get(json_object_get(json_object_get(r->doc, "resources"), "roles"), "worker");
   ASSERT_EQ((int)json_integer_value(json_object_get(w, "instances")), n);
   json_t *ph = json_object_get(r->doc, "phases");
