@@ -4,7 +4,7 @@
  * bad value is named in a one-line error with what was expected, and mapped to the exit
  * codes of DESIGN.md (2 bad usage, 3 missing resource).
  *
- * Order of work: parse, plan, validate every run of the plan (ab_run_validate: params,
+ * Order of work: parse, plan, validate every run of the plan (ab_run_new: params,
  * faults, devices, scheduling), check the output directory, and only then create anything:
  * a refused command leaves no directory behind and never repoints results/latest. Each
  * result file is locked for the time of its run, so two runs writing the same result into
@@ -208,13 +208,25 @@ static int ab__worse(int code, int r)
   return r > code ? r : code;
 }
 
-/* Every refusal before anything is created. */
-static int ab__plan_validate(const ab__plan_t *p)
+static void ab__plan_unmake(ab__plan_t *p)
 {
   for (int k = 0; k < p->n; k++) {
-    int r = ab_run_validate(&p->run[k]);
-    if (r)
-      return r;
+    ab_run_free(p->made[k]);
+    p->made[k] = NULL;
+  }
+}
+
+/* Every refusal before anything is created: each run resolved once, here. */
+static int ab__plan_validate(ab__plan_t *p)
+{
+  for (int k = 0; k < p->n; k++) {
+    char err[512];
+    int code;
+    if (!(p->made[k] = ab_run_new(&p->run[k], &code, err, sizeof err))) {
+      fprintf(stderr, "archbench: %s\n", err);
+      ab__plan_unmake(p);
+      return code;
+    }
   }
   return 0;
 }
@@ -301,7 +313,8 @@ static int ab__plan_run(ab__plan_t *p, ab__table_t *tb, int bench)
     o->on_message = ab__on_message;
     o->cb_arg = &voice;
     o->result = NULL;
-    int r = ab_run_one(o);
+    int r = ab_run_exec(p->made[k], o);
+    p->made[k] = NULL;
     int failed_run = 0;
     if (o->result) {
       failed_run = o->result->status == AB_ST_FAILED;
@@ -343,6 +356,7 @@ static int ab__execute(ab__plan_t *p, const ab__cli_t *c, int bench)
   ab__out_t out;
   if ((r = ab_outdir_make(c->outdir, &out))) {
     sigprocmask(SIG_SETMASK, &old, NULL);
+    ab__plan_unmake(p);
     return r;
   }
   ab__table_t tb = { 0 };
@@ -357,6 +371,7 @@ static int ab__execute(ab__plan_t *p, const ab__cli_t *c, int bench)
     }
   }
   ab__plan_release(p);
+  ab__plan_unmake(p); /* the runs never started (a refusal, a stop) */
   free(tb.rows);
   ab_outdir_done(&out);
   struct timespec zero = { 0, 0 };

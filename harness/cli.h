@@ -32,6 +32,7 @@ typedef struct ab__cli {
 /* A plan: the (scenario, arch, transport) runs of one command, their result files and locks. */
 typedef struct ab__plan {
   ab_run_opts_t run[AB_MAX_PLAN];
+  ab_run_t *made[AB_MAX_PLAN];  /* each run resolved (ab_run_new) before the first starts */
   char *path[AB_MAX_PLAN]; /* each run's result file */
   int lock[AB_MAX_PLAN];   /* its lock, held for the command */
   int n;

@@ -341,15 +341,18 @@ typedef struct ab_run_opts {
 } ab_run_opts_t;
 
 int ab_run_one(ab_run_opts_t *o);
+/* The same in two steps, so that a command refuses what is wrong in any of its runs before
+ * the first starts, and resolves each once: ab_run_new resolves and checks the options with
+ * nothing created (NULL, *code and err when refused); ab_run_exec runs it and frees it (o is
+ * the options it was made from: callbacks, result path). */
+ab_run_t *ab_run_new(const ab_run_opts_t *o, int *code, char *err, size_t len);
+int ab_run_exec(ab_run_t *run, ab_run_opts_t *o);
 /* Does a role thread still use this run (never returned)? Then nothing of it may be freed. */
 int ab_run_wedged(const ab_run_t *run);
 /* "threads", or "procs/shm" for a runtime whose roles use a transport. */
 const char *ab_run_label(const ab_run_t *run, char *buf, size_t len);
 /* "<=", "<", ">=", "==": a requirement's comparison as the result and the messages show it. */
 const char *ab_req_op_name(int op);
-/* Everything ab_run_one would refuse, checked without side effects (nothing is created or
- * started): returns 0 or an exit code after printing the error. */
-int ab_run_validate(const ab_run_opts_t *o);
 /* `archbench run ARGS` parsed and planned, nothing validated against the machine nor
  * created: 0 or the exit code the command would give. (For the fuzzer.) */
 int ab_cli_plan_only(int argc, char **argv);

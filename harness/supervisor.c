@@ -1,8 +1,7 @@
 /* The supervisor: one run of one scenario under one runtime, from the options to the result
  * file, with teardown on every path.
  *
- *   resolve   every refusal first, with nothing created (validate.c: ab__resolve, which
- *             ab_run_validate runs alone);
+ *   resolve   every refusal first, with nothing created (validate.c: ab_run_new);
  *   set up    memory lock, probe effect, the shared block, devices, the scenario's own set-up
  *             (calibration), channels and registers; PM QoS held for the run;
  *   run       spawn through the runtime, the start barrier, the measured window: signals make
@@ -434,96 +433,75 @@ static void ab__window(ab_run_t *run, const ab_run_opts_t *o, const sigset_t *si
   ab__res_window_end(run, &proc);
 }
 
-int ab_run_one(ab_run_opts_t *o)
+/* ---- the phases ------------------------------------------------------------------------------
+ * resolve (ab_run_new) -> set up -> spawn and barrier -> the window (run, stop, measure) ->
+ * result -> teardown. Each returns 0 or an exit code with err set. */
+
+static int ab__setup(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
 {
-  char err[512] = "";
-  int code = AB_EXIT_OK, r;
-  ab_run_t *run = calloc(1, sizeof *run);
-  if (!run) {
-    ab__say(o, "out of memory");
-    return AB_EXIT_RESOURCE;
-  }
-  run->t_setup0 = ab_now_ns();
-  ab__utc_now(run->started_at, sizeof run->started_at);
-
-  /* Signals are taken synchronously by the supervisor; every thread inherits the mask. */
-  sigset_t sigs, old;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGHUP);
-  sigaddset(&sigs, SIGCHLD);
-  pthread_sigmask(SIG_BLOCK, &sigs, &old);
-  signal(SIGPIPE, SIG_IGN);
-
-  if ((code = ab__resolve(run, o, err, sizeof err)))
-    goto out_early;
-  if ((r = ab__latency_hold(run, o, err, sizeof err)) < 0) {
-    code = ab__exit_for(r);
-    goto out_early;
-  }
+  const ab_scenario_t *sc = run->sc;
+  int r;
+  if ((r = ab__latency_hold(run, o, err, len)) < 0)
+    return ab__exit_for(r);
   ab__tables(run);
   run->mlock_err = ab__lock_memory();
   ab__probe(run);
-  for (int c = 0; c < o->sc->nchans; c++)
-    run->chan_size[c] = o->sc->chans[c].msg_max;
-  for (int i = 0; i < o->sc->nroles; i++)
-    run->period[i] = o->sc->roles[i].period_ns;
+  for (int c = 0; c < sc->nchans; c++)
+    run->chan_size[c] = sc->chans[c].msg_max;
+  for (int i = 0; i < sc->nroles; i++)
+    run->period[i] = sc->roles[i].period_ns;
   if ((r = ab__block_alloc(run)) < 0) {
-    snprintf(err, sizeof err, "shared memory for the run: %s", strerror(-r));
-    code = AB_EXIT_RESOURCE;
-    goto out_teardown;
+    snprintf(err, len, "shared memory for the run: %s", strerror(-r));
+    return AB_EXIT_RESOURCE;
   }
-  if ((r = ab__prepare_devices(run, err, sizeof err)) < 0) {
-    code = ab__exit_for(r);
-    goto out_teardown;
-  }
-  if (o->sc->setup && (r = o->sc->setup(run)) < 0) {
+  if ((r = ab__prepare_devices(run, err, len)) < 0)
+    return ab__exit_for(r);
+  if (sc->setup && (r = sc->setup(run)) < 0) {
     if (!err[0])
-      snprintf(err, sizeof err, "%s: set-up failed: %.400s", o->sc->name, run->error[0] ? run->error : strerror(-r));
-    code = ab__exit_for(r);
-    goto out_teardown;
+      snprintf(err, len, "%s: set-up failed: %.400s", sc->name, run->error[0] ? run->error : strerror(-r));
+    return ab__exit_for(r);
   }
-  if ((r = ab__build(run, err, sizeof err)) < 0) {
-    code = AB_EXIT_RESOURCE;
-    goto out_teardown;
-  }
+  return ab__build(run, err, len) < 0 ? AB_EXIT_RESOURCE : 0;
+}
 
-  r = (run->rt_state = calloc(1, run->rt->state_size ? run->rt->state_size : 1)) ? run->rt->start(run) : -ENOMEM;
+/* Every instance started and past its init, waiting at the barrier. */
+static int ab__spawn(ab_run_t *run, char *err, size_t len)
+{
+  int r = (run->rt_state = calloc(1, run->rt->state_size ? run->rt->state_size : 1)) ? run->rt->start(run) : -ENOMEM;
   if (r == 0)
-    r = ab__wait_ready(run, err, sizeof err);
-  if (r < 0) {
-    int init_err = r != -ECHILD && r != -ETIMEDOUT;
-    ab__stop(run);
-    if (run->rt_state)
-      run->rt->join(run);
-    if (!err[0])
-      snprintf(err, sizeof err, "starting the roles: %s", strerror(-r));
-    code = init_err ? ab__exit_for(r) : AB_EXIT_RESOURCE;
-    goto out_teardown;
-  }
+    r = ab__wait_ready(run, err, len);
+  if (r == 0)
+    return 0;
+  int init_err = r != -ECHILD && r != -ETIMEDOUT;
+  ab__stop(run);
+  if (run->rt_state)
+    run->rt->join(run);
+  if (!err[0])
+    snprintf(err, len, "starting the roles: %s", strerror(-r));
+  return init_err ? ab__exit_for(r) : AB_EXIT_RESOURCE;
+}
 
-  ab__window(run, o, &sigs);
-  if (!run->error[0]) {
-    char m[AB_ERRLEN];
-    if (run->rt->check(run, m, sizeof m))
-      ab_run_fail(run, "%s", m);
-  }
+/* After the window: the outcome, the merged figures, the scenario's finish, requirements
+ * (once), the result (built once, written if asked). */
+static int ab__conclude(ab_run_t *run, const ab_run_opts_t *o)
+{
+  int code = 0, r;
+  char m[AB_ERRLEN];
+  if (!run->error[0] && run->rt->check(run, m, sizeof m))
+    ab_run_fail(run, "%s", m);
   ab_ctl_t *ctl = run->ctl;
   if (ctl->failed_slot_plus1 && run->status != AB_ST_FAILED)
     ab_run_fail(run, "%s", run->slots[ctl->failed_slot_plus1 - 1].init_msg);
   if (run->interrupted && run->status == AB_ST_OK)
     run->status = AB_ST_PARTIAL;
-
   ab__block_merge(run);
-  if (o->sc->finish && run->status != AB_ST_FAILED)
-    o->sc->finish(run);
+  if (run->sc->finish && run->status != AB_ST_FAILED)
+    run->sc->finish(run);
   ab_run_requirements(run);
   run->t_teardown1 = ab_now_ns();
-
   run->result = ab_result_of_run(run);
   if (!run->result) {
-    ab__say(o, "%s %s: out of memory for its result", o->sc->name, run->rt->name);
+    ab__say(o, "%s %s: out of memory for its result", run->sc->name, run->rt->name);
     code = AB_EXIT_RESOURCE;
   } else if (o->result_path && (r = ab_result_save(run->result, o->result_path)) < 0) {
     ab__say(o, "writing %s: %s", o->result_path, strerror(-r));
@@ -534,35 +512,31 @@ int ab_run_one(ab_run_opts_t *o)
   else if (run->status == AB_ST_FAILED || run->req_failed)
     code = code ? code : AB_EXIT_FAIL;
   if (run->status == AB_ST_FAILED) /* why, whatever --quiet says */
-    ab__say(o, "%s %s: failed: %s", o->sc->name, run->rt->name, run->error);
+    ab__say(o, "%s %s: failed: %s", run->sc->name, run->rt->name, run->error);
+  return code;
+}
 
-out_teardown:
+/* Undo everything on every path. A role thread still running inside the run (wedged) keeps
+ * its memory, channels and registers in place (the process ends soon: nothing more is run);
+ * only the mock devices' processes go. An interruption after the window still stops the
+ * command, whatever this run gave. */
+static int ab__teardown_all(ab_run_t *run, ab_run_opts_t *o, const sigset_t *sigs, int code)
+{
   if (ab_run_wedged(run)) {
-    /* A role thread still runs inside this run: its memory, channels and registers must
-     * outlive it, so they are left in place (the process ends soon: nothing more is run).
-     * Only the mock devices' processes go. */
     ab__release_devices(run);
     o->wedged = 1;
   } else {
     ab__teardown(run);
   }
-out_early:
   if (run->latency_fd >= 0)
     close(run->latency_fd);
   run->latency_fd = -1;
-  if (err[0])
-    ab__say(o, "%s", err);
-  {
-    /* A mock device's child may have raised SIGCHLD; nothing else pending matters. */
-    struct timespec zero = { 0, 0 };
-    siginfo_t si;
-    int s;
-    /* An interruption after the window still stops the command, whatever this run gave. */
-    while ((s = sigtimedwait(&sigs, &si, &zero)) > 0)
-      if (s == SIGINT || s == SIGTERM || s == SIGHUP)
-        code = AB_EXIT_INTR;
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  struct timespec zero = { 0, 0 };
+  siginfo_t si;
+  int s;
+  while ((s = sigtimedwait(sigs, &si, &zero)) > 0) /* SIGCHLD from a mock device: nothing */
+    if (s == SIGINT || s == SIGTERM || s == SIGHUP)
+      code = AB_EXIT_INTR;
   munlockall();
   if (o->want_result) {
     o->result = run->result; /* handed over */
@@ -571,4 +545,44 @@ out_early:
   if (!ab_run_wedged(run))
     ab_run_free(run);
   return code;
+}
+
+int ab_run_exec(ab_run_t *run, ab_run_opts_t *o)
+{
+  char err[512] = "";
+  run->t_setup0 = ab_now_ns();
+  ab__utc_now(run->started_at, sizeof run->started_at);
+  /* Signals are taken synchronously by the supervisor; every thread inherits the mask. */
+  sigset_t sigs, old;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
+  sigaddset(&sigs, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &sigs, &old);
+  signal(SIGPIPE, SIG_IGN);
+  int code = ab__setup(run, o, err, sizeof err);
+  if (!code)
+    code = ab__spawn(run, err, sizeof err);
+  if (!code) {
+    ab__window(run, o, &sigs);
+    code = ab__conclude(run, o);
+  }
+  if (err[0])
+    ab__say(o, "%s", err);
+  code = ab__teardown_all(run, o, &sigs, code);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return code;
+}
+
+int ab_run_one(ab_run_opts_t *o)
+{
+  char err[512];
+  int code;
+  ab_run_t *run = ab_run_new(o, &code, err, sizeof err);
+  if (!run) {
+    ab__say(o, "%s", err);
+    return code;
+  }
+  return ab_run_exec(run, o);
 }

@@ -1,8 +1,7 @@
 /* Every refusal of a run, before anything exists (DESIGN.md: bad input gets a clear error
  * and leaves nothing behind): the descriptor, the runtime and its transport, params,
  * faults, device options the scenario has no use for, real device paths, --cpus,
- * SCHED_FIFO and PM QoS. ab_run_validate is this alone; ab_run_one resolves again and goes
- * on. Errors name the bad value and what was expected; ab__exit_for maps them to DESIGN.md's
+ * SCHED_FIFO and PM QoS: ab_run_new, once per run, before any run of a command starts. Errors name the bad value and what was expected; ab__exit_for maps them to DESIGN.md's
  * exit codes. */
 #include <errno.h>
 #include <fcntl.h>
@@ -206,28 +205,31 @@ int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
   return 0;
 }
 
-int ab_run_validate(const ab_run_opts_t *o)
+ab_run_t *ab_run_new(const ab_run_opts_t *o, int *code, char *err, size_t len)
 {
-  char err[512] = "";
   ab_run_t *run = calloc(1, sizeof *run);
+  err[0] = 0;
   if (!run) {
-    fprintf(stderr, "archbench: out of memory\n");
-    return AB_EXIT_RESOURCE;
+    snprintf(err, len, "out of memory");
+    *code = AB_EXIT_RESOURCE;
+    return NULL;
   }
-  int code = ab__resolve(run, o, err, sizeof err), r;
-  if (!code && (r = ab__check_devices(run, err, sizeof err)) < 0)
-    code = ab__exit_for(r);
-  if (!code && o->latency_explicit && o->latency_target_us >= 0) {
-    int fd = ab__latency_open(o->latency_target_us, err, sizeof err);
+  int r;
+  *code = ab__resolve(run, o, err, len);
+  if (!*code && (r = ab__check_devices(run, err, len)) < 0)
+    *code = ab__exit_for(r);
+  if (!*code && o->latency_explicit && o->latency_target_us >= 0) {
+    int fd = ab__latency_open(o->latency_target_us, err, len);
     if (fd < 0)
-      code = ab__exit_for(fd);
+      *code = ab__exit_for(fd);
     else
       close(fd);
   }
-  if (code)
-    fprintf(stderr, "archbench: %s\n", err);
-  free(run);
-  return code;
+  if (*code) {
+    free(run);
+    return NULL;
+  }
+  return run;
 }
 
 char *ab_result_name(const ab_scenario_t *sc, int arch, const char *transport)
