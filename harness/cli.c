@@ -27,11 +27,12 @@ static const char usage[] =
     "       archbench run SCENARIO [--arch A[,B..]|all] [--duration 10s] [--transport T[,U..]|all]\n"
     "                     [--out DIR] [--param k=v ...] [--serial DEV] [--baud N] [--camera DEV]\n"
     "                     [--cpus LIST] [--rt-prio N] [--latency-target US | --no-latency-target]\n"
-    "                     [--fault SPEC ...] [--quiet]\n"
+    "                     [--fault SPEC ...] [--per-instance] [--quiet]\n"
     "       archbench bench [--duration 4s] [--out DIR] [--quiet]\n"
     "--latency-target US holds /dev/cpu_dma_latency at US for the run (PM QoS, as cyclictest does);\n"
     "    it is 0 by default with --rt-prio, off otherwise.\n"
     "--fault stall:ROLE:K:DUR | corrupt:CHAN:K injects a known fault (for tests; the result lists it).\n"
+    "--per-instance adds each role instance's costs and activations to the result.\n"
     "exit codes: 0 ok, 1 a requirement failed, 2 bad usage, 3 missing device or permission, 130 interrupted\n";
 
 int ab_usage_error(const char *fmt, const char *a, const char *b)
@@ -182,6 +183,8 @@ static int ab__parse(int argc, char **argv, int first, ab__cli_t *c, int need_sc
       c->latency_off = 1;
     } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
       c->quiet = 1;
+    } else if (!strcmp(a, "--per-instance")) {
+      c->detail = 1;
     } else if (a[0] == '-') {
       int r = ab__parse_opt(argc, argv, &i, c);
       if (r)

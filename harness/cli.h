@@ -24,6 +24,7 @@ typedef struct ab__cli {
   int nfaults;
   ab_dev_opts_t dev;
   int rt_prio, quiet;
+  int detail;                    /* --per-instance */
   int latency_us, latency_set, latency_off;
   cpu_set_t cpus;
   int cpus_set;

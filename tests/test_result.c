@@ -277,3 +277,27 @@ TEST(supervisor_prints_nothing_its_caller_says_it)
   free(e);
   cleanup_now();
 }
+
+/* --per-instance: each instance's costs and activations, only when asked. */
+TEST(cli_per_instance_adds_each_instance_only_when_asked)
+{
+  const char *out = temp_path(1);
+  proc_t p;
+  run_ab(&p, L("run", "baseline", "--duration", "300ms", "--out", out, "--quiet", "--per-instance"), 60);
+  ASSERT_EQ(p.code, 0);
+  proc_free(&p);
+  ab_result_t *r = load(out, "baseline.threads.json");
+  json_t *a = json_object_get(json_object_get(json_object_get(r->doc, "resources"), "instances"), "tick");
+  ASSERT_EQ((int)json_array_size(a), 1);
+  ab_summary_t s;
+  ASSERT_EQ(ab_result_metric(r, "tick.step_ns", &s), 0);
+  ASSERT_EQ(json_integer_value(json_object_get(json_array_get(a, 0), "steps")), (json_int_t)s.count);
+  ab_result_free(r);
+  run_ab(&p, L("run", "baseline", "--duration", "300ms", "--out", out, "--quiet"), 60);
+  ASSERT_EQ(p.code, 0);
+  proc_free(&p);
+  r = load(out, "baseline.threads.json");
+  ASSERT(!json_object_get(json_object_get(r->doc, "resources"), "instances"));
+  ab_result_free(r);
+  cleanup_now();
+}
