@@ -205,11 +205,13 @@ void ab__role_finish(ab_ctx_t *ctx)
   }
 }
 
-/* A send or receive that was waiting when the run stopped returns -ECANCELED: the end of
- * the run, not a failure of the role (which would hide the run's real outcome). */
+/* A send or receive that was waiting when the run stopped returns -ECANCELED, and a send to
+ * a receiver that has already ended at the stop -EPIPE: the end of the run, not a failure of
+ * the role (which would hide the run's real outcome). A receiver that died before the stop
+ * fails the run by its own death. */
 static int ab__cut_by_stop(const ab_ctx_t *ctx, int r)
 {
-  return r == -ECANCELED && ab_stopped(ctx->run);
+  return (r == -ECANCELED || r == -EPIPE) && ab_stopped(ctx->run);
 }
 
 static int ab__step(ab_ctx_t *ctx, int64_t t0)

@@ -114,6 +114,23 @@ static int ab__fd_room(const ab_run_t *run, char *err, size_t len)
   return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 0;
 }
 
+/* Why mq_open said ENOSPC: the system's limit on message queues, which a run of many
+ * queues meets first. */
+static const char *ab__mq_limit(int queues)
+{
+  static char msg[160];
+  char lim[32] = "?";
+  FILE *f = fopen("/proc/sys/fs/mqueue/queues_max", "r");
+  if (f) {
+    if (!fgets(lim, sizeof lim, f))
+      snprintf(lim, sizeof lim, "?");
+    lim[strcspn(lim, "\n")] = 0;
+    fclose(f);
+  }
+  snprintf(msg, sizeof msg, " (the run needs %d message queues; /proc/sys/fs/mqueue/queues_max allows %s)", queues, lim);
+  return msg;
+}
+
 /* Room for every queue's control block and ring, generously (only what is written is
  * backed). */
 static size_t ab__arena_size(const ab_run_t *run)
@@ -146,8 +163,8 @@ static int ab__build(ab_run_t *run, char *err, size_t len)
       r = ab_chan_create_in(pc, run->arena.base ? &run->arena : NULL, cd->name, t, run->chan_size[c], cd->depth,
                             policy, run->shared, want_fd);
       if (r < 0) {
-        snprintf(err, len, "channel %s over %s (%zu-byte messages): %s", cd->name, t->name, run->chan_size[c],
-                 strerror(-r));
+        snprintf(err, len, "channel %s over %s (%zu-byte messages): %s%s", cd->name, t->name, run->chan_size[c],
+                 strerror(-r), r == -ENOSPC && t == &ab_transport_mq ? ab__mq_limit(run->nphys) : "");
         return r;
       }
       pc->stop = &run->ctl->stop;
