@@ -66,19 +66,26 @@ int64_t ab_hist_upper(int i)
   return ab_hist_lower(i + 1) - 1;
 }
 
+void ab_hist_merge_head(ab_hist_t *dst, uint64_t count, int64_t min, int64_t max, double sum, double sumsq)
+{
+  if (!count)
+    return; /* an empty source's min/max are sentinels (or zeros if never initialised) */
+  if (!dst->count || min < dst->min)
+    dst->min = min;
+  if (!dst->count || max > dst->max)
+    dst->max = max;
+  dst->count += count;
+  dst->sum += sum;
+  dst->sumsq += sumsq;
+}
+
 void ab_hist_merge(ab_hist_t *dst, const ab_hist_t *src)
 {
   if (!src->count)
-    return; /* an empty source's min/max are sentinels (or zeros if never initialised) */
+    return;
   for (int i = 0; i < AB_HIST_NBUCKETS; i++)
     dst->buckets[i] += src->buckets[i];
-  if (!dst->count || src->min < dst->min)
-    dst->min = src->min;
-  if (!dst->count || src->max > dst->max)
-    dst->max = src->max;
-  dst->count += src->count;
-  dst->sum += src->sum;
-  dst->sumsq += src->sumsq;
+  ab_hist_merge_head(dst, src->count, src->min, src->max, src->sum, src->sumsq);
 }
 
 int64_t ab_hist_quantile(const ab_hist_t *h, double q)

@@ -26,6 +26,9 @@ void ab_hist_init(ab_hist_t *h);
 /* Negative values are recorded as 0 in the buckets; min keeps the exact value. */
 void ab_hist_record(ab_hist_t *h, int64_t v);
 void ab_hist_merge(ab_hist_t *dst, const ab_hist_t *src);
+/* Add what lies beside the buckets (count, min, max, sums) of a source held elsewhere (a
+ * sparse histogram); its buckets are the caller's to add. */
+void ab_hist_merge_head(ab_hist_t *dst, uint64_t count, int64_t min, int64_t max, double sum, double sumsq);
 /* Nearest-rank quantile, q in [0,1]: the representative (midpoint) of the bucket holding
  * the value of rank ceil(q*count), clamped to [min, max] (so a rank in the last bucket
  * reports max). q <= 0 gives min, q >= 1 max, exactly. 0 for an empty histogram. */

@@ -80,11 +80,5 @@ void ab_shist_merge(ab_hist_t *dst, const ab_spool_t *p, uint32_t h)
     for (int i = 0; i < AB_SH_PAGE && g * AB_SH_PAGE + i < AB_HIST_NBUCKETS; i++)
       dst->buckets[g * AB_SH_PAGE + i] += p->pages[s->page[g]][i];
   }
-  if (!dst->count || s->min < dst->min)
-    dst->min = s->min;
-  if (!dst->count || s->max > dst->max)
-    dst->max = s->max;
-  dst->count += s->count;
-  dst->sum += s->sum;
-  dst->sumsq += s->sumsq;
+  ab_hist_merge_head(dst, s->count, s->min, s->max, s->sum, s->sumsq);
 }
