@@ -152,7 +152,9 @@ void ab__block_merge(ab_run_t *run)
 
 /* What the harness holds for the run's figures and plumbing, channels' payload apart: the
  * block (control, slots, rows, counters, sparse headers), the sparse pages taken, the
- * supervisor's slot tables and the queues' own structures. */
+ * supervisor's slot tables, the queues' own structures, the registers and the instances'
+ * contexts. Left out: the runtimes' threads and processes themselves (stacks, each
+ * process's copy of the program), which are the architecture's cost, in PSS. */
 int64_t ab__harness_bytes(const ab_run_t *run)
 {
   int64_t b = (int64_t)run->blk_size;
@@ -161,5 +163,7 @@ int64_t ab__harness_bytes(const ab_run_t *run)
   b += (int64_t)run->nslots * (int64_t)(2 * sizeof(int) + sizeof(int32_t) + 1 + 2 * sizeof(int64_t));
   b += (int64_t)run->nphys * (int64_t)(sizeof(ab_chan_t) + sizeof(ab_chan_ctl_t));
   b += (int64_t)run->nslots * (int64_t)sizeof(ab_ctx_t); /* each instance's context */
+  for (int g = 0; g < run->sc->nregs; g++)
+    b += (int64_t)ab_reg_bytes(run->regs[g]);
   return b;
 }

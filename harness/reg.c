@@ -61,6 +61,8 @@ ab_reg_t *ab_reg_create(size_t size, int shared)
   return r;
 }
 
+size_t ab_reg_bytes(const ab_reg_t *r) { return r ? (size_t)r->alloc : 0; }
+
 void ab_reg_destroy(ab_reg_t *r)
 {
   if (r)

@@ -13,6 +13,8 @@ typedef struct ab_reg ab_reg_t;
 
 /* size in bytes (rounded up to 8). Returns NULL + errno. */
 ab_reg_t *ab_reg_create(size_t size, int shared);
+/* The memory the register holds (its seqlock and value), for the harness's account. */
+size_t ab_reg_bytes(const ab_reg_t *r);
 void ab_reg_destroy(ab_reg_t *r);
 size_t ab_reg_size(const ab_reg_t *r);
 void ab_reg_store(ab_reg_t *r, const void *val);
