@@ -1,90 +1,24 @@
-/* Channels: every transport carries every size in order and intact, in threads and across
- * processes; the depth policies (drop counts, block holds the sender); timeouts, a gone
- * peer, the stop word; the ring's in-place slots and its eventfd/futex wake-ups; and no fd
- * nor /dev/shm entry outlives a channel. Orderings are observed, never latencies.
+/* Channels: what every transport promises. Every size carried in order and intact, in threads
+ * and across processes; the depth policies (drop counts, block holds the sender); timeouts;
+ * the stop word; no fd nor /dev/shm entry outlives a channel; and the generic layer (release,
+ * oversize, bad arguments, the transport table). The ring's in-place slots and its
+ * eventfd/futex wake-ups are in tests/test_chan_ring.c; what the kernel transports alone do (a
+ * gone peer, mq sizing) in tests/test_chan_kernel.c; the shared helpers in tests/chanutil.h.
+ * Orderings are observed, never latencies.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <mqueue.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "chan.h"
+#include "chanutil.h"
 #include "shm.h"
 #include "test.h"
 
-#define FRAME (1920 * 1080 * 3) /* 6220800: a raw 1080p RGB frame */
-
 /* ---- helpers -------------------------------------------------------------------------- */
-
-static uint64_t mix(uint64_t x)
-{
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-/* A pattern from seq and position: a lost, reordered or misplaced chunk shows. */
-static void fill(void *p, size_t n, uint64_t seq)
-{
-  unsigned char *b = p;
-  uint64_t base = mix(seq);
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w = base + i * 0x9e3779b97f4a7c15ULL;
-    memcpy(b + i, &w, 8);
-  }
-  for (; i < n; i++)
-    b[i] = (unsigned char)(base >> (8 * (i & 7))) ^ (unsigned char)i;
-}
-
-static unsigned char expect_byte(uint64_t base, size_t n, size_t i)
-{
-  if (i < (n & ~(size_t)7))
-    return (unsigned char)((base + (i & ~(size_t)7) * 0x9e3779b97f4a7c15ULL) >> (8 * (i & 7)));
-  return (unsigned char)(base >> (8 * (i & 7))) ^ (unsigned char)i;
-}
-
-static void verify(const void *p, size_t n, uint64_t seq)
-{
-  const unsigned char *b = p;
-  uint64_t base = mix(seq);
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) { /* fast path; the byte loop below names the first bad byte */
-    uint64_t w = base + i * 0x9e3779b97f4a7c15ULL, got;
-    memcpy(&got, b + i, 8);
-    if (got != w)
-      break;
-  }
-  for (; i < n; i++)
-    if (b[i] != expect_byte(base, n, i))
-      AB_FAIL("seq %" PRIu64 " len %zu: byte %zu is 0x%02x, want 0x%02x", seq, n, i, b[i],
-              expect_byte(base, n, i));
-}
-
-static int is_procs_transport(const char *t)
-{
-  return strcmp(t, "ring") != 0;
-}
-
-static void mk_shared(ab_chan_t *c, const char *t, size_t msg_max, unsigned depth, int policy,
-                      int want_fd, int shared)
-{
-  int r = ab_chan_create(c, t, ab_transport_find(t), msg_max, depth, policy, shared, want_fd);
-  ASSERT_EQ(r, 0);
-}
-
-/* ring is the private ring; everything else as the procs runtime makes it (shared). */
-static void mk(ab_chan_t *c, const char *t, size_t msg_max, unsigned depth, int policy, int want_fd)
-{
-  mk_shared(c, t, msg_max, depth, policy, want_fd, is_procs_transport(t));
-}
 
 static int64_t ms_since(int64_t t0)
 {
@@ -116,57 +50,6 @@ static int count_entries(const char *dir, const char *prefix)
       n++;
   closedir(d);
   return n;
-}
-
-static void wait_child_ok(pid_t pid)
-{
-  int st = 0;
-  ASSERT_EQ(waitpid(pid, &st, 0), pid);
-  if (WIFSIGNALED(st))
-    AB_FAIL("child killed by signal %d", WTERMSIG(st));
-  ASSERT(WIFEXITED(st));
-  ASSERT_EQ(WEXITSTATUS(st), 0);
-}
-
-/* Run tx and rx on the two ends: a forked child sends while we receive, or a thread sends.
- * A private channel is attached from both threads at once, as the threads runtime does. */
-typedef void (*side_fn)(ab_chan_t *c, void *arg);
-typedef struct { ab_chan_t *c; side_fn fn; void *arg; int attach; } thr_arg_t;
-
-static void *thr_main(void *p)
-{
-  thr_arg_t *a = p;
-  if (a->attach)
-    ab_chan_attach(a->c, AB_SIDE_TX);
-  a->fn(a->c, a->arg);
-  return NULL;
-}
-
-static void run_pair(ab_chan_t *c, int procs, side_fn tx, side_fn rx, void *arg)
-{
-  if (procs) {
-    fflush(NULL);
-    pid_t pid = fork();
-    ASSERT(pid >= 0);
-    if (pid == 0) {
-      ab_chan_attach(c, AB_SIDE_TX);
-      tx(c, arg);
-      _exit(0);
-    }
-    ab_chan_attach(c, AB_SIDE_RX);
-    rx(c, arg);
-    wait_child_ok(pid);
-    return;
-  }
-  if (c->shared)
-    ab_chan_attach(c, AB_SIDE_BOTH);
-  thr_arg_t a = { c, tx, arg, !c->shared };
-  pthread_t th;
-  ASSERT_EQ(pthread_create(&th, NULL, thr_main, &a), 0);
-  if (!c->shared)
-    ab_chan_attach(c, AB_SIDE_RX);
-  rx(c, arg);
-  ASSERT_EQ(pthread_join(th, NULL), 0);
 }
 
 /* ---- every size, in order, intact ------------------------------------------------------ */
@@ -246,12 +129,6 @@ static void delivers_every_size(const char *t, int procs)
   ASSERT_INT(c.ctl->max_depth, >=, 1);
   ab_chan_destroy(&c);
 }
-
-/* The transports each behaviour is pinned for: kernel ones carry bytes through a kernel
- * object, shared ones work between processes, and the ring serves threads alone. */
-#define KERNEL_TRANSPORTS(X) X(pipe) X(unix) X(mq) X(tcp)
-#define SHARED_TRANSPORTS(X) X(shm) KERNEL_TRANSPORTS(X)
-#define ALL_TRANSPORTS(X) X(ring) SHARED_TRANSPORTS(X)
 
 #define SIZES_PROCS(T)                                                                   \
   TEST(chan_##T##_procs_delivers_every_size_in_order_intact) { delivers_every_size(#T, 1); }
@@ -403,65 +280,6 @@ static void recv_times_out(const char *t)
 #define TIMEOUT(T) TEST(chan_##T##_recv_times_out_with_eagain_when_empty) { recv_times_out(#T); }
 ALL_TRANSPORTS(TIMEOUT)
 
-/* ---- a gone peer (kernel transports) ----------------------------------------------------- */
-
-static void dead_sender(const char *t)
-{
-  ab_chan_t c;
-  ab_msg_t h;
-  const void *d;
-  mk(&c, t, 200000, 16, AB_BLOCK, 0);
-  pid_t pid = fork();
-  ASSERT(pid >= 0);
-  if (pid == 0) {
-    ab_chan_attach(&c, AB_SIDE_TX);
-    static char buf[150000];
-    for (int i = 1; i <= 3; i++) {
-      fill(buf, sizeof buf, (uint64_t)i);
-      if (ab_chan_send(&c, buf, sizeof buf, 0) != 0)
-        _exit(1);
-    }
-    _exit(0);
-  }
-  ab_chan_attach(&c, AB_SIDE_RX);
-  for (int i = 1; i <= 3; i++) { /* what it sent before dying still arrives */
-    ASSERT_EQ(ab_chan_recv(&c, &h, &d, -1), 0);
-    ASSERT_EQ(h.seq, i);
-    verify(d, h.len, h.seq);
-    ab_chan_release(&c);
-  }
-  ASSERT_EQ(ab_chan_recv(&c, &h, &d, -1), -EPIPE);
-  wait_child_ok(pid);
-  ab_chan_destroy(&c);
-}
-
-static void dead_receiver(const char *t)
-{
-  ab_chan_t c;
-  char buf[1000];
-  signal(SIGPIPE, SIG_IGN); /* the pipe's writer is told by EPIPE, not killed */
-  mk(&c, t, sizeof buf, 64, AB_BLOCK, 0);
-  pid_t pid = fork();
-  ASSERT(pid >= 0);
-  if (pid == 0) {
-    ab_chan_attach(&c, AB_SIDE_RX);
-    _exit(0);
-  }
-  ab_chan_attach(&c, AB_SIDE_TX);
-  wait_child_ok(pid);
-  /* A stream may take a write or two before it learns; an mq only once it is full. */
-  int r = 0, i;
-  for (i = 0; i < 60 && r == 0; i++)
-    r = ab_chan_send(&c, buf, sizeof buf, 0);
-  ASSERT_EQ(r, -EPIPE);
-  ab_chan_destroy(&c);
-}
-
-#define DEAD(T)                                                                          \
-  TEST(chan_##T##_dead_sender_gives_epipe) { dead_sender(#T); }                          \
-  TEST(chan_##T##_dead_receiver_gives_epipe) { dead_receiver(#T); }
-KERNEL_TRANSPORTS(DEAD)
-
 /* ---- the stop word ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -571,214 +389,6 @@ TEST(chan_shared_channels_leave_nothing_in_dev_shm_or_mqueue)
   ASSERT_EQ(count_entries("/dev/mqueue", "archbench-"), mq0);
 }
 
-/* ---- the ring ------------------------------------------------------------------------------ */
-
-static void in_place(const char *t)
-{
-  ab_chan_t c;
-  ab_msg_t h;
-  const void *d;
-  mk(&c, t, 1 << 20, 2, AB_BLOCK, 0);
-  ab_chan_attach(&c, AB_SIDE_BOTH);
-  char *lo = c.mem, *hi = lo + c.mem_size;
-  for (int i = 1; i <= 5; i++) {
-    char *p = ab_chan_send_begin(&c, 300000);
-    ASSERT(p >= lo && p + 300000 <= hi);
-    fill(p, 300000, (uint64_t)i);
-    ASSERT_EQ(ab_chan_send_end(&c, 300000, 0), 0);
-    ASSERT_EQ(ab_chan_recv(&c, &h, &d, 0), 0);
-    ASSERT((const char *)d == p); /* the receiver reads the very slot the sender wrote */
-    ASSERT_EQ(h.seq, i);
-    verify(d, h.len, h.seq);
-    ab_chan_release(&c);
-  }
-  ab_chan_destroy(&c);
-}
-
-TEST(chan_ring_send_begin_and_recv_are_in_place) { in_place("ring"); }
-TEST(chan_shm_send_begin_and_recv_are_in_place) { in_place("shm"); }
-
-static int readable(int fd)
-{
-  struct pollfd p = { fd, POLLIN, 0 };
-  return poll(&p, 1, 0);
-}
-
-TEST(chan_ring_eventfd_stays_quiet_unless_armed)
-{
-  ab_chan_t c;
-  ab_msg_t h;
-  const void *d;
-  char x = 1;
-  mk(&c, "ring", 64, 8, AB_BLOCK, 1);
-  int fd = ab_chan_fd(&c);
-  ASSERT_INT(fd, >=, 0);
-  ASSERT_EQ(ab_chan_send(&c, &x, 1, 0), 0);
-  ASSERT_EQ(readable(fd), 0); /* a busy receiver: the sender made no syscall */
-  ASSERT_EQ(ab_chan_recv(&c, &h, &d, 0), 0);
-  ab_chan_release(&c);
-  ASSERT_EQ(ab_chan_arm(&c), 0);
-  ASSERT_EQ(readable(fd), 0);
-  ASSERT_EQ(ab_chan_send(&c, &x, 1, 0), 0);
-  ASSERT_EQ(readable(fd), 1); /* armed: woken */
-  ASSERT_EQ(ab_chan_send(&c, &x, 1, 0), 0);
-  ab_chan_disarm(&c);
-  ASSERT_EQ(readable(fd), 0); /* drained */
-  ASSERT_EQ(ab_chan_recv(&c, &h, &d, 0), 0);
-  ASSERT_EQ(h.seq, 2);
-  ASSERT_EQ(ab_chan_recv(&c, &h, &d, 0), 0);
-  ASSERT_EQ(h.seq, 3);
-  ab_chan_release(&c);
-  ab_chan_destroy(&c);
-  ab_chan_t p;
-  mk(&p, "ring", 64, 8, AB_BLOCK, 0);
-  ASSERT_EQ(ab_chan_fd(&p), -ENOTSUP); /* no eventfd unless asked for */
-  ab_chan_destroy(&p);
-}
-
-TEST(chan_ring_arm_reports_a_waiting_message)
-{
-  ab_chan_t c;
-  ab_msg_t h;
-  const void *d;
-  char x = 1;
-  mk(&c, "ring", 64, 8, AB_BLOCK, 1);
-  ASSERT_EQ(ab_chan_send(&c, &x, 1, 0), 0);
-  ASSERT_EQ(ab_chan_arm(&c), 1);
-  ASSERT_EQ(readable(ab_chan_fd(&c)), 0);
-  ASSERT_EQ(ab_chan_recv(&c, &h, &d, 0), 0);
-  ASSERT_EQ(ab_chan_arm(&c), 0); /* the one held is not news */
-  ab_chan_disarm(&c);
-  ab_chan_destroy(&c);
-}
-
-/* A consumer that sleeps in poll(), as the loop runtime does. */
-#define EV_N 20000
-static void ev_tx(ab_chan_t *c, void *arg)
-{
-  for (uint64_t i = 1; i <= EV_N; i++) {
-    ASSERT_EQ(ab_chan_send(c, &i, sizeof i, 0), 0);
-    if (i % 7 == 0)
-      sched_yield(); /* vary the interleaving: sometimes the consumer is asleep */
-    if (i % 1000 == 0)
-      usleep(200);
-  }
-}
-
-static void ev_rx(ab_chan_t *c, void *arg)
-{
-  int fd = ab_chan_fd(c);
-  ASSERT_INT(fd, >=, 0);
-  for (uint64_t i = 1; i <= EV_N;) {
-    ab_msg_t h;
-    const void *d;
-    int r = ab_chan_recv(c, &h, &d, 0);
-    if (r == -EAGAIN) {
-      if (ab_chan_arm(c) == 0) {
-        struct pollfd p = { fd, POLLIN, 0 };
-        /* a lost wake-up would sleep here for good; 5 s is a sanity bound, not a timing */
-        ASSERT_EQ(poll(&p, 1, 5000), 1);
-      }
-      ab_chan_disarm(c);
-      continue;
-    }
-    ASSERT_EQ(r, 0);
-    ASSERT_EQ(h.seq, i);
-    uint64_t v;
-    memcpy(&v, d, sizeof v);
-    ASSERT_EQ(v, i);
-    ab_chan_release(c);
-    i++;
-  }
-}
-
-TEST_T(chan_ring_eventfd_loop_loses_no_wakeup, 30)
-{
-  ab_chan_t c;
-  mk(&c, "ring", 64, 16, AB_BLOCK, 1);
-  run_pair(&c, 0, ev_tx, ev_rx, NULL);
-  ab_chan_destroy(&c);
-}
-
-TEST_T(chan_shm_eventfd_loop_loses_no_wakeup_across_processes, 30)
-{
-  ab_chan_t c;
-  mk(&c, "shm", 64, 16, AB_BLOCK, 1);
-  run_pair(&c, 1, ev_tx, ev_rx, NULL);
-  ab_chan_destroy(&c);
-}
-
-/* Ping-pong: each side sleeps in recv on every message, the worst case for a lost wake. */
-#define PP_N 10000
-typedef struct { ab_chan_t *ab, *ba; } pp_t;
-
-static void pp_echo(ab_chan_t *unused, void *arg)
-{
-  pp_t *p = arg;
-  for (int i = 0; i < PP_N; i++) {
-    ab_msg_t h;
-    const void *d;
-    ASSERT_EQ(ab_chan_recv(p->ab, &h, &d, -1), 0);
-    uint64_t v;
-    memcpy(&v, d, sizeof v);
-    ab_chan_release(p->ab);
-    ASSERT_EQ(ab_chan_send(p->ba, &v, sizeof v, 0), 0);
-  }
-}
-
-static void pp_drive(ab_chan_t *unused, void *arg)
-{
-  pp_t *p = arg;
-  for (uint64_t i = 1; i <= PP_N; i++) {
-    ab_msg_t h;
-    const void *d;
-    ASSERT_EQ(ab_chan_send(p->ab, &i, sizeof i, 0), 0);
-    ASSERT_EQ(ab_chan_recv(p->ba, &h, &d, -1), 0);
-    uint64_t v;
-    memcpy(&v, d, sizeof v);
-    ASSERT_EQ(v, i);
-    ab_chan_release(p->ba);
-  }
-}
-
-static void pingpong(const char *t, int procs, int64_t spin_ns)
-{
-  ab_chan_t ab, ba;
-  mk(&ab, t, 64, 4, AB_BLOCK, 0);
-  mk(&ba, t, 64, 4, AB_BLOCK, 0);
-  ab.spin_ns = ba.spin_ns = spin_ns;
-  pp_t p = { &ab, &ba };
-  if (procs) {
-    fflush(NULL);
-    pid_t pid = fork();
-    ASSERT(pid >= 0);
-    if (pid == 0) {
-      ab_chan_attach(&ab, AB_SIDE_RX);
-      ab_chan_attach(&ba, AB_SIDE_TX);
-      pp_echo(NULL, &p);
-      _exit(0);
-    }
-    ab_chan_attach(&ab, AB_SIDE_TX);
-    ab_chan_attach(&ba, AB_SIDE_RX);
-    pp_drive(NULL, &p);
-    wait_child_ok(pid);
-  } else {
-    ab_chan_attach(&ab, AB_SIDE_BOTH);
-    ab_chan_attach(&ba, AB_SIDE_BOTH);
-    thr_arg_t a = { &ab, pp_echo, &p, 0 };
-    pthread_t th;
-    ASSERT_EQ(pthread_create(&th, NULL, thr_main, &a), 0);
-    pp_drive(NULL, &p);
-    ASSERT_EQ(pthread_join(th, NULL), 0);
-  }
-  ab_chan_destroy(&ab);
-  ab_chan_destroy(&ba);
-}
-
-TEST_T(chan_ring_pingpong_loses_no_wakeup, 30) { pingpong("ring", 0, 0); }
-TEST_T(chan_ring_spin_then_sleep_loses_no_wakeup, 30) { pingpong("ring", 0, 20 * AB_NS_PER_US); }
-TEST_T(chan_shm_pingpong_loses_no_wakeup_across_processes, 30) { pingpong("shm", 1, 0); }
-
 /* ---- the generic layer ---------------------------------------------------------------------- */
 
 TEST(chan_recv_without_release_releases_the_previous_message)
@@ -837,87 +447,4 @@ TEST(chan_transport_find_knows_every_proc_transport)
   ASSERT_STR(ab_transport_find("mq")->name, "mq");
   ASSERT(ab_transport_find("carrier-pigeon") == NULL);
   ASSERT(ab_transport_find(NULL) == NULL);
-}
-
-/* ---- mq sizing --------------------------------------------------------------------------------- */
-
-typedef struct { size_t len; } mqbig_t;
-
-static void big_tx(ab_chan_t *c, void *arg)
-{
-  size_t len = ((mqbig_t *)arg)->len;
-  unsigned char *b = malloc(len);
-  ASSERT(b != NULL);
-  for (int i = 1; i <= 3; i++) {
-    fill(b, len, (uint64_t)i);
-    ASSERT_EQ(ab_chan_send(c, b, len, 0), 0);
-  }
-  free(b);
-}
-
-static void big_rx(ab_chan_t *c, void *arg)
-{
-  for (int i = 1; i <= 3; i++) {
-    ab_msg_t h;
-    const void *d;
-    ASSERT_EQ(ab_chan_recv(c, &h, &d, -1), 0);
-    ASSERT_EQ(h.seq, i);
-    ASSERT_EQ(h.len, ((mqbig_t *)arg)->len);
-    verify(d, h.len, h.seq);
-    ab_chan_release(c);
-  }
-}
-
-static long proc_long(const char *path)
-{
-  long v = -1;
-  FILE *f = fopen(path, "r");
-  if (f) {
-    if (fscanf(f, "%ld", &v) != 1)
-      v = -1;
-    fclose(f);
-  }
-  return v;
-}
-
-TEST(chan_mq_falls_back_to_system_msgsize_when_unprivileged)
-{
-  long sys = proc_long("/proc/sys/fs/mqueue/msgsize_max");
-  if (sys <= 0 || sys >= 65536)
-    SKIP("msgsize_max is %ld: 64 KiB fragments are allowed anyway", sys);
-  if (getuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
-    SKIP("cannot drop root to test the unprivileged limit");
-  ab_chan_t c;
-  mqbig_t m = { 200000 };
-  ASSERT_EQ(ab_chan_create(&c, "mq", &ab_transport_mq, m.len, 4, AB_BLOCK, 0, 0), 0);
-  ASSERT_EQ(c.frag, sys);
-  run_pair(&c, 0, big_tx, big_rx, &m);
-  ab_chan_destroy(&c);
-}
-
-static long mq_bytes(const ab_chan_t *c)
-{
-  struct mq_attr a;
-  ASSERT_EQ(mq_getattr((mqd_t)c->fd[0], &a), 0);
-  return a.mq_maxmsg * a.mq_msgsize;
-}
-
-TEST(chan_mq_shrinks_a_queue_to_fit_the_rlimit)
-{
-  ab_chan_t c[2];
-  mqbig_t m = { 300000 };
-  ASSERT_EQ(ab_chan_create(&c[0], "mq", &ab_transport_mq, m.len, 4, AB_BLOCK, 0, 0), 0);
-  long full = mq_bytes(&c[0]);
-  ab_chan_destroy(&c[0]);
-  /* room for one queue and a half: the second has to make do with less */
-  struct rlimit rl = { (rlim_t)(full * 3 / 2), (rlim_t)(full * 3 / 2) };
-  if (setrlimit(RLIMIT_MSGQUEUE, &rl) != 0)
-    SKIP("cannot set RLIMIT_MSGQUEUE to %ld bytes", full * 3 / 2);
-  for (int i = 0; i < 2; i++)
-    ASSERT_EQ(ab_chan_create(&c[i], "mq", &ab_transport_mq, m.len, 4, AB_BLOCK, 0, 0), 0);
-  ASSERT_INT(mq_bytes(&c[1]), <, full);
-  for (int i = 0; i < 2; i++) {
-    run_pair(&c[i], 0, big_tx, big_rx, &m);
-    ab_chan_destroy(&c[i]);
-  }
 }

@@ -1,11 +1,13 @@
 /* Tests of the serial device (hw/serial.c): the pty mock end to end (replies, wire time,
- * joint motion, NAKs, no child left behind), the checks on a --serial path, and the
- * libserialport backend driven against the same simulated controller.
+ * joint motion, NAKs, no child left behind), and the libserialport backend driven against
+ * the same simulated controller. The checks on a --serial path are in
+ * tests/test_serial_paths.c, the simulator alone in tests/test_motorsim.c; the helpers shared
+ * with the latter are in tests/serialutil.h.
  *
  * Timing is only bounded from below (a reply cannot beat the wire) or by generous sanity
  * limits, so a loaded machine cannot make these fail. A host that looks late can hide a
- * simulator that answers early, though: the simulator's own schedule is read as well (its
- * timerfd, interposed), which no delay can blur.
+ * simulator that answers early, though: tests/test_motorsim.c reads the simulator's own
+ * schedule as well (its timerfd, interposed), which no delay can blur.
  */
 #include <dirent.h>
 #include <dlfcn.h>
@@ -20,24 +22,16 @@
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "ab.h"
 #include "motor_proto.h"
 #include "serial.h"
+#include "serialutil.h"
 #include "shm.h"
 #include "test.h"
-
-#define SET_BYTES (4 + AB_MP_SET_LEN + 2)
-#define READ_BYTES 6
-#define STATUS_BYTES (4 + AB_MP_STATUS_LEN + 2)
-#define NAK_BYTES 7
-#define SANE_NS AB_NS_PER_S /* no exchange here has any business taking a second */
 
 /* The host end of the link, as the owner role would hold it. */
 typedef struct host {
@@ -149,9 +143,6 @@ static void send_set(host_t *h, uint8_t seq, const int32_t q[AB_MP_JOINTS])
   uint8_t b[AB_MP_MAX_FRAME];
   host_send(h, b, ab_mp_encode_set(b, seq, q));
 }
-
-/* The targets of the motion tests: no 0xA5 in any byte, largest move 0.3 rad. */
-static const int32_t T[AB_MP_JOINTS] = { 200000, -100000, 50000, 0, -300000, 150000 };
 
 /* From rest at zero, SET the targets, then READ until the controller says it has arrived.
  * Checks every sample: each joint moves only toward its target, never past it, and no faster
@@ -430,216 +421,6 @@ TEST(serial_release_after_failed_prepare_is_harmless)
   ab_serial_ops.release(st);
   ASSERT_EQ(waitpid(-1, NULL, WNOHANG), -1);
   ASSERT_EQ(errno, ECHILD);
-  ab_shm_free(st, ab_serial_ops.state_size, 1);
-}
-
-/* ---- the simulator alone --------------------------------------------------------------- */
-
-/* Fork a simulator on fd; other_end is closed in it so that our closing it means EOF. */
-static pid_t start_sim(int fd, int baud, int other_end)
-{
-  pid_t pid = fork();
-  ASSERT_INT(pid, >=, 0);
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (other_end >= 0)
-      close(other_end);
-    _exit(ab_motorsim_run(fd, baud) < 0 ? 1 : 0);
-  }
-  return pid;
-}
-
-static void expect_clean_exit(pid_t pid)
-{
-  int st;
-  ASSERT_EQ(waitpid(pid, &st, 0), pid);
-  ASSERT(WIFEXITED(st));
-  ASSERT_EQ(WEXITSTATUS(st), 0);
-}
-
-TEST(motorsim_answers_on_a_socket_and_exits_at_its_eof)
-{
-  int sv[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  pid_t pid = start_sim(sv[1], 115200, sv[0]);
-  close(sv[1]);
-  uint8_t b[AB_MP_MAX_FRAME];
-  int n = ab_mp_encode(b, AB_MP_READ, 9, NULL, 0);
-  ASSERT_EQ(write(sv[0], b, (size_t)n), n);
-  ab_mp_parser_t p;
-  ab_mp_parser_init(&p);
-  ab_mp_frame_t f;
-  int got = 0;
-  while (!got) {
-    uint8_t in[64];
-    ssize_t r = read(sv[0], in, sizeof in);
-    ASSERT_INT(r, >, 0);
-    size_t off = 0;
-    do
-      off += ab_mp_feed(&p, in + off, (size_t)r - off, &f, &got);
-    while (!got && off < (size_t)r);
-  }
-  ASSERT_EQ(got, 1);
-  ASSERT_EQ(f.type, AB_MP_STATUS);
-  ASSERT_EQ(f.seq, 9);
-  close(sv[0]);
-  expect_clean_exit(pid);
-}
-
-TEST(motorsim_on_a_pty_exits_cleanly_on_sigterm)
-{
-  int m = posix_openpt(O_RDWR | O_NOCTTY);
-  ASSERT_INT(m, >=, 0);
-  ASSERT_EQ(grantpt(m), 0);
-  ASSERT_EQ(unlockpt(m), 0);
-  pid_t pid = start_sim(m, 115200, -1);
-  close(m);
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
-  int st;
-  ASSERT_EQ(waitpid(pid, &st, 0), pid);
-  /* Either it was still starting (killed by the default action) or it stopped itself. */
-  ASSERT((WIFEXITED(st) && WEXITSTATUS(st) == 0) || (WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM));
-}
-
-/* ---- the simulator's schedule ------------------------------------------------------------
- * The simulator reads a request, then arms its timerfd for the absolute time the reply's last
- * byte would arrive. The first such arm is recorded here, in memory shared with the forked
- * simulator (timerfd_settime is interposed for the whole test binary; it only records while
- * sim_arm is set). The request was seen before the arm, so due - t_arm is at most the exchange's
- * wire time, and only a delay inside the simulator between its read and its arm makes it less:
- * a schedule that is short shows as short whatever the machine's load. */
-
-static struct { int64_t t_arm, due; uint32_t n; } *sim_arm;
-
-int timerfd_settime(int fd, int flags, const struct itimerspec *nv, struct itimerspec *old)
-{
-  if (sim_arm && nv && (nv->it_value.tv_sec || nv->it_value.tv_nsec) &&
-      !__atomic_load_n(&sim_arm->n, __ATOMIC_ACQUIRE)) {
-    int64_t now = ab_now_ns();
-    int64_t v = (int64_t)nv->it_value.tv_sec * AB_NS_PER_S + nv->it_value.tv_nsec;
-    sim_arm->t_arm = now;
-    sim_arm->due = flags & TFD_TIMER_ABSTIME ? v : now + v;
-    __atomic_store_n(&sim_arm->n, 1, __ATOMIC_RELEASE);
-  }
-  return (int)syscall(SYS_timerfd_settime, fd, flags, nv, old);
-}
-
-/* At 300 baud the exchange takes 2 s on the wire: the 10% allowed for the simulator's own
- * work between read and arm is 200 ms. Nobody waits for the reply. */
-TEST(motorsim_schedules_a_reply_after_the_whole_wire_time_and_no_later)
-{
-  const int baud = 300;
-  sim_arm = ab_shm_alloc(sizeof *sim_arm, 1);
-  ASSERT(sim_arm != NULL);
-  int sv[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  pid_t pid = start_sim(sv[1], baud, sv[0]);
-  close(sv[1]);
-  uint8_t b[AB_MP_MAX_FRAME];
-  int n = ab_mp_encode_set(b, 1, T);
-  ASSERT_EQ(n, SET_BYTES);
-  ASSERT_EQ(write(sv[0], b, (size_t)n), n);
-  int64_t t0 = ab_now_ns();
-  while (!__atomic_load_n(&sim_arm->n, __ATOMIC_ACQUIRE)) {
-    ASSERT_INT(ab_now_ns() - t0, <, 5 * SANE_NS);
-    usleep(1000);
-  }
-  int64_t wire = ab_serial_wire_ns(SET_BYTES + STATUS_BYTES, baud) + AB_MOTORSIM_PROC_NS;
-  int64_t sched = sim_arm->due - sim_arm->t_arm;
-  printf("reply due %.3f s after the arm; wire time %.3f s\n", sched / 1e9, wire / 1e9);
-  ASSERT_INT(sched, >=, wire - wire / 10);
-  ASSERT_INT(sched, <=, wire);
-  close(sv[0]); /* EOF: it stops with the reply still pending */
-  expect_clean_exit(pid);
-  ab_shm_free(sim_arm, sizeof *sim_arm, 1);
-  sim_arm = NULL;
-}
-
-/* ---- --serial paths --------------------------------------------------------------------- */
-
-static int prepare_path(const char *path, char *err)
-{
-  void *st = ab_shm_alloc(ab_serial_ops.state_size, 1);
-  ASSERT(st != NULL);
-  ab_dev_opts_t o = { .serial = path, .baud = 115200 };
-  int rc = ab_serial_ops.prepare(st, &o, err);
-  ab_serial_ops.release(st);
-  ab_shm_free(st, ab_serial_ops.state_size, 1);
-  return rc;
-}
-
-TEST(serial_path_missing_is_enoent_naming_the_path)
-{
-  char err[AB_ERRLEN] = "";
-  ASSERT_EQ(prepare_path("/dev/ttyUSB-archbench-missing", err), -ENOENT);
-  ASSERT_CONTAINS(err, "/dev/ttyUSB-archbench-missing");
-  ASSERT_CONTAINS(err, "No such file or directory");
-  ASSERT_CONTAINS(err, "expected a serial port");
-}
-
-TEST(serial_path_dev_null_is_enotty_naming_the_path)
-{
-  char err[AB_ERRLEN] = "";
-  ASSERT_EQ(prepare_path("/dev/null", err), -ENOTTY);
-  ASSERT_CONTAINS(err, "/dev/null");
-  ASSERT_CONTAINS(err, "not a terminal");
-  ASSERT_CONTAINS(err, "expected a serial port");
-}
-
-TEST(serial_path_regular_file_is_enotty_naming_the_path)
-{
-  char path[] = "/tmp/ab-serial-file-XXXXXX", err[AB_ERRLEN] = "";
-  int fd = mkstemp(path);
-  ASSERT_INT(fd, >=, 0);
-  close(fd);
-  int rc = prepare_path(path, err);
-  unlink(path);
-  ASSERT_EQ(rc, -ENOTTY);
-  ASSERT_CONTAINS(err, path);
-  ASSERT_CONTAINS(err, "not a character device");
-}
-
-TEST(serial_path_without_permission_is_eacces_naming_it)
-{
-  char dir[] = "/tmp/ab-serial-perm-XXXXXX", path[PATH_MAX];
-  ASSERT(mkdtemp(dir) != NULL);
-  snprintf(path, sizeof path, "%s/ttyS0", dir);
-  int fd = open(path, O_CREAT | O_WRONLY, 0600);
-  ASSERT_INT(fd, >=, 0);
-  close(fd);
-  ASSERT_EQ(chmod(dir, 0), 0);
-  /* Root reads through any mode bits, so ask as nobody, in a child we can throw away. */
-  pid_t pid = fork();
-  ASSERT_INT(pid, >=, 0);
-  if (pid == 0) {
-    if (geteuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
-      _exit(2);
-    char err[AB_ERRLEN] = "";
-    int rc = prepare_path(path, err);
-    if (rc != -EACCES || !strstr(err, path)) {
-      fprintf(stderr, "prepare(%s): %d (%s), expected %d naming the path\n", path, rc, err, -EACCES);
-      _exit(1);
-    }
-    _exit(0);
-  }
-  int st;
-  ASSERT_EQ(waitpid(pid, &st, 0), pid);
-  chmod(dir, 0700);
-  unlink(path);
-  rmdir(dir);
-  ASSERT(WIFEXITED(st));
-  ASSERT_EQ(WEXITSTATUS(st), 0);
-}
-
-TEST(serial_bad_baud_is_einval_naming_the_value)
-{
-  char err[AB_ERRLEN] = "";
-  void *st = ab_shm_alloc(ab_serial_ops.state_size, 1);
-  ab_dev_opts_t o = { .serial = NULL, .baud = -5 };
-  ASSERT_EQ(ab_serial_ops.prepare(st, &o, err), -EINVAL);
-  ASSERT_CONTAINS(err, "-5");
-  ab_serial_ops.release(st);
-  ASSERT_EQ(waitpid(-1, NULL, WNOHANG), -1); /* no simulator was started */
   ab_shm_free(st, ab_serial_ops.state_size, 1);
 }
 
