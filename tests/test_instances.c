@@ -5,6 +5,7 @@
  * the harness held for them. 1,000 instances under threads and under procs over shm. */
 #include <errno.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -30,6 +31,24 @@ static int src_step(ab_ctx_t *ctx)
   return r < 0 ? r : 0;
 }
 
+/* The bytes after the answer, each a function of its check word and place: a message torn or
+ * interleaved with another sender's cannot pass. */
+static void fill_pad(answer_t *a, size_t pad)
+{
+  uint8_t *p = (uint8_t *)(a + 1);
+  for (size_t i = 0; i < pad; i++)
+    p[i] = (uint8_t)(a->check + i * 31);
+}
+
+static int pad_ok(const answer_t *a, size_t pad)
+{
+  const uint8_t *p = (const uint8_t *)(a + 1);
+  for (size_t i = 0; i < pad; i++)
+    if (p[i] != (uint8_t)(a->check + i * 31))
+      return 0;
+  return 1;
+}
+
 static int worker_step(ab_ctx_t *ctx)
 {
   ab_msg_t m;
@@ -41,11 +60,22 @@ static int worker_step(ab_ctx_t *ctx)
   ab_record(ctx, M_ROUND, (int64_t)m.seq);
   ab_compute(ctx, 2 * AB_NS_PER_US);
   uint64_t inst = (uint64_t)ab_instance(ctx);
-  answer_t a = { MAGIC, inst, m.seq, check_of(inst, m.seq) };
+  size_t pad = (size_t)ab_ctx_param(ctx, "pad");
+  answer_t *a = *ab_priv(ctx);
+  *a = (answer_t){ MAGIC, inst, m.seq, check_of(inst, m.seq) };
+  fill_pad(a, pad);
   ab_recv_done(ctx, C_OUT);
-  int r = ab_send(ctx, C_IN, &a, sizeof a, m.t_sent);
+  int r = ab_send(ctx, C_IN, a, sizeof *a + pad, m.t_sent);
   return r == -ECANCELED ? 0 : r;
 }
+
+static int worker_init(ab_ctx_t *ctx)
+{
+  *ab_priv(ctx) = malloc(sizeof(answer_t) + (size_t)ab_ctx_param(ctx, "pad"));
+  return *ab_priv(ctx) ? 0 : -ENOMEM;
+}
+
+static void worker_fini(ab_ctx_t *ctx) { free(*ab_priv(ctx)); }
 
 static int sink_step(ab_ctx_t *ctx)
 {
@@ -55,8 +85,9 @@ static int sink_step(ab_ctx_t *ctx)
   if (!a)
     return 0;
   ab_count(ctx, K_SUNK, 1);
-  if (m.len != sizeof *a || a->magic != MAGIC || a->inst >= (uint64_t)ab_instances(ctx, R_WORKER) ||
-      a->check != check_of(a->inst, a->round))
+  size_t pad = (size_t)ab_ctx_param(ctx, "pad");
+  if (m.len != sizeof *a + pad || a->magic != MAGIC || a->inst >= (uint64_t)ab_instances(ctx, R_WORKER) ||
+      a->check != check_of(a->inst, a->round) || !pad_ok(a, pad))
     ab_count(ctx, K_BAD, 1);
   return 0;
 }
@@ -64,16 +95,19 @@ static int sink_step(ab_ctx_t *ctx)
 static int fan_setup(ab_run_t *run)
 {
   ab_run_period(run, R_SRC, (int64_t)ab_param(run, "period"));
+  ab_run_chan_size(run, C_IN, sizeof(answer_t) + (size_t)ab_param(run, "pad"));
   return ab_run_kernel(run);
 }
 
 static const ab_param_desc_t params[] = {
   { .name = "n", .type = AB_P_INT, .def = "1000", .min = 1, .max = 100000, .help = "worker instances" },
   { .name = "period", .type = AB_P_DURATION, .def = "50ms", .min = 1e6, .max = 1e9, .help = "between rounds" },
+  { .name = "pad", .type = AB_P_SIZE, .def = "0", .min = 0, .max = 1 << 20, .help = "bytes after each answer" },
 };
 static const ab_role_desc_t roles[NR] = {
   [R_SRC] = { .name = "src", .period_ns = 50 * AB_NS_PER_MS, .trigger = -1, .step = src_step },
-  [R_WORKER] = { .name = "worker", .trigger = C_OUT, .step = worker_step, .instances = "n" },
+  [R_WORKER] = { .name = "worker", .trigger = C_OUT, .step = worker_step, .init = worker_init, .fini = worker_fini,
+                 .instances = "n" },
   [R_SINK] = { .name = "sink", .trigger = C_IN, .step = sink_step },
 };
 static const ab_chan_desc_t chans[NC] = {
@@ -85,7 +119,7 @@ static const ab_metric_desc_t metrics[] = { { "worker.seq" } };
 static const ab_scenario_t fan = { .name = "fan", .summary = "test: fan-out to instances, fan-in from them",
                                    .roles = roles, .nroles = NR, .chans = chans, .nchans = NC,
                                    .counters = counters, .ncounters = NK, .metrics = metrics, .nmetrics = 1,
-                                   .params = params, .nparams = 2, .archs = AB_ARCHS_ALL, .setup = fan_setup };
+                                   .params = params, .nparams = 3, .archs = AB_ARCHS_ALL, .setup = fan_setup };
 
 /* A thousand instances; two hundred under a sanitizer, whose per-thread and per-process
  * shadow memory would make a thousand the test of the sanitizer rather than of archbench. */
@@ -106,20 +140,26 @@ static int64_t ctr(const ab_result_t *r, const char *name)
 /* Rounds 50 ms apart; 250 ms for a thousand processes, which two cores cannot wake and
  * switch between twenty times a second (the source would wait for room, which is a finding
  * about the machine, not what this test checks). */
-static ab_result_t *run_fan(int arch, const char *transport, const char *n, int detail)
+static ab_result_t *run_fan_pad(int arch, const char *transport, const char *n, int detail, const char *pad)
 {
   char kv[32];
   snprintf(kv, sizeof kv, "n=%s", n);
   int slow = arch == AB_ARCH_PROCS && atoi(n) > 300;
   ab_run_opts_t o = { .sc = &fan, .arch = arch, .transport = transport, .duration_ns = (slow ? 2 : 1) * AB_NS_PER_S,
-                      .latency_target_us = -1, .quiet = 1, .want_result = 1, .nparams = 2, .detail = detail };
+                      .latency_target_us = -1, .quiet = 1, .want_result = 1, .nparams = 3, .detail = detail };
   o.params[0] = kv;
   o.params[1] = slow ? "period=250ms" : "period=50ms";
+  o.params[2] = pad;
   int code = ab_run_one(&o);
   if (code != AB_EXIT_OK)
     AB_FAIL("%s run with %s: exit %d: %s", ab_arch_name(arch), kv, code, o.result && o.result->error ? o.result->error : "");
   ASSERT(o.result);
   return o.result;
+}
+
+static ab_result_t *run_fan(int arch, const char *transport, const char *n, int detail)
+{
+  return run_fan_pad(arch, transport, n, detail, "pad=0");
 }
 
 /* Every round reached every worker, every answer reached the sink whole, and the merged
@@ -196,6 +236,22 @@ TEST_T(instances_under_loop_and_procs_pipe_keep_every_message_whole, 120)
   ab_result_free(r);
   r = run_fan(AB_ARCH_PROCS, "pipe", "50", 0);
   check_fan(r, 50);
+  ab_result_free(r);
+}
+
+/* Answers far over PIPE_BUF from many senders at once over a byte stream: without the
+ * senders' turns each write would interleave with the others' (and on the ring they would
+ * race for the same slot); every byte is checked at the sink. */
+TEST_T(instances_fan_in_of_large_messages_is_never_interleaved, 120)
+{
+  const char *transports[] = { "pipe", "tcp", "shm" };
+  for (int i = 0; i < 3; i++) {
+    ab_result_t *r = run_fan_pad(AB_ARCH_PROCS, transports[i], "40", 0, "pad=48KiB");
+    check_fan(r, 40);
+    ab_result_free(r);
+  }
+  ab_result_t *r = run_fan_pad(AB_ARCH_THREADS, NULL, "40", 0, "pad=48KiB");
+  check_fan(r, 40);
   ab_result_free(r);
 }
 
