@@ -11,9 +11,15 @@
 #include "internal.h"
 #include "shm.h"
 
-/* Pool pages an instanced role's instance may take on average (256 bytes each): the pool is
- * shared, and only the pages written are backed. */
-#define AB__POOL_PAGES_PER_SLOT 192
+/* The pool holds every page every instance could take (every metric, every bucket): it is
+ * address space only, backed where written, so it never runs out in practice; capped at 2^31
+ * pages (512 GiB of address space). */
+static uint32_t ab__pool_pages(const ab_run_t *run, int sparse)
+{
+  uint64_t per = (uint64_t)(AB_SH_NPAGES + 3) * (uint64_t)(run->nmt ? run->nmt : 1);
+  uint64_t n = per * (uint64_t)sparse;
+  return n > (1u << 31) ? (1u << 31) : (uint32_t)n;
+}
 
 static size_t ab__up64(size_t n) { return (n + 63) & ~(size_t)63; }
 
@@ -68,7 +74,7 @@ int ab__block_alloc(ab_run_t *run)
   run->sidx = (uint32_t *)((char *)run->blk + off_x);
   for (int i = 0; i < run->nmt * rows; i++)
     ab_hist_init(&run->hists[i]);
-  if (sparse && !(run->spool = ab_spool_new((uint32_t)sparse * AB__POOL_PAGES_PER_SLOT, &run->spool_size)))
+  if (sparse && !(run->spool = ab_spool_new(ab__pool_pages(run, sparse), &run->spool_size)))
     return -errno;
   run->merged = calloc(run->nmt ? run->nmt : 1, sizeof(ab_hist_t));
   run->ctotal = calloc(run->nct ? run->nct : 1, sizeof(int64_t));
@@ -150,18 +156,25 @@ void ab__block_merge(ab_run_t *run)
                 (unsigned long long)run->spool->lost);
 }
 
-/* What the harness holds for the run's figures and plumbing, channels' payload apart: the
- * block (control, slots, rows, counters, sparse headers), the sparse pages taken, the
- * supervisor's slot tables, the queues' own structures, the registers and the instances'
- * contexts. Left out: the runtimes' threads and processes themselves (stacks, each
- * process's copy of the program), which are the architecture's cost, in PSS. */
+/* What the harness allocates for the run's figures and plumbing, channels' payload apart:
+ * the block (control, slots, rows, counters, sparse headers), the sparse pages taken, the
+ * supervisor's slot tables and merged metrics, each queue's memory but its payload (ring
+ * slots' headers, staging and receive buffers), the registers and the instances' contexts.
+ * Allocated, not resident; left out: the runtimes' threads and processes themselves
+ * (stacks, each process's copy of the program), the architecture's cost, in PSS. */
 int64_t ab__harness_bytes(const ab_run_t *run)
 {
   int64_t b = (int64_t)run->blk_size;
   if (run->spool)
     b += (int64_t)ab_spool_used(run->spool) * (int64_t)sizeof(run->spool->pages[0]);
   b += (int64_t)run->nslots * (int64_t)(2 * sizeof(int) + sizeof(int32_t) + 1 + 2 * sizeof(int64_t));
-  b += (int64_t)run->nphys * (int64_t)(sizeof(ab_chan_t) + sizeof(ab_chan_ctl_t));
+  for (int k = 0; k < run->sc->nchans; k++) /* each queue's memory but its payload */
+    for (int q = 0; q < run->chan_n[k]; q++) {
+      int64_t all = (int64_t)ab_chan_bytes(ab__pchan(run, k, q));
+      int64_t payload = (int64_t)run->sc->chans[k].depth * (int64_t)run->chan_size[k];
+      b += all > payload ? all - payload : 0;
+    }
+  b += (int64_t)run->nmt * (int64_t)sizeof(ab_hist_t); /* the merged metrics */
   b += (int64_t)run->nslots * (int64_t)sizeof(ab_ctx_t); /* each instance's context */
   for (int g = 0; g < run->sc->nregs; g++)
     b += (int64_t)ab_reg_bytes(run->regs[g]);

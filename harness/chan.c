@@ -89,6 +89,13 @@ void ab__prefault(void *p, size_t n)
     ((volatile char *)p)[i] = 0;
 }
 
+size_t ab_chan_bytes(const ab_chan_t *c)
+{
+  if (!c->t)
+    return 0;
+  return sizeof *c + sizeof *c->ctl + c->mem_size + ab__txbuf_size(c) + (c->t->inplace ? 0 : ab__rxbuf_size(c));
+}
+
 void *ab__chan_alloc(ab_chan_t *c, size_t size)
 {
   return c->arena && c->shared ? ab_arena_alloc(c->arena, size) : ab_shm_alloc(size, c->shared);

@@ -119,6 +119,9 @@ void *ab__chan_alloc(ab_chan_t *c, size_t size);
 void ab__chan_free(ab_chan_t *c, void *p, size_t size);
 void ab_chan_attach(ab_chan_t *c, int side);
 void ab_chan_destroy(ab_chan_t *c);
+/* What the queue holds in this process's account: its structure, control block, ring,
+ * staging and receive buffers (payload included). */
+size_t ab_chan_bytes(const ab_chan_t *c);
 
 /* Generic layer: depth/policy accounting, timestamps, sequence numbers.
  * send returns 0, 1 if dropped by policy, or -errno (-EMSGSIZE, -EPIPE: the receiver has

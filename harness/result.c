@@ -246,8 +246,10 @@ static void ab__costs(json_t *d, const ab_run_t *run, double window)
   ab__setn(t, "mem_at_s", mem->t_ns ? (mem->t_ns - run->ctl->t_start) / 1e9 : NAN);
   ab__setn(t, "mem_samples", mem->samples);
   ab__setn(t, "mem_snapshot_s", mem->t_ns ? mem->snap_ns / 1e9 : NAN);
-  ab__sets(t, "mem_scope", !mem->t_ns ? "none" : mem->valid ? "every process at one instant"
-                                                             : "incomplete: a process of the run had gone");
+  ab__sets(t, "mem_scope", !mem->t_ns   ? "none"
+                           : !mem->valid ? "incomplete: a process of the run had gone"
+                           : mem->snap_ns < 10 * AB_NS_PER_MS ? "every process at one instant"
+                                                              : "every process, read back to back over mem_snapshot_s");
   ab__setn(res, "cpu_percent", window > 0 ? 100.0 * (total->cpu_user_s + total->cpu_sys_s) / window : 0);
   json_t *roles = ab__child(res, "roles", json_object());
   for (int i = 0; i < run->sc->nroles; i++)

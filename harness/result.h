@@ -53,7 +53,7 @@ void ab_result_free(ab_result_t *r);
 int ab_result_metric(const ab_result_t *r, const char *name, ab_summary_t *s);
 /* A metric's histogram rebuilt from its buckets (count, min, max exact; the sums from the
  * mean and the standard deviation): 0, -ENOENT, or -EINVAL for a bucket bound that is not
- * one of ab_hist's. */
+ * one of ab_hist's or buckets that do not add up to the count. */
 int ab_result_hist(const ab_result_t *r, const char *name, ab_hist_t *h);
 /* A counter: 0 and *v, or -ENOENT. */
 int ab_result_counter(const ab_result_t *r, const char *name, int64_t *v);

@@ -90,8 +90,47 @@ static void ab__view_reqs(ab__rd_t *rd, ab_result_t *r)
     if (!json_is_boolean(p))
       ab__bad(rd, "requirements[%zu] \"pass\": expected true or false", i);
     e->pass = json_is_true(p);
+    if (e->pass && !e->have)
+      ab__bad(rd, "requirements[%zu]: passes with no value (a figure without data fails)", i);
     r->req_failed += !e->pass;
   }
+}
+
+/* A figure that fits what reads it: a whole number of at most 2^63 (counts, ns, bytes). */
+static int ab__whole(json_t *v, int nonneg)
+{
+  if (json_is_integer(v))
+    return !nonneg || json_integer_value(v) >= 0;
+  double d = json_is_real(v) ? json_real_value(v) : NAN;
+  return isfinite(d) && d == floor(d) && fabs(d) < 9.2e18 && (!nonneg || d >= 0);
+}
+
+/* Every metric an object of whole statistics (mean and stddev finite), its histogram pairs
+ * of whole numbers; every counter a whole number. */
+static void ab__view_figures(ab__rd_t *rd, ab_result_t *r)
+{
+  static const char *const whole[] = { "count", "min", "max", "p50", "p90", "p99", "p999", "p9999" };
+  const char *k;
+  json_t *m, *ms = json_object_get(r->doc, "metrics"), *cs = json_object_get(r->doc, "counters");
+  json_object_foreach(ms, k, m) {
+    if (!json_is_object(m)) {
+      ab__bad(rd, "metrics \"%s\": expected an object", k);
+      return;
+    }
+    for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++)
+      if (!ab__whole(json_object_get(m, whole[i]), i == 0))
+        ab__bad(rd, "metrics \"%s\" \"%s\": expected a whole number", k, whole[i]);
+    if (!isfinite(ab__getn(rd, m, "mean", 0)) || !isfinite(ab__getn(rd, m, "stddev", 0)))
+      ab__bad(rd, "metrics \"%s\": mean and stddev must be numbers", k);
+    json_t *h = json_object_get(m, "hist"), *pair;
+    size_t i;
+    if (!json_is_array(h))
+      ab__bad(rd, "metrics \"%s\" \"hist\": expected an array", k);
+    json_array_foreach(h, i, pair) if (json_array_size(pair) != 2 || !ab__whole(json_array_get(pair, 0), 1) ||
+                                       !ab__whole(json_array_get(pair, 1), 1))
+      ab__bad(rd, "metrics \"%s\" \"hist\"[%zu]: expected [upper_ns, count]", k, i);
+  }
+  json_object_foreach(cs, k, m) if (!ab__whole(m, 0)) ab__bad(rd, "counters \"%s\": expected a whole number", k);
 }
 
 static void ab__view_costs(ab__rd_t *rd, ab_result_t *r)
@@ -137,6 +176,8 @@ ab_result_t *ab_result_parse(json_t *doc, char *err, size_t len)
   r->nfaults = json_is_array(f) ? (int)json_array_size(f) : 0;
   ab__get(&rd, doc, "metrics", JSON_OBJECT, "an object");
   ab__get(&rd, doc, "counters", JSON_OBJECT, "an object");
+  if (!rd.bad)
+    ab__view_figures(&rd, r);
   ab__view_costs(&rd, r);
   ab__view_reqs(&rd, r);
   if (rd.bad) {
@@ -203,13 +244,20 @@ int ab_result_hist(const ab_result_t *r, const char *name, ab_hist_t *h)
   ab_hist_init(h);
   size_t i;
   json_t *p;
+  uint64_t total = 0;
   json_array_foreach(b, i, p) {
-    json_int_t up = json_integer_value(json_array_get(p, 0)), n = json_integer_value(json_array_get(p, 1));
+    json_t *u = json_array_get(p, 0), *c = json_array_get(p, 1);
+    if (!json_is_integer(u) || !json_is_integer(c) || json_integer_value(c) < 0)
+      return -EINVAL;
+    json_int_t up = json_integer_value(u), n = json_integer_value(c);
     int k = ab_hist_index(up);
-    if (!json_is_array(p) || n < 0 || ab_hist_upper(k) != up)
+    if (ab_hist_upper(k) != up)
       return -EINVAL;
     h->buckets[k] += (uint64_t)n;
+    total += (uint64_t)n;
   }
+  if (total != s.count)
+    return -EINVAL; /* the buckets must hold what the count says */
   h->count = s.count;
   if (s.count) {
     h->min = s.min, h->max = s.max;

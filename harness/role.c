@@ -118,11 +118,14 @@ int ab_fail(ab_ctx_t *ctx, const char *fmt, ...)
   return -EIO;
 }
 
-/* A send over a kernel transport is a system call: blocking, as Python's os.write is (it
- * releases the GIL). The in-memory ring's is not marked. */
+/* A send that may wait is blocking: one over a kernel transport (a system call, as Python's
+ * os.write, which releases the GIL), and one on the in-memory ring that waits for room
+ * (AB_BLOCK) or for its turn among several senders. A ring send that drops when full never
+ * waits and is not marked. */
 static int ab__send_blocks(const ab_ctx_t *ctx, int chan)
 {
-  return ab__pchan(ctx->run, chan, 0)->t != &ab_transport_ring;
+  const ab_chan_t *c = ab__pchan(ctx->run, chan, 0);
+  return c->t != &ab_transport_ring || c->policy == AB_BLOCK || c->multi_tx;
 }
 
 /* The queue a plain send goes to: the receiving instance of the sender's own index. */
@@ -164,7 +167,13 @@ int ab_send_to(ab_ctx_t *ctx, int chan, int to, const void *buf, size_t len, int
 
 void *ab_send_begin(ab_ctx_t *ctx, int chan, size_t len)
 {
-  return ab_chan_send_begin(ab__out(ctx, chan), len);
+  int blocks = ab__send_blocks(ctx, chan);
+  if (blocks)
+    ab_block_begin(ctx);
+  void *p = ab_chan_send_begin(ab__out(ctx, chan), len);
+  if (blocks)
+    ab_block_end(ctx);
+  return p;
 }
 
 int ab_send_end(ab_ctx_t *ctx, int chan, size_t len, int64_t t_chain)

@@ -26,10 +26,16 @@ void ab_spool_free(ab_spool_t *p, size_t size)
     munmap(p, size);
 }
 
+/* n pages, or 0 when the pool is out of them: the cursor never moves past its end, so it
+ * cannot wrap however often a full pool is asked. */
 static uint32_t ab__spool_take(ab_spool_t *p, uint32_t n)
 {
-  uint32_t at = __atomic_fetch_add(&p->next, n, __ATOMIC_RELAXED);
-  return at + n <= p->cap ? at : 0;
+  uint32_t at = __atomic_load_n(&p->next, __ATOMIC_RELAXED);
+  do {
+    if ((uint64_t)at + n > p->cap)
+      return 0;
+  } while (!__atomic_compare_exchange_n(&p->next, &at, at + n, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+  return at;
 }
 
 uint32_t ab_spool_used(const ab_spool_t *p)

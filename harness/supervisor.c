@@ -156,8 +156,14 @@ static int ab__build(ab_run_t *run, char *err, size_t len)
     const ab_chan_desc_t *cd = &sc->chans[c];
     const ab_transport_t *t = run->rt->uses_transport ? run->transport : &ab_transport_ring;
     int want_fd = sc->roles[cd->to].on_device;
-    /* A single-threaded loop cannot block on a full channel: its consumer is itself. */
+    /* A single-threaded loop cannot block on a full channel: its consumer is itself. The
+     * result says so: a fan-in wider than the queue loses the excess every round. */
     int policy = run->rt->one_thread ? AB_DROP : cd->policy;
+    if (policy != cd->policy) {
+      char key[AB_NAMELEN];
+      snprintf(key, sizeof key, "%s.policy", cd->name);
+      ab_calib_str(run, key, "drop when full (one thread cannot wait for itself)");
+    }
     for (int q = 0; q < run->chan_n[c]; q++) { /* a queue per receiving instance */
       ab_chan_t *pc = ab__pchan(run, c, q);
       r = ab_chan_create_in(pc, run->arena.base ? &run->arena : NULL, cd->name, t, run->chan_size[c], cd->depth,
@@ -431,7 +437,8 @@ static void ab__window(ab_run_t *run, const ab_run_opts_t *o, const sigset_t *si
       ab__mem_sample(run, 0);
       int64_t took = ab_now_ns() - now;
       next_sample = now + (50 * took > AB_TICK_NS ? 50 * took : AB_TICK_NS);
-      lead = 2 * took < run->duration_ns / 2 ? 2 * took : run->duration_ns / 2;
+      int64_t want = 2 * took > lead ? 2 * took : lead; /* the longest seen, twice */
+      lead = want < run->duration_ns / 2 ? want : run->duration_ns / 2;
     }
     ab__progress(o, run, now, 0);
     if ((ended = ab__watch(run, sigs, ctl->t_end - lead)))

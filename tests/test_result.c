@@ -112,6 +112,11 @@ TEST(result_histogram_rebuilds_the_stated_quantiles)
   ASSERT_EQ(again.p999, stated.p999);
   ASSERT_EQ(again.p9999, stated.p9999);
   ASSERT_DBL(fabs(again.mean - stated.mean), <=, 1e-6 * stated.mean);
+  /* buckets that do not add up to the count are refused */
+  json_t *hist = json_object_get(json_object_get(json_object_get(r->doc, "metrics"), "tick.lateness_ns"), "hist");
+  json_t *first = json_array_get(json_array_get(hist, 0), 1);
+  json_integer_set(first, json_integer_value(first) + 1);
+  ASSERT_EQ(ab_result_hist(r, "tick.lateness_ns", h), -EINVAL);
   free(h);
   ab_result_free(r);
   cleanup_now();
@@ -188,6 +193,28 @@ TEST(result_not_a_result_is_refused_naming_the_field)
           "\"requirements\":[{\"name\":\"x\",\"op\":\"<=\",\"limit\":1,\"value\":1,\"pass\":1}]}",
           "pass");
   refused("[1,2]", "object");
+  /* figures a reader would take for numbers they are not */
+  const char *bad_figures[][2] = {
+    { "\"metrics\":{\"m\":{\"count\":-5,\"min\":0,\"max\":0,\"p50\":0,\"p90\":0,\"p99\":0,\"p999\":0,\"p9999\":0,\"mean\":0,\"stddev\":0,\"hist\":[]}},\"counters\":{}", "count" },
+    { "\"metrics\":{\"m\":{\"count\":\"12\",\"min\":0,\"max\":0,\"p50\":0,\"p90\":0,\"p99\":0,\"p999\":0,\"p9999\":0,\"mean\":0,\"stddev\":0,\"hist\":[]}},\"counters\":{}", "count" },
+    { "\"metrics\":{\"m\":{\"count\":1,\"min\":0,\"max\":0,\"p50\":1e300,\"p90\":0,\"p99\":0,\"p999\":0,\"p9999\":0,\"mean\":0,\"stddev\":0,\"hist\":[]}},\"counters\":{}", "p50" },
+    { "\"metrics\":{\"m\":{\"count\":1,\"min\":0,\"max\":0,\"p50\":0,\"p90\":0,\"p99\":0,\"p999\":0,\"p9999\":0,\"mean\":0,\"stddev\":0,\"hist\":[[\"a\",\"b\"]]}},\"counters\":{}", "hist" },
+    { "\"metrics\":{\"m\":3},\"counters\":{}", "metrics" },
+    { "\"metrics\":{},\"counters\":{\"c\":\"14\"}", "counters" },
+  };
+  for (size_t i = 0; i < sizeof bad_figures / sizeof bad_figures[0]; i++) {
+    snprintf(text, sizeof text,
+             "{\"schema\":\"archbench-result/1\",\"scenario\":\"s\",\"arch\":\"threads\",\"transport\":\"ring\","
+             "\"status\":\"ok\",\"error\":null,\"started_at\":\"t\",\"duration_s\":1,%s,"
+             "\"resources\":{\"total\":{\"rss_kb\":1,\"pss_kb\":1},\"cpu_percent\":1},\"requirements\":[]}",
+             bad_figures[i][0]);
+    refused(text, bad_figures[i][1]);
+  }
+  refused("{\"schema\":\"archbench-result/1\",\"scenario\":\"s\",\"arch\":\"threads\",\"transport\":\"ring\","
+          "\"status\":\"ok\",\"error\":null,\"started_at\":\"t\",\"duration_s\":1,\"metrics\":{},"
+          "\"counters\":{},\"resources\":{\"total\":{\"rss_kb\":1,\"pss_kb\":1},\"cpu_percent\":1},"
+          "\"requirements\":[{\"name\":\"x\",\"op\":\"<=\",\"limit\":1,\"value\":null,\"pass\":true}]}",
+          "no value");
   /* a file: the path in the message, and no result for what does not parse */
   const char *bad = temp_path(0);
   FILE *f = fopen(bad, "w");
@@ -227,7 +254,12 @@ TEST(summary_txt_is_the_table_of_the_result_files)
     ASSERT_EQ(ab_result_metric(r, "tick.lateness_ns", &s), 0);
     cell_ns(p50, sizeof p50, (double)s.p50);
     cell_ns(p99, sizeof p99, (double)s.p99);
-    snprintf(want, sizeof want, "%-9s %-12s %9s %9s", "baseline", ab_result_label(r, label, sizeof label), p50, p99);
+    char p999[16];
+    int64_t missed;
+    cell_ns(p999, sizeof p999, (double)s.p999);
+    ASSERT_EQ(ab_result_counter(r, "tick.missed_periods", &missed), 0);
+    snprintf(want, sizeof want, "%-9s %-12s %9s %9s %9s %6lld", "baseline", ab_result_label(r, label, sizeof label), p50,
+             p99, p999, (long long)missed);
     ASSERT_CONTAINS(text, want);
     json_t *res = json_object_get(r->doc, "resources");
     snprintf(want, sizeof want, " %6.1f %7.1f  no requirements",
