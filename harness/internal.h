@@ -380,6 +380,9 @@ void ab__fault_recv(ab_ctx_t *ctx, int chan, const void *data, uint32_t len);
 /* hw/devices.c: the device operations for a kind (the table of AB_DEVICES), or NULL for a
  * kind this build does not know. */
 const ab_devops_t *ab_devops_for(int kind);
+/* queues.c: the run's channels (a queue per receiving instance) and registers; 0 or -errno
+ * with err set. */
+int ab__build(ab_run_t *run, char *err, size_t len);
 /* block.c: the run's memory. Allocate the slot tables, the shared block, the sparse pool
  * and the merged tables (0 or -errno); free them; merge every instance's figures after the
  * roles stop; what the harness holds for the run, channels' payload apart. */
