@@ -65,8 +65,9 @@ int64_t ab__sleep_ns(const ab_chan_t *c, int64_t deadline)
     if (ns < 0)
       ns = 0;
   }
-  if (c->stop && (ns < 0 || ns > AB__SLICE_NS))
-    ns = AB__SLICE_NS;
+  int64_t slice = c->slice_ns > 0 ? c->slice_ns : AB__SLICE_NS;
+  if (c->stop && (ns < 0 || ns > slice))
+    ns = slice;
   return ns;
 }
 

@@ -89,6 +89,7 @@ struct ab_chan {     /* read-only after attach: per-message state lives in ctl (
    * in the middle of a message is not usable afterwards. NULL: wait forever. */
   volatile uint32_t *stop;
   int64_t spin_ns;   /* ring: poll this long before sleeping (0: sleep at once) */
+  int64_t slice_ns;  /* the longest sleep before looking at *stop (0: AB__SLICE_NS) */
   /* Sender's staging (send_begin on copying transports, and drops) and receiver's buffer
    * (copying transports): mapped at create, touched at attach by the side that uses it,
    * unmapped by the processes that do not. */
@@ -155,7 +156,7 @@ static inline int ab__stopped(const ab_chan_t *c)
   return c->stop && __atomic_load_n(c->stop, __ATOMIC_RELAXED);
 }
 /* How long the next sleep may last given an absolute deadline (< 0: none): -1 forever,
- * else ns, capped at AB__SLICE_NS when a stop word is set up. */
+ * else ns, capped at the channel's slice (AB__SLICE_NS unless set) when a stop word is set up. */
 int64_t ab__sleep_ns(const ab_chan_t *c, int64_t deadline);
 /* Write one byte per page, so first-touch faults happen at set-up, not in the run. */
 void ab__prefault(void *p, size_t n);

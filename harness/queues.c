@@ -85,6 +85,7 @@ int ab__build(ab_run_t *run, char *err, size_t len)
         return r;
       }
       pc->stop = &run->ctl->stop;
+      pc->slice_ns = run->slice_ns;
       pc->multi_tx = run->role_n[cd->from] > 1; /* fan-in: the senders take turns */
       run->pchan_made[run->chan_first[c] + q] = 1;
       if (!run->rt->uses_transport)

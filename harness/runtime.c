@@ -30,7 +30,8 @@
 #include "shm.h"
 #include "stats.h"
 
-#define AB_POLL_SLICE_MS 50       /* how often a blocked role looks at the stop flag */
+/* How often a blocked role looks at the stop flag: run->slice_ns (validate.c). */
+#define AB_POLL_SLICE_MS(run) ((int)((run)->slice_ns / AB_NS_PER_MS))
 
 /* ---- resources --------------------------------------------------------------------------- */
 
@@ -284,7 +285,7 @@ int ab__role_wait_dev(ab_ctx_t *ctx)
   while (ctx->waiting_dev && !ab_stopped(run)) {
     struct pollfd pf = { .fd = ctx->dev_fd, .events = POLLIN };
     ab_block_begin(ctx);
-    int n = poll(&pf, 1, AB_POLL_SLICE_MS);
+    int n = poll(&pf, 1, AB_POLL_SLICE_MS(run));
     ab_block_end(ctx);
     if (n <= 0)
       continue;
@@ -353,7 +354,7 @@ static void ab__run_periodic(ab_ctx_t *ctx)
   /* Past its last period a role still belongs to the run until it is told to stop. */
   ab_block_begin(ctx);
   while (!ab_stopped(run))
-    ab_futex_wait(&run->ctl->stop, 0, AB_POLL_SLICE_MS * AB_NS_PER_MS, run->shared);
+    ab_futex_wait(&run->ctl->stop, 0, run->slice_ns, run->shared);
   ab_block_end(ctx);
 }
 
@@ -366,7 +367,7 @@ static void ab__run_triggered(ab_ctx_t *ctx)
     while (!ab_stopped(run)) {
       const void *data;
       ab_block_begin(ctx);
-      int r = ab_chan_recv(c, &ctx->stash_msg, &data, AB_POLL_SLICE_MS * AB_NS_PER_MS);
+      int r = ab_chan_recv(c, &ctx->stash_msg, &data, run->slice_ns);
       ab_block_end(ctx);
       if (r == -EAGAIN)
         continue;
@@ -385,7 +386,7 @@ static void ab__run_triggered(ab_ctx_t *ctx)
     pf[0].revents = pf[1].revents = 0;
     ab_block_begin(ctx);
     if (!ab_chan_arm(c))
-      poll(pf, 2, AB_POLL_SLICE_MS);
+      poll(pf, 2, AB_POLL_SLICE_MS(run));
     ab_chan_disarm(c);
     ab_block_end(ctx);
     if (pf[1].revents & (POLLIN | POLLERR | POLLHUP))

@@ -136,6 +136,8 @@ static void ab__instances(ab_run_t *run)
     run->chan_n[k] = run->role_n[sc->chans[k].to];
     run->nphys += run->chan_n[k];
   }
+  int64_t slice = 50 * AB_NS_PER_MS * (run->nslots / 16 > 1 ? run->nslots / 16 : 1);
+  run->slice_ns = slice < AB_NS_PER_S ? slice : AB_NS_PER_S;
 }
 
 int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)

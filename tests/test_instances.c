@@ -300,3 +300,21 @@ TEST(instances_descriptor_errors_are_named)
   ASSERT_CONTAINS(err, "owns a device");
 }
 
+
+/* Waiting instances look at the stop word less often the more of them there are: two hundred
+ * idle workers wake a few times a second each, not twenty (50 ms slices), so the harness's
+ * own wake-ups do not become the figure (an audit found them 1.2 CPU-s/s at a thousand). */
+TEST_T(instances_idle_wake_up_rarely, 60)
+{
+  ab_run_opts_t o = { .sc = &fan, .arch = AB_ARCH_THREADS, .duration_ns = AB_NS_PER_S, .latency_target_us = -1,
+                      .quiet = 1, .want_result = 1, .nparams = 3 };
+  o.params[0] = "n=200";
+  o.params[1] = "period=1s";
+  o.params[2] = "pad=0";
+  ASSERT_EQ(ab_run_one(&o), AB_EXIT_OK);
+  json_t *w = json_object_get(json_object_get(json_object_get(o.result->doc, "resources"), "roles"), "worker");
+  double vol = json_number_value(json_object_get(w, "ctx_vol"));
+  printf("200 idle workers for 1 s: %.0f voluntary switches (%.1f each)\n", vol, vol / 200);
+  ASSERT_DBL(vol / 200, <, 8); /* one round, the barrier, a few looks at the stop word */
+  ab_result_free(o.result);
+}
