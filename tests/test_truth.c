@@ -183,11 +183,15 @@ TEST_T(truth_requirement_without_data_fails_and_says_no_data, 60)
 /* inner held 120 ms at activation 20: vision publishes two observations meanwhile, and inner
  * then carries only the newest. The ones replaced are lost, counted, and fail the chain's
  * requirement; every observation is still accounted for. */
+#ifdef __SANITIZE_THREAD__
+#define REPLACED_RUN "3s", "--fault", "stall:inner:20:800ms" /* vision publishes slowly under TSan */
+#else
+#define REPLACED_RUN "1s", "--fault", "stall:inner:20:120ms"
+#endif
 TEST_T(truth_observations_replaced_before_a_command_are_lost, 60)
 {
   proc_t p;
-  json_t *r = run_result(L("robot", "--arch", "threads", "--duration", "1s", "--fault", "stall:inner:20:120ms",
-                           "--quiet"), 1, "robot.threads.json", &p);
+  json_t *r = run_result(L("robot", "--arch", "threads", "--duration", REPLACED_RUN, "--quiet"), 1, "robot.threads.json", &p);
   ASSERT_DBL(counter(r, "obs_to_cmd.lost"), >=, 1);
   ASSERT(json_is_false(json_object_get(requirement(r, "obs_to_cmd.lost"), "pass")));
   ASSERT_DBL(counter(r, "vision.observations"), ==, jnum(metric(r, "obs_to_cmd_ns"), "count") +
