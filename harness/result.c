@@ -106,7 +106,7 @@ static json_t *ab__metric(const ab_hist_t *h)
   return o;
 }
 
-static const char *const status_names[] = { "ok", "partial", "failed" };
+const char *const ab_result_status_names[3] = { "ok", "partial", "failed" };
 
 /* What ran, with what, where. */
 static void ab__head(json_t *d, const ab_run_t *run, double window)
@@ -116,7 +116,7 @@ static void ab__head(json_t *d, const ab_run_t *run, double window)
   ab__sets(d, "scenario", sc->name);
   ab__sets(d, "arch", run->rt->name);
   ab__sets(d, "transport", run->transport_name);
-  ab__sets(d, "status", status_names[run->status]);
+  ab__sets(d, "status", ab_result_status_names[run->status]);
   ab__sets(d, "error", run->error[0] ? run->error : NULL);
   ab__sets(d, "started_at", run->started_at);
   ab__setn(d, "duration_s", window);

@@ -18,6 +18,9 @@
 
 #define AB_RESULT_SCHEMA "archbench-result/1"
 
+/* "ok", "partial", "failed": enum ab_status as the document spells it. */
+extern const char *const ab_result_status_names[3];
+
 typedef struct ab_result_req {
   const char *name, *op;
   double limit, value;             /* value: NaN when there was no data */

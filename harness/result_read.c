@@ -11,7 +11,6 @@
 #include "internal.h"
 #include "result.h"
 
-static const char *const status_names[] = { "ok", "partial", "failed" };
 
 typedef struct ab__rd {
   char *err;
@@ -165,7 +164,7 @@ ab_result_t *ab_result_parse(json_t *doc, char *err, size_t len)
   r->status_name = ab__gets(&rd, doc, "status", 0);
   r->status = -1;
   for (int s = 0; s < 3; s++)
-    if (!strcmp(r->status_name, status_names[s]))
+    if (!strcmp(r->status_name, ab_result_status_names[s]))
       r->status = s;
   if (r->status < 0 && !rd.bad)
     ab__bad(&rd, "\"status\": \"%s\", expected ok, partial or failed", r->status_name);
