@@ -234,6 +234,10 @@ TEST_T(instances_under_loop_and_procs_pipe_keep_every_message_whole, 120)
 {
   ab_result_t *r = run_fan(AB_ARCH_LOOP, NULL, "100", 0);
   check_fan(r, 100);
+  /* one thread cannot wait for itself: the loop's channels drop when full, and say so */
+  json_t *cal = json_object_get(r->doc, "calibration");
+  ASSERT_CONTAINS(json_string_value(json_object_get(cal, "in.policy")), "drop when full");
+  ASSERT_CONTAINS(json_string_value(json_object_get(cal, "out.policy")), "drop when full");
   ab_result_free(r);
   r = run_fan(AB_ARCH_PROCS, "pipe", "50", 0);
   check_fan(r, 50);
