@@ -20,6 +20,7 @@
 #define AB_MAX_DEVS 4
 #define AB_MAX_REQS 12
 #define AB_MAX_PARAMS 16
+#define AB_MAX_INSTANCES 100000 /* role instances in one run, all roles together */
 
 #define AB_NS_PER_US 1000LL
 #define AB_NS_PER_MS 1000000LL

@@ -432,3 +432,9 @@ void ab_chan_disarm(ab_chan_t *c)
   if (c->t->disarm)
     c->t->disarm(c);
 }
+
+void ab_chan_kick(ab_chan_t *c)
+{
+  if (c->t && c->t->kick)
+    c->t->kick(c);
+}

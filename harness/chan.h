@@ -68,6 +68,9 @@ typedef struct ab_transport {
    * is readiness itself. Only an armed receiver costs the sender a syscall. */
   int (*arm)(ab_chan_t *c);
   void (*disarm)(ab_chan_t *c);
+  /* After the run's stop word is set: wake a receiver sleeping on this channel so it sees
+   * the stop now rather than at its next slice. NULL: the slice bounds the wait. */
+  void (*kick)(ab_chan_t *c);
   void (*destroy)(ab_chan_t *c);
 } ab_transport_t;
 
@@ -141,6 +144,7 @@ void ab_chan_release(ab_chan_t *c);
 int ab_chan_fd(ab_chan_t *c);
 int ab_chan_arm(ab_chan_t *c);
 void ab_chan_disarm(ab_chan_t *c);
+void ab_chan_kick(ab_chan_t *c);
 
 /* Futex helpers shared by the ring, the register and the barrier. wait: timeout relative
  * ns (< 0 forever); 0 when woken, -EAGAIN if *addr != val, -ETIMEDOUT, -EINTR.

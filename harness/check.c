@@ -42,7 +42,7 @@ static int ab__counts(const ab_scenario_t *sc, char *err, size_t len)
   return 0;
 }
 
-/* A role's instance count is an integer parameter of at least 1; an instanced role owns
+/* A role's instance count is an integer parameter ranging within 1..AB_MAX_INSTANCES; an instanced role owns
  * no device (a device has one owner). */
 static int ab__instances_bad(const ab_scenario_t *sc, const ab_role_desc_t *d, int owns, char *err, size_t len)
 {
@@ -50,9 +50,9 @@ static int ab__instances_bad(const ab_scenario_t *sc, const ab_role_desc_t *d, i
   for (int i = 0; i < sc->nparams; i++)
     if (sc->params[i].name && !strcmp(sc->params[i].name, d->instances))
       p = &sc->params[i];
-  if (!p || p->type != AB_P_INT || p->min < 1)
-    return ab__bad(err, len, sc, "role %s takes its instances from %s, which is not an integer parameter of at least 1",
-                   d->name, d->instances);
+  if (!p || p->type != AB_P_INT || p->min < 1 || p->max > AB_MAX_INSTANCES)
+    return ab__bad(err, len, sc, "role %s takes its instances from %s, which is not an integer parameter of 1 to %d",
+                   d->name, d->instances, AB_MAX_INSTANCES);
   if (owns)
     return ab__bad(err, len, sc, "role %s has instances and owns a device (a device has one owner)", d->name);
   return 0;

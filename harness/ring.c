@@ -179,6 +179,13 @@ static int ring_recv(ab_chan_t *c, ab_msg_t *h, const void **data, int64_t timeo
   return 0;
 }
 
+/* A sleeping receiver is woken as a sender would wake it; it then finds the stop word. */
+static void ring_kick(ab_chan_t *c)
+{
+  if (c->mem)
+    ab__ring_wake(c, c->mem);
+}
+
 static int ring_fd(ab_chan_t *c)
 {
   return c->efd >= 0 ? c->efd : -ENOTSUP;
@@ -235,5 +242,6 @@ const ab_transport_t ab_transport_ring = {
   .fd = ring_fd,
   .arm = ring_arm,
   .disarm = ring_disarm,
+  .kick = ring_kick,
   .destroy = ring_destroy,
 };

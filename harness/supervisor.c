@@ -298,6 +298,8 @@ static void ab__stop(ab_run_t *run)
   __atomic_store_n(&run->ctl->stop, 1, __ATOMIC_RELEASE);
   ab_futex_wake(&run->ctl->stop, INT_MAX, run->shared);
   ab_futex_wake(&run->ctl->go, INT_MAX, run->shared);
+  for (int i = 0; run->pchans && i < run->nphys; i++)
+    ab_chan_kick(&run->pchans[i]);
 }
 
 /* Wait until `until` (a tick at most), watching signals and dead roles: 1 when the window

@@ -120,9 +120,20 @@ static int ab__check_sched(ab_run_t *run, char *err, size_t len)
 }
 
 /* Each role's instance count from its parameter, and where its slots start. */
-static void ab__instances(ab_run_t *run)
+static int ab__instances(ab_run_t *run, char *err, size_t len)
 {
   const ab_scenario_t *sc = run->sc;
+  int64_t total = 0;
+  for (int r = 0; r < sc->nroles; r++)
+    total += sc->roles[r].instances ? (int64_t)ab_param(run, sc->roles[r].instances) : 1;
+  if (total > AB_MAX_INSTANCES) {
+    size_t n = (size_t)snprintf(err, len, "%lld role instances in all, at most %d:", (long long)total, AB_MAX_INSTANCES);
+    for (int r = 0; r < sc->nroles && n < len; r++)
+      if (sc->roles[r].instances)
+        n += (size_t)snprintf(err + n, len - n, " --param %s=%lld", sc->roles[r].instances,
+                              (long long)ab_param(run, sc->roles[r].instances));
+    return AB_EXIT_USAGE;
+  }
   run->nslots = 0;
   for (int r = 0; r < sc->nroles; r++) {
     const char *p = sc->roles[r].instances;
@@ -138,6 +149,7 @@ static void ab__instances(ab_run_t *run)
   }
   int64_t slice = 50 * AB_NS_PER_MS * (run->nslots / 16 > 1 ? run->nslots / 16 : 1);
   run->slice_ns = slice < AB_NS_PER_S ? slice : AB_NS_PER_S;
+  return 0;
 }
 
 int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
@@ -184,7 +196,8 @@ int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
   }
   if (ab_param_resolve(run, o->params, o->nparams, err, len) < 0)
     return AB_EXIT_USAGE;
-  ab__instances(run);
+  if ((r = ab__instances(run, err, len)) != 0)
+    return r;
   run->detail = o->detail;
   if (o->nfaults > AB_MAX_FAULTS) {
     snprintf(err, len, "--fault: at most %d", AB_MAX_FAULTS);

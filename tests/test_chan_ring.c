@@ -221,3 +221,42 @@ static void pingpong(const char *t, int procs, int64_t spin_ns)
 TEST_T(chan_ring_pingpong_loses_no_wakeup, 30) { pingpong("ring", 0, 0); }
 TEST_T(chan_ring_spin_then_sleep_loses_no_wakeup, 30) { pingpong("ring", 0, 20 * AB_NS_PER_US); }
 TEST_T(chan_shm_pingpong_loses_no_wakeup_across_processes, 30) { pingpong("shm", 1, 0); }
+
+/* ---- the stop kick -------------------------------------------------------------------------- */
+
+typedef struct { ab_chan_t *c; int r; } kick_rx_t;
+
+static void *kick_rx(void *p)
+{
+  kick_rx_t *k = p;
+  ab_msg_t h;
+  const void *d;
+  k->r = ab_chan_recv(k->c, &h, &d, -1);
+  return NULL;
+}
+
+/* A receiver asleep with a 20 s slice leaves at once when the stop word is set and the channel
+ * kicked: a run of 1,000 instances (a 1 s slice) need not wait out its slice at teardown. */
+static void kicked(const char *t, int want_fd)
+{
+  ab_chan_t c;
+  uint32_t stop = 0;
+  mk(&c, t, 64, 8, AB_BLOCK, want_fd);
+  c.stop = &stop;
+  c.slice_ns = 20 * AB_NS_PER_S;
+  ab_chan_attach(&c, AB_SIDE_BOTH);
+  kick_rx_t k = { &c, 1 };
+  pthread_t th;
+  ASSERT_EQ(pthread_create(&th, NULL, kick_rx, &k), 0);
+  usleep(100 * 1000); /* asleep on the futex by now, or about to be */
+  int64_t t0 = ab_now_ns();
+  __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+  ab_chan_kick(&c);
+  pthread_join(th, NULL);
+  ASSERT_EQ(k.r, -ECANCELED);
+  ASSERT_INT(ab_now_ns() - t0, <, 10 * AB_NS_PER_S); /* half the slice: woken, not timed out */
+  ab_chan_destroy(&c);
+}
+
+TEST_T(chan_ring_kick_at_stop_wakes_a_sleeping_receiver, 60) { kicked("ring", 0); }
+TEST_T(chan_shm_kick_at_stop_wakes_a_sleeping_receiver, 60) { kicked("shm", 1); }
