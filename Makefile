@@ -159,11 +159,18 @@ micro-compare-tools:
 
 # Our figures against perf bench sched pipe, pmqtest, ptsematest and cyclictest, in
 # alternating rounds on this machine (bench/fidelity.py says how). ROUNDS=5 by default.
+# Then the GIL model against real CPython threads on the same shapes (bench/gil_fidelity.py).
 fidelity: all
 	$(call install,rt-tests linux-perf python3)
-	@python3 bench/fidelity.py $(if $(ROUNDS),--rounds $(ROUNDS))
+	@python3 bench/fidelity.py $(if $(ROUNDS),--rounds $(ROUNDS)); a=$$?; \
+	python3 bench/gil_fidelity.py $(if $(ROUNDS),--rounds $(ROUNDS)); b=$$?; \
+	[ $$a = 0 ] && [ $$b = 0 ]
 
-.PHONY: micro-compare-tools fidelity
+fidelity-gil: all
+	$(call install,python3)
+	@python3 bench/gil_fidelity.py $(if $(ROUNDS),--rounds $(ROUNDS))
+
+.PHONY: micro-compare-tools fidelity fidelity-gil
 -include $(MICROOBJ:.o=.d)
 
 .PHONY: all deps test mutants bench clean

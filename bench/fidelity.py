@@ -56,6 +56,8 @@ import sys
 import tempfile
 import time
 
+from benchio import run_main, write_json
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MICRO = os.path.join(ROOT, "build", "archbench-micro")
 ARCHBENCH = os.path.join(ROOT, "build", "archbench")
@@ -339,20 +341,10 @@ def main():
                            "pipe_over_ring": under_pipe}
     for name, why in skipped.items():
         print("%-19s skipped: %s" % (name, why))
-    os.makedirs(os.path.dirname(out_path), exist_ok=True)
-    tmp = out_path + ".tmp.%d" % os.getpid()
-    with open(tmp, "w") as f:
-        json.dump(report, f, indent=2)
-    os.replace(tmp, out_path)
+    write_json(out_path, report)
     print("fidelity: %s" % out_path)
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except (RuntimeError, subprocess.TimeoutExpired) as e:
-        print("fidelity: %s" % e, file=sys.stderr)
-        sys.exit(1)
+    run_main(main, "fidelity")

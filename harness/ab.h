@@ -83,6 +83,8 @@ typedef struct ab_role_desc {
   const char *name;
   int64_t period_ns; /* > 0: periodic at this period */
   int trigger;       /* channel index that triggers the role, or -1 */
+  int continuous;    /* 1: steps back to back through the window, as a worker's loop does
+                      * (neither periodic nor triggered); on the loop runtime, between events */
   int on_device;     /* 1: also woken when its device fd is readable (calls .io) */
   int (*init)(ab_ctx_t *ctx);  /* in the role's own thread/process, before the barrier */
   /* One activation: a period, or one message ready on `trigger`. Returns 0, a negative
@@ -268,6 +270,8 @@ double ab_compute(ab_ctx_t *ctx, int64_t ns);
  * one counts. */
 void ab_block_begin(ab_ctx_t *ctx);
 void ab_block_end(ab_ctx_t *ctx);
+/* Sleep ns (clock_nanosleep, as Python's time.sleep): a blocking call. */
+void ab_sleep(ab_ctx_t *ctx, int64_t ns);
 /* The role's device kind (enum ab_dev_kind), AB_DEV_NONE if it owns none. */
 int ab_dev_kind(const ab_ctx_t *ctx);
 

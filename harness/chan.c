@@ -234,6 +234,10 @@ static int ab__admit(ab_chan_t *c, uint64_t *inflight)
       return -ECANCELED;
     __atomic_fetch_add(&ctl->space_waiters, 1, __ATOMIC_SEQ_CST);
     uint32_t v = __atomic_load_n(&ctl->space_futex, __ATOMIC_SEQ_CST);
+    if (ab__stopped(c)) { /* stopped, and perhaps kicked, before v was read */
+      __atomic_fetch_sub(&ctl->space_waiters, 1, __ATOMIC_RELAXED);
+      return -ECANCELED;
+    }
     if (ab__room(c, sent, inflight, __ATOMIC_SEQ_CST)) {
       __atomic_fetch_sub(&ctl->space_waiters, 1, __ATOMIC_RELAXED);
       return 0;
@@ -433,8 +437,17 @@ void ab_chan_disarm(ab_chan_t *c)
     c->t->disarm(c);
 }
 
+/* After the stop word is set: wake whoever sleeps on this channel, the receiver (the
+ * transport's kick) and senders waiting for room or for their turn, so nobody sleeps out
+ * its slice. A kick that comes before a sleeper looked at the stop word is seen by it. */
 void ab_chan_kick(ab_chan_t *c)
 {
-  if (c->t && c->t->kick)
+  if (!c->t || !c->ctl)
+    return;
+  __atomic_fetch_add(&c->ctl->space_futex, 1, __ATOMIC_SEQ_CST);
+  ab_futex_wake(&c->ctl->space_futex, INT_MAX, c->shared);
+  if (c->multi_tx)
+    ab_futex_wake(&c->ctl->tx_lock, INT_MAX, c->shared);
+  if (c->t->kick)
     c->t->kick(c);
 }

@@ -47,6 +47,10 @@ typedef struct ab_chan_ctl {        /* in shared memory for procs; one line per 
   int32_t tx_mode;                  /* sender: how the pending send_begin was served */
   uint32_t tx_lock;                 /* several senders (multi_tx): whose turn it is */
   int32_t tx_owner;                 /* the thread holding it from send_begin to send_end */
+  /* the ring's wake-up (here, not in the ring, so that a process which unmapped the ring, the
+   * procs supervisor, can still wake its receiver at the stop) */
+  _Alignas(64) uint32_t data_seq;   /* futex word: bumped when the producer wakes a sleeper */
+  _Alignas(64) uint32_t rx_sleeping; /* consumer: asleep on the futex, on its eventfd, or not */
 } ab_chan_ctl_t;
 
 typedef struct ab_transport {

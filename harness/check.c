@@ -42,17 +42,23 @@ static int ab__counts(const ab_scenario_t *sc, char *err, size_t len)
   return 0;
 }
 
-/* A role's instance count is an integer parameter ranging within 1..AB_MAX_INSTANCES; an instanced role owns
- * no device (a device has one owner). */
+/* A role's instance count is an integer parameter ranging within 0..AB_MAX_INSTANCES, from 1
+ * for a role with a channel (0: absent from the run); an instanced role owns no device (a
+ * device has one owner). */
 static int ab__instances_bad(const ab_scenario_t *sc, const ab_role_desc_t *d, int owns, char *err, size_t len)
 {
   const ab_param_desc_t *p = NULL;
   for (int i = 0; i < sc->nparams; i++)
     if (sc->params[i].name && !strcmp(sc->params[i].name, d->instances))
       p = &sc->params[i];
-  if (!p || p->type != AB_P_INT || p->min < 1 || p->max > AB_MAX_INSTANCES)
-    return ab__bad(err, len, sc, "role %s takes its instances from %s, which is not an integer parameter of 1 to %d",
+  if (!p || p->type != AB_P_INT || p->min < 0 || p->max > AB_MAX_INSTANCES)
+    return ab__bad(err, len, sc, "role %s takes its instances from %s, which is not an integer parameter within 0 to %d",
                    d->name, d->instances, AB_MAX_INSTANCES);
+  int r = (int)(d - sc->roles), linked = 0;
+  for (int k = 0; k < sc->nchans; k++)
+    linked |= sc->chans[k].from == r || sc->chans[k].to == r;
+  if (p->min < 1 && linked) /* a channel needs both its ends */
+    return ab__bad(err, len, sc, "role %s may have no instance (%s from 0) but has a channel", d->name, d->instances);
   if (owns)
     return ab__bad(err, len, sc, "role %s has instances and owns a device (a device has one owner)", d->name);
   return 0;
@@ -64,8 +70,8 @@ static int ab__roles(const ab_scenario_t *sc, char *err, size_t len)
     const ab_role_desc_t *d = &sc->roles[r];
     if (!ab__name_ok(d->name) || !d->step)
       return ab__bad(err, len, sc, "role %d needs a name (under %d bytes) and a step", r, AB_NAMELEN - 16);
-    if ((d->period_ns > 0) == (d->trigger >= 0) || d->period_ns < 0)
-      return ab__bad(err, len, sc, "role %s must be either periodic (period_ns > 0) or triggered by a channel",
+    if ((d->period_ns > 0) + (d->trigger >= 0) + (d->continuous != 0) != 1 || d->period_ns < 0)
+      return ab__bad(err, len, sc, "role %s must be one of periodic (period_ns > 0), triggered by a channel or continuous",
                      d->name);
     if (d->trigger >= sc->nchans || (d->trigger >= 0 && sc->chans[d->trigger].to != r))
       return ab__bad(err, len, sc, "role %s is triggered by channel %d, which does not lead to it", d->name,
@@ -193,8 +199,13 @@ int ab_scenario_check(const ab_scenario_t *sc, char *err, size_t len)
   ab__tables(run);
   char perr[256];
   r = ab_param_resolve(run, NULL, 0, perr, sizeof perr); /* every default parses, in range */
+  int64_t total = 0;
+  for (int k = 0; k < sc->nroles; k++)
+    total += sc->roles[k].instances ? (int64_t)ab_param(run, sc->roles[k].instances) : 1;
   if (r < 0)
     r = ab__bad(err, len, sc, "default %s", perr);
+  else if (total < 1 || total > AB_MAX_INSTANCES) /* its default run would be refused */
+    r = ab__bad(err, len, sc, "%lld role instances by default (expected 1 to %d)", (long long)total, AB_MAX_INSTANCES);
   else
     r = ab__names(sc, run, err, len);
   free(run);

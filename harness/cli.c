@@ -27,12 +27,14 @@ static const char usage[] =
     "       archbench run SCENARIO [--arch A[,B..]|all] [--duration 10s] [--transport T[,U..]|all]\n"
     "                     [--out DIR] [--param k=v ...] [--serial DEV] [--baud N] [--camera DEV]\n"
     "                     [--cpus LIST] [--rt-prio N] [--latency-target US | --no-latency-target]\n"
-    "                     [--fault SPEC ...] [--per-instance] [--quiet]\n"
+    "                     [--gil] [--gil-interval 5ms] [--fault SPEC ...] [--per-instance] [--quiet]\n"
     "       archbench bench [--duration 4s] [--out DIR] [--quiet]\n"
     "--latency-target US holds /dev/cpu_dma_latency at US for the run (PM QoS, as cyclictest does);\n"
     "    it is 0 by default with --rt-prio, off otherwise.\n"
     "--fault stall:ROLE:K:DUR | corrupt:CHAN:K injects a known fault (for tests; the result lists it).\n"
     "--per-instance adds each role instance's costs and activations to the result.\n"
+    "--gil models CPython's GIL in each process (switch interval --gil-interval, 5 ms as CPython);\n"
+    "    --param gil_free=F runs that fraction of compute without it, as numpy's BLAS calls do.\n"
     "exit codes: 0 ok, 1 a requirement failed, 2 bad usage, 3 missing device or permission, 130 interrupted\n";
 
 int ab_usage_error(const char *fmt, const char *a, const char *b)
@@ -153,6 +155,11 @@ static int ab__parse_opt(int argc, char **argv, int *i, ab__cli_t *c)
     if (ab_parse_int(v, &p) < 0 || p < 1 || p > 99)
       return ab_usage_error("--rt-prio %s: expected an integer from 1 to 99", v, "");
     c->rt_prio = (int)p;
+  } else if (OPT("--gil-interval")) {
+    VAL("--gil-interval");
+    if (ab_parse_duration(v, &c->gil_interval_ns) < 0 || c->gil_interval_ns < 10 * AB_NS_PER_US ||
+        c->gil_interval_ns > AB_NS_PER_S)
+      return ab_usage_error("--gil-interval %s: expected a duration from 10us to 1s (CPython's default is 5ms)", v, "");
   } else if (OPT("--latency-target")) {
     VAL("--latency-target");
     int64_t us;
@@ -185,6 +192,8 @@ static int ab__parse(int argc, char **argv, int first, ab__cli_t *c, int need_sc
       c->quiet = 1;
     } else if (!strcmp(a, "--per-instance")) {
       c->detail = 1;
+    } else if (!strcmp(a, "--gil")) {
+      c->gil = 1;
     } else if (a[0] == '-') {
       int r = ab__parse_opt(argc, argv, &i, c);
       if (r)
@@ -195,6 +204,8 @@ static int ab__parse(int argc, char **argv, int first, ab__cli_t *c, int need_sc
       return ab_usage_error("unexpected argument %s%s", a, "");
     }
   }
+  if (c->gil_interval_ns && !c->gil)
+    return ab_usage_error("--gil-interval: only with --gil%s%s", "", "");
   if (c->latency_set && c->latency_off)
     return ab_usage_error("--latency-target and --no-latency-target: choose one%s%s", "", "");
   if (need_scenario && !c->scenario)

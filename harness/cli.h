@@ -25,6 +25,8 @@ typedef struct ab__cli {
   ab_dev_opts_t dev;
   int rt_prio, quiet;
   int detail;                    /* --per-instance */
+  int gil;                       /* --gil */
+  int64_t gil_interval_ns;       /* --gil-interval (0: CPython's 5 ms) */
   int latency_us, latency_set, latency_off;
   cpu_set_t cpus;
   int cpus_set;

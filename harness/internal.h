@@ -17,17 +17,18 @@
 
 #include "ab.h"
 #include "chan.h"
+#include "gil.h"
 #include "hist.h"
 #include "hw.h"
 #include "reg.h"
 #include "shist.h"
 #include "shm.h"
 
-#define AB_MAX_MT (AB_MAX_METRICS + 2 * AB_MAX_ROLES + AB_MAX_CHANS) /* with the automatic ones */
-#define AB_MAX_CT (AB_MAX_COUNTERS + 2 * AB_MAX_ROLES + 4 * AB_MAX_CHANS)
+#define AB_MAX_MT (AB_MAX_METRICS + 3 * AB_MAX_ROLES + AB_MAX_CHANS) /* with the automatic ones */
+#define AB_MAX_CT (AB_MAX_COUNTERS + 3 * AB_MAX_ROLES + 4 * AB_MAX_CHANS)
 #define AB_MAX_VALUES 8
 #define AB_MAX_FAULTS 4
-#define AB_MAX_CALIB 24
+#define AB_MAX_CALIB (24 + AB_MAX_CHANS) /* with a policy note per channel */
 #define AB_NAMELEN 48
 
 enum ab_status { AB_ST_OK = 0, AB_ST_PARTIAL, AB_ST_FAILED };
@@ -95,7 +96,10 @@ typedef struct ab_runtime ab_runtime_t;
 typedef struct ab_hooks {
   void (*block)(void *arg, ab_ctx_t *ctx, int begin);
   void (*compute)(void *arg, ab_ctx_t *ctx, int begin);
+  void (*leave)(void *arg, ab_ctx_t *ctx); /* the role is done (finish): release what it holds */
   int64_t slice_ns;
+  double free;   /* this fraction of each ab_compute runs inside a blocking section, as a
+                  * C call that releases the GIL does (numpy's BLAS); 0: none */
   void *arg;
 } ab_hooks_t;
 
@@ -141,6 +145,13 @@ struct ab_run {
   int ncalib;
   ab_kernel_t kernel;              /* ab_compute's, once ab_run_kernel calibrated it */
   const ab_hooks_t *hooks;         /* NULL: nothing wraps the roles' work */
+  /* the GIL model (--gil, gil.c): one per process; its hooks are run->hooks */
+  int gil_on, gil_ready;
+  int64_t gil_interval_ns;         /* the switch interval */
+  int64_t gil_check_ns;            /* work between two eval-breaker checks */
+  double gil_free;                 /* --param gil_free: compute run without the GIL */
+  ab_gil_t gil;
+  ab_hooks_t gil_hooks;
 
   /* the metric and counter tables: automatic ones first, then the scenario's */
   int nmt, nct;
@@ -148,6 +159,7 @@ struct ab_run {
   char ct_name[AB_MAX_CT][AB_NAMELEN];
   int mt_base, ct_base;            /* where the scenario's own start */
   int mt_lateness[AB_MAX_ROLES], mt_step[AB_MAX_ROLES], mt_chan[AB_MAX_CHANS];
+  int mt_gil[AB_MAX_ROLES], ct_gil_forced[AB_MAX_ROLES]; /* with --gil */
   int ct_missed[AB_MAX_ROLES], ct_closed[AB_MAX_ROLES], ct_msgs[AB_MAX_CHANS],
       ct_drops[AB_MAX_CHANS], ct_maxdepth[AB_MAX_CHANS], ct_bytes[AB_MAX_CHANS];
   double values[AB_MAX_VALUES];    /* the scenario's derived values (finish) */
@@ -294,6 +306,7 @@ void ab__role_begin(ab_ctx_t *ctx);
 /* Threads and procs: a step asked for its device; wait for it (or the stop), then .io. */
 int ab__role_wait_dev(ab_ctx_t *ctx);
 int ab__role_deliver(ab_ctx_t *ctx);                   /* fetch+step all trigger messages ready */
+int ab__role_continue(ab_ctx_t *ctx);                  /* loop: one step of a continuous role */
 int ab__role_io(ab_ctx_t *ctx);
 /* role.c: a message received on chan (the role's own count of it, faults injected on it). */
 void ab__got(ab_ctx_t *ctx, int chan, const ab_msg_t *m, const void *data);
@@ -338,7 +351,9 @@ typedef struct ab_run_opts {
   void *cb_arg;
   int want_result;                   /* hand the result over (o->result) */
   int detail;                        /* per-instance figures in the result */
-  const ab_hooks_t *hooks;           /* wrap the roles' work (tests; the GIL model) */
+  const ab_hooks_t *hooks;           /* wrap the roles' work (tests) */
+  int gil;                           /* the GIL model (--gil) */
+  int64_t gil_interval_ns;           /* --gil-interval; 0: 5 ms, CPython's default */
   int wedged;                        /* out: a role thread never stopped; run nothing more */
   struct ab_result *result;          /* out: the run's result if it ran and want_result was
                                       * set; the caller frees it (ab_result_free) */
@@ -398,6 +413,10 @@ int64_t ab__harness_bytes(const ab_run_t *run);
 int ab_scenario_has_dev(const ab_scenario_t *sc, int kind);
 /* The runtime's own wait (the loop's epoll_wait), marked as blocking for the hooks. */
 void ab__block_run(ab_run_t *run, int begin);
+/* The GIL model around the run's roles (gil.c): after the control block exists, before any
+ * role starts; teardown after every role has ended. */
+int ab__gil_setup(ab_run_t *run);
+void ab__gil_teardown(ab_run_t *run);
 
 /* units.c */
 int ab_parse_duration(const char *s, int64_t *ns);

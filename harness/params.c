@@ -44,12 +44,12 @@ static const char *ab__ptype(int t)
   }
 }
 
-static int ab__param_set(ab_run_t *run, int i, const char *v, char *err, size_t len)
+/* v as p's type, within p's range, into *out; or an error naming both. */
+static int ab__param_parse(const ab_param_desc_t *p, const char *v, double *out, char *err, size_t len)
 {
-  const ab_param_desc_t *p = &run->sc->params[i];
-  if (strlen(v) >= sizeof run->pstr[i]) { /* the result records it as given: whole or not at all */
+  if (strlen(v) >= sizeof ((ab_run_t *)0)->pstr[0]) { /* the result records it as given: whole or not at all */
     snprintf(err, len, "--param %s=%.20s...: value too long (at most %zu characters)", p->name, v,
-             sizeof run->pstr[i] - 1);
+             sizeof ((ab_run_t *)0)->pstr[0] - 1);
     return -EINVAL;
   }
   double x = 0;
@@ -95,9 +95,32 @@ static int ab__param_set(ab_run_t *run, int i, const char *v, char *err, size_t 
     snprintf(err, len, "--param %s=%s: out of range (expected %s to %s)", p->name, v, lo, hi);
     return -ERANGE;
   }
-  run->pval[i] = x;
-  snprintf(run->pstr[i], sizeof run->pstr[i], "%s", v);
+  *out = x;
   return 0;
+}
+
+static int ab__param_set(ab_run_t *run, int i, const char *v, char *err, size_t len)
+{
+  int r = ab__param_parse(&run->sc->params[i], v, &run->pval[i], err, len);
+  if (r == 0)
+    snprintf(run->pstr[i], sizeof run->pstr[i], "%s", v);
+  return r;
+}
+
+/* The harness's own parameters, taken by every scenario that does not declare the name. */
+static const ab_param_desc_t ab__gil_free = {
+  .name = "gil_free", .type = AB_P_DOUBLE, .def = "0", .min = 0, .max = 1,
+  .help = "with --gil: the fraction of each compute run without the GIL (numpy's BLAS calls)" };
+
+static int ab__harness_param(ab_run_t *run, const char *name, const char *v, char *err, size_t len)
+{
+  if (strcmp(name, ab__gil_free.name))
+    return 1;
+  if (!run->gil_on) {
+    snprintf(err, len, "--param gil_free=%s: only with --gil (there is no GIL to run without)", v);
+    return -EINVAL;
+  }
+  return ab__param_parse(&ab__gil_free, v, &run->gil_free, err, len);
 }
 
 int ab_param_resolve(ab_run_t *run, const char *const *kv, int n, char *err, size_t len)
@@ -116,7 +139,12 @@ int ab_param_resolve(ab_run_t *run, const char *const *kv, int n, char *err, siz
     }
     char name[64];
     snprintf(name, sizeof name, "%.*s", (int)(eq - kv[k]), kv[k]);
-    int i = ab__param_idx(sc, name);
+    int i = ab__param_idx(sc, name), r;
+    if (i < 0 && (r = ab__harness_param(run, name, eq + 1, err, len)) <= 0) {
+      if (r < 0)
+        return r;
+      continue;
+    }
     if (i < 0) {
       int o = snprintf(err, len, "--param %s: scenario %s has no such parameter (expected one of:", name, sc->name);
       for (int j = 0; j < sc->nparams && o > 0 && (size_t)o < len; j++)
@@ -125,8 +153,7 @@ int ab_param_resolve(ab_run_t *run, const char *const *kv, int n, char *err, siz
         snprintf(err + o, len - o, "%s)", sc->nparams ? "" : " none");
       return -EINVAL;
     }
-    int r = ab__param_set(run, i, eq + 1, err, len);
-    if (r < 0)
+    if ((r = ab__param_set(run, i, eq + 1, err, len)) < 0)
       return r;
     run->pset[i] = 1;
   }
@@ -151,6 +178,13 @@ void ab__tables(ab_run_t *run)
     }
     snprintf(run->mt_name[m], AB_NAMELEN, "%s.step_ns", sc->roles[r].name);
     run->mt_step[r] = m++;
+    run->mt_gil[r] = run->ct_gil_forced[r] = -1;
+    if (run->gil_on) {
+      snprintf(run->mt_name[m], AB_NAMELEN, "%s.gil_wait_ns", sc->roles[r].name);
+      run->mt_gil[r] = m++;
+      snprintf(run->ct_name[c], AB_NAMELEN, "%s.gil_forced_switches", sc->roles[r].name);
+      run->ct_gil_forced[r] = c++;
+    }
   }
   for (int k = 0; k < sc->nchans; k++) {
     const char *n = sc->chans[k].name;

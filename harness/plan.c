@@ -49,6 +49,8 @@ static int ab__plan_add(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *
   o->cpus = c->cpus_set ? (cpu_set_t *)&c->cpus : NULL;
   o->quiet = c->quiet;
   o->detail = c->detail;
+  o->gil = c->gil;
+  o->gil_interval_ns = c->gil_interval_ns;
   o->latency_explicit = c->latency_set;
   o->latency_target_us = c->latency_off ? -1 : c->latency_set ? c->latency_us : c->rt_prio > 0 ? 0 : -1;
   o->want_result = 1;

@@ -116,6 +116,15 @@ static void ab__head(json_t *d, const ab_run_t *run, double window)
   ab__sets(d, "scenario", sc->name);
   ab__sets(d, "arch", run->rt->name);
   ab__sets(d, "transport", run->transport_name);
+  if (run->gil_on) { /* the model, not a real interpreter: figures of a Python-like run */
+    json_t *g = ab__child(d, "gil", json_object());
+    ab__sets(g, "model", "cpython-new-gil");
+    ab__setn(g, "interval_s", (double)run->gil_interval_ns / 1e9);
+    ab__setn(g, "check_ns", (double)run->gil_check_ns);
+    ab__setn(g, "free", run->gil_free);
+  } else {
+    json_object_set_new(d, "gil", json_null());
+  }
   ab__sets(d, "status", ab_result_status_names[run->status]);
   ab__sets(d, "error", run->error[0] ? run->error : NULL);
   ab__sets(d, "started_at", run->started_at);

@@ -30,6 +30,8 @@ typedef struct ab_result_req {
 typedef struct ab_result {
   json_t *doc;                     /* the whole document, owned */
   const char *scenario, *arch, *transport, *status_name, *error, *started_at;
+  int gil;                         /* run under the GIL model (--gil) */
+  double gil_interval_s, gil_free; /* its switch interval, and the compute it ran without it */
   int status;                      /* enum ab_status */
   double duration_s;
   int nfaults;                     /* injected on purpose: a test's figures */

@@ -62,6 +62,23 @@ static double ab__getn(ab__rd_t *rd, json_t *o, const char *k, int nullable)
   return json_number_value(v);
 }
 
+/* "gil": null (or absent, before the model existed), or the model's settings. */
+static void ab__view_gil(ab__rd_t *rd, ab_result_t *r)
+{
+  json_t *g = json_object_get(r->doc, "gil");
+  if (!g || json_is_null(g))
+    return;
+  if (!(g = ab__get(rd, r->doc, "gil", JSON_OBJECT, "an object or null")))
+    return;
+  r->gil = 1;
+  r->gil_interval_s = ab__getn(rd, g, "interval_s", 0);
+  r->gil_free = ab__getn(rd, g, "free", 0);
+  if (!rd->bad && !(r->gil_interval_s > 0 && r->gil_interval_s <= 1))
+    ab__bad(rd, "\"gil\": interval_s %g, expected more than 0 and at most 1", r->gil_interval_s);
+  if (!rd->bad && !(r->gil_free >= 0 && r->gil_free <= 1))
+    ab__bad(rd, "\"gil\": free %g, expected 0 to 1", r->gil_free);
+}
+
 static void ab__view_reqs(ab__rd_t *rd, ab_result_t *r)
 {
   json_t *a = ab__get(rd, r->doc, "requirements", JSON_ARRAY, "an array");
@@ -169,6 +186,7 @@ ab_result_t *ab_result_parse(json_t *doc, char *err, size_t len)
   if (r->status < 0 && !rd.bad)
     ab__bad(&rd, "\"status\": \"%s\", expected ok, partial or failed", r->status_name);
   r->error = ab__gets(&rd, doc, "error", 1);
+  ab__view_gil(&rd, r);
   r->started_at = ab__gets(&rd, doc, "started_at", 0);
   r->duration_s = ab__getn(&rd, doc, "duration_s", 0);
   json_t *f = json_object_get(doc, "faults");

@@ -27,8 +27,6 @@ enum { AB__AWAKE = 0, AB__ON_EFD = 1, AB__ON_FUTEX = 2 };
 
 typedef struct ab__ring {
   _Alignas(64) uint64_t head;          /* messages published (producer) */
-  uint32_t data_seq;                   /* futex word: bumped when the producer wakes a sleeper */
-  _Alignas(64) uint32_t rx_sleeping;   /* consumer: AB__AWAKE / AB__ON_EFD / AB__ON_FUTEX */
   _Alignas(64) unsigned char slots[];
 } ab__ring_t;
 
@@ -103,12 +101,12 @@ static void *ring_reserve(ab_chan_t *c, size_t len)
   return ab__slot(c, ((ab__ring_t *)c->mem)->head) + AB__HDR;
 }
 
-static void ab__ring_wake(ab_chan_t *c, ab__ring_t *r)
+static void ab__ring_wake(ab_chan_t *c)
 {
-  uint32_t how = __atomic_exchange_n(&r->rx_sleeping, AB__AWAKE, __ATOMIC_SEQ_CST);
+  uint32_t how = __atomic_exchange_n(&c->ctl->rx_sleeping, AB__AWAKE, __ATOMIC_SEQ_CST);
   if (how == AB__ON_FUTEX) {
-    __atomic_fetch_add(&r->data_seq, 1, __ATOMIC_SEQ_CST);
-    ab_futex_wake(&r->data_seq, 1, c->shared);
+    __atomic_fetch_add(&c->ctl->data_seq, 1, __ATOMIC_SEQ_CST);
+    ab_futex_wake(&c->ctl->data_seq, 1, c->shared);
   } else if (how == AB__ON_EFD) {
     uint64_t one = 1;
     ssize_t n = write(c->efd, &one, sizeof one);
@@ -122,8 +120,8 @@ static int ring_commit(ab_chan_t *c, const ab_msg_t *h)
   uint64_t head = r->head; /* ours alone */
   memcpy(ab__slot(c, head), h, AB__HDR);
   __atomic_store_n(&r->head, head + 1, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(&r->rx_sleeping, __ATOMIC_SEQ_CST) != AB__AWAKE)
-    ab__ring_wake(c, r);
+  if (__atomic_load_n(&c->ctl->rx_sleeping, __ATOMIC_SEQ_CST) != AB__AWAKE)
+    ab__ring_wake(c);
   return 0;
 }
 
@@ -164,14 +162,19 @@ static int ring_recv(ab_chan_t *c, ab_msg_t *h, const void **data, int64_t timeo
       if (ab__ring_spin(c, r, tail))
         break;
     }
-    __atomic_store_n(&r->rx_sleeping, AB__ON_FUTEX, __ATOMIC_SEQ_CST);
-    uint32_t v = __atomic_load_n(&r->data_seq, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&c->ctl->rx_sleeping, AB__ON_FUTEX, __ATOMIC_SEQ_CST);
+    uint32_t v = __atomic_load_n(&c->ctl->data_seq, __ATOMIC_SEQ_CST);
+    /* A stop (and its kick) that came before we announced ourselves: not slept out. */
+    if (c->stop && __atomic_load_n(c->stop, __ATOMIC_SEQ_CST)) {
+      __atomic_store_n(&c->ctl->rx_sleeping, AB__AWAKE, __ATOMIC_RELAXED);
+      continue;
+    }
     if (__atomic_load_n(&r->head, __ATOMIC_SEQ_CST) != tail) {
-      __atomic_store_n(&r->rx_sleeping, AB__AWAKE, __ATOMIC_RELAXED);
+      __atomic_store_n(&c->ctl->rx_sleeping, AB__AWAKE, __ATOMIC_RELAXED);
       break;
     }
-    ab_futex_wait(&r->data_seq, v, ab__sleep_ns(c, deadline), c->shared);
-    __atomic_store_n(&r->rx_sleeping, AB__AWAKE, __ATOMIC_RELAXED);
+    ab_futex_wait(&c->ctl->data_seq, v, ab__sleep_ns(c, deadline), c->shared);
+    __atomic_store_n(&c->ctl->rx_sleeping, AB__AWAKE, __ATOMIC_RELAXED);
   }
   unsigned char *s = ab__slot(c, tail);
   memcpy(h, s, AB__HDR);
@@ -182,8 +185,8 @@ static int ring_recv(ab_chan_t *c, ab_msg_t *h, const void **data, int64_t timeo
 /* A sleeping receiver is woken as a sender would wake it; it then finds the stop word. */
 static void ring_kick(ab_chan_t *c)
 {
-  if (c->mem)
-    ab__ring_wake(c, c->mem);
+  if (c->ctl) /* the ring itself may be unmapped here (the procs supervisor): not its ctl */
+    ab__ring_wake(c);
 }
 
 static int ring_fd(ab_chan_t *c)
@@ -198,10 +201,11 @@ static int ring_arm(ab_chan_t *c)
     return -ENOTSUP;
   /* A message still held by the receiver does not count: it is not news. */
   uint64_t tail = c->ctl->received + (c->ctl->rx_held ? 1 : 0);
-  __atomic_store_n(&r->rx_sleeping, AB__ON_EFD, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(&r->head, __ATOMIC_SEQ_CST) != tail) {
+  __atomic_store_n(&c->ctl->rx_sleeping, AB__ON_EFD, __ATOMIC_SEQ_CST);
+  /* News, or a stop whose kick may have come before we were armed: do not sleep. */
+  if (__atomic_load_n(&r->head, __ATOMIC_SEQ_CST) != tail || (c->stop && __atomic_load_n(c->stop, __ATOMIC_SEQ_CST))) {
     /* If the producer claimed us meanwhile it writes the eventfd: one spurious wake-up. */
-    __atomic_store_n(&r->rx_sleeping, AB__AWAKE, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&c->ctl->rx_sleeping, AB__AWAKE, __ATOMIC_SEQ_CST);
     return 1;
   }
   return 0;
@@ -209,11 +213,10 @@ static int ring_arm(ab_chan_t *c)
 
 static void ring_disarm(ab_chan_t *c)
 {
-  ab__ring_t *r = c->mem;
   if (c->efd < 0)
     return;
   /* Still armed: the producer never claimed us, so nothing was written; skip the read. */
-  if (__atomic_exchange_n(&r->rx_sleeping, AB__AWAKE, __ATOMIC_SEQ_CST) == AB__ON_EFD)
+  if (__atomic_exchange_n(&c->ctl->rx_sleeping, AB__AWAKE, __ATOMIC_SEQ_CST) == AB__ON_EFD)
     return;
   uint64_t n;
   ssize_t got = read(c->efd, &n, sizeof n);

@@ -2,6 +2,7 @@
  * the same whatever the runtime: a role cannot tell where it runs. What a runtime may wrap
  * (compute slices, blocking sections) goes through the run's hooks. */
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -59,6 +60,15 @@ void ab_block_end(ab_ctx_t *ctx)
     h->block(h->arg, ctx, 0);
 }
 
+void ab_sleep(ab_ctx_t *ctx, int64_t ns)
+{
+  struct timespec ts = ab_ts(ab_now_ns() + (ns > 0 ? ns : 0));
+  ab_block_begin(ctx);
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+    ;
+  ab_block_end(ctx);
+}
+
 void ab__block_run(ab_run_t *run, int begin)
 {
   const ab_hooks_t *h = run->hooks;
@@ -75,14 +85,29 @@ double ab_compute(ab_ctx_t *ctx, int64_t ns)
           ab__who(ctx, (char[64]){ 0 }, 64));
     return 0;
   }
-  if (!h || !h->compute)
+  if (!h || (!h->compute && !(h->free > 0)))
     return ab_compute_ns(&run->kernel, ns);
-  int64_t slice = h->slice_ns > 0 ? h->slice_ns : ns;
+  /* The slices share the work's iterations, not each its own rounded share: a slice of a
+   * few iterations rounded to whole ones would do a different amount of work than asked
+   * (15% more at 2.6 per us). */
+  uint64_t total = (uint64_t)llround((double)ns * run->kernel.iters_per_us / 1000.0);
+  uint64_t freed = h->free > 0 ? (uint64_t)llround((double)total * h->free) : 0;
+  int64_t held_ns = ns - (int64_t)((double)ns * (h->free > 0 ? h->free : 0));
+  int64_t nslices = h->slice_ns > 0 ? (held_ns + h->slice_ns - 1) / h->slice_ns : 1;
   double sum = 0;
-  for (int64_t left = ns; left > 0; left -= slice) {
-    h->compute(h->arg, ctx, 1);
-    sum += ab_compute_ns(&run->kernel, left < slice ? left : slice);
-    h->compute(h->arg, ctx, 0);
+  for (int64_t k = 0, done = 0; k < nslices && total > freed; k++) {
+    int64_t upto = (int64_t)((total - freed) * (uint64_t)(k + 1) / (uint64_t)nslices);
+    if (h->compute)
+      h->compute(h->arg, ctx, 1);
+    sum += ab_compute_iters((uint64_t)(upto - done));
+    if (h->compute)
+      h->compute(h->arg, ctx, 0);
+    done = upto;
+  }
+  if (freed > 0) { /* released as a C call releases the GIL around its work */
+    ab_block_begin(ctx);
+    sum += ab_compute_iters(freed);
+    ab_block_end(ctx);
   }
   return sum;
 }

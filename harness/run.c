@@ -72,8 +72,10 @@ static ab_calib_t *ab__calib(ab_run_t *run, const char *key)
   for (int i = 0; i < run->ncalib; i++)
     if (!strcmp(run->calib[i].key, key))
       return &run->calib[i];
-  if (run->ncalib == AB_MAX_CALIB)
+  if (run->ncalib == AB_MAX_CALIB) { /* a figure the result would silently lack */
+    ab_run_fail(run, "calibration %s: the table is full (%d entries)", key, AB_MAX_CALIB);
     return NULL;
+  }
   ab_calib_t *c = &run->calib[run->ncalib++];
   snprintf(c->key, sizeof c->key, "%s", key);
   return c;

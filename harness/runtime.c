@@ -196,6 +196,11 @@ void ab__role_ready(ab_ctx_t *ctx)
 
 void ab__role_finish(ab_ctx_t *ctx)
 {
+  /* Its end releases what a runtime wraps around its work (a GIL), as a thread's exit
+   * does: one that failed mid-run would otherwise keep the others waiting until the stop. */
+  const ab_hooks_t *h = ctx->run->hooks;
+  if (h && h->leave)
+    h->leave(h->arg, ctx);
   for (int c = 0; c < ctx->run->sc->nchans; c++)
     ab_recv_done(ctx, c);
   if (ctx->desc->fini)
@@ -397,10 +402,34 @@ static void ab__run_triggered(ab_ctx_t *ctx)
   }
 }
 
+/* The loop runtime's turn of a continuous role: one step unless it waits for its device
+ * or the window is over. 1 when it stepped. */
+int ab__role_continue(ab_ctx_t *ctx)
+{
+  if (ctx->waiting_dev || ab_now_ns() >= ctx->run->ctl->t_end)
+    return 0;
+  return ab__step(ctx, ab_now_ns()) < 0 ? 0 : 1;
+}
+
+/* Step after step through the window; then it waits for the stop, as a periodic role does. */
+static void ab__run_continuous(ab_ctx_t *ctx)
+{
+  ab_run_t *run = ctx->run;
+  while (!ab_stopped(run) && ab_now_ns() < run->ctl->t_end)
+    if (ab__step(ctx, ab_now_ns()) < 0 || ab__role_wait_dev(ctx) < 0)
+      break;
+  ab_block_begin(ctx);
+  while (!ab_stopped(run))
+    ab_futex_wait(&run->ctl->stop, 0, run->slice_ns, run->shared);
+  ab_block_end(ctx);
+}
+
 void ab__role_run(ab_ctx_t *ctx)
 {
   if (ctx->desc->period_ns > 0)
     ab__run_periodic(ctx);
   else if (ctx->desc->trigger >= 0)
     ab__run_triggered(ctx);
+  else
+    ab__run_continuous(ctx);
 }

@@ -113,6 +113,26 @@ static void ab__drain(ab_run_t *run, int ep)
   }
 }
 
+/* One step of each continuous role that is not waiting for its device: 1 if any stepped. */
+static int ab__continue(ab_run_t *run, int ep)
+{
+  ab_ctx_t *lctx = ab__lctx(run);
+  int any = 0;
+  for (int i = 0; i < run->nslots && !ab_stopped(run); i++) {
+    ab_ctx_t *ctx = &lctx[i];
+    if (!ctx->desc->continuous)
+      continue;
+    ab__mark_t m;
+    ab__mark(&m);
+    if (!ab__role_continue(ctx))
+      continue;
+    ab__charge(ctx, &m);
+    ab__want_dev(ep, ctx);
+    any = 1;
+  }
+  return any;
+}
+
 static void ab__on_timer(ab_run_t *run, int ep, int fd, ab_ctx_t *ctx)
 {
   uint64_t exp = 0;
@@ -155,9 +175,15 @@ static void ab__loop_body(ab_run_t *run, int ep, int *tfd)
   struct epoll_event evs[NEV];
   while (!ab_stopped(run) && ab_now_ns() < run->ctl->t_end) {
     ab__drain(run, ep);
-    ab__block_run(run, 1);
-    int n = epoll_wait(ep, evs, NEV, 50);
-    ab__block_run(run, 0);
+    /* Continuous roles take a step each between looks at the events, which then cannot wait. */
+    int busy = ab__continue(run, ep), n;
+    if (busy) {
+      n = epoll_wait(ep, evs, NEV, 0);
+    } else {
+      ab__block_run(run, 1);
+      n = epoll_wait(ep, evs, NEV, 50);
+      ab__block_run(run, 0);
+    }
     for (int e = 0; e < n && !ab_stopped(run); e++) {
       int slot = (int)(evs[e].data.u64 >> 8), kind = (int)(evs[e].data.u64 & 0xff);
       if (kind == EV_TIMER)

@@ -46,6 +46,7 @@ static void ab__release_devices(ab_run_t *run)
 static void ab__teardown(ab_run_t *run)
 {
   const ab_scenario_t *sc = run->sc;
+  ab__gil_teardown(run);
   for (int q = 0; q < run->nphys; q++)
     if (run->pchan_made && run->pchan_made[q]) {
       ab_chan_destroy(&run->pchans[q]);
@@ -386,6 +387,10 @@ static int ab__setup(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t le
     run->period[i] = sc->roles[i].period_ns;
   if ((r = ab__block_alloc(run)) < 0) {
     snprintf(err, len, "shared memory for the run: %s", strerror(-r));
+    return AB_EXIT_RESOURCE;
+  }
+  if (run->gil_on && (r = ab__gil_setup(run)) < 0) {
+    snprintf(err, len, "the GIL model: %s", strerror(-r));
     return AB_EXIT_RESOURCE;
   }
   if ((r = ab__prepare_devices(run, err, len)) < 0)

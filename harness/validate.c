@@ -127,11 +127,20 @@ static int ab__instances(ab_run_t *run, char *err, size_t len)
   for (int r = 0; r < sc->nroles; r++)
     total += sc->roles[r].instances ? (int64_t)ab_param(run, sc->roles[r].instances) : 1;
   if (total > AB_MAX_INSTANCES) {
+    int ones = 0;
     size_t n = (size_t)snprintf(err, len, "%lld role instances in all, at most %d:", (long long)total, AB_MAX_INSTANCES);
-    for (int r = 0; r < sc->nroles && n < len; r++)
-      if (sc->roles[r].instances)
+    for (int r = 0; r < sc->nroles; r++)
+      if (!sc->roles[r].instances)
+        ones++;
+      else if (n < len)
         n += (size_t)snprintf(err + n, len - n, " --param %s=%lld", sc->roles[r].instances,
                               (long long)ab_param(run, sc->roles[r].instances));
+    if (ones && n < len)
+      snprintf(err + n, len - n, " and %d role%s of one", ones, ones > 1 ? "s" : "");
+    return AB_EXIT_USAGE;
+  }
+  if (total == 0) {
+    snprintf(err, len, "no role instance to run (every role's count is 0)");
     return AB_EXIT_USAGE;
   }
   run->nslots = 0;
@@ -164,6 +173,13 @@ int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
   run->cpus = o->cpus;
   run->quiet = o->quiet;
   run->hooks = o->hooks;
+  if (o->gil && o->hooks) {
+    snprintf(err, len, "--gil: the GIL model wraps the roles itself (and this run has other hooks)");
+    return AB_EXIT_USAGE;
+  }
+  run->gil_on = o->gil;
+  run->gil_interval_ns = o->gil_interval_ns > 0 ? o->gil_interval_ns : 5 * AB_NS_PER_MS;
+  run->gil_check_ns = AB_NS_PER_US; /* CPython checks its eval breaker every few bytecodes */
   run->devopts = o->dev;
   run->latency_target_us = o->latency_target_us;
   run->latency_fd = -1;

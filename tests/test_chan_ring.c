@@ -260,3 +260,38 @@ static void kicked(const char *t, int want_fd)
 
 TEST_T(chan_ring_kick_at_stop_wakes_a_sleeping_receiver, 60) { kicked("ring", 0); }
 TEST_T(chan_shm_kick_at_stop_wakes_a_sleeping_receiver, 60) { kicked("shm", 1); }
+
+static void *kick_tx(void *p)
+{
+  kick_rx_t *k = p;
+  char x = 2;
+  k->r = ab_chan_send(k->c, &x, 1, 0);
+  return NULL;
+}
+
+/* A sender asleep on a full queue leaves at the kick too (its receiver busy elsewhere). */
+static void kicked_sender(const char *t)
+{
+  ab_chan_t c;
+  uint32_t stop = 0;
+  char x = 1;
+  mk(&c, t, 64, 1, AB_BLOCK, 0);
+  c.stop = &stop;
+  c.slice_ns = 6 * AB_NS_PER_S;
+  ab_chan_attach(&c, AB_SIDE_BOTH);
+  ASSERT_EQ(ab_chan_send(&c, &x, 1, 0), 0); /* the queue is full */
+  kick_rx_t k = { &c, 1 };
+  pthread_t th;
+  ASSERT_EQ(pthread_create(&th, NULL, kick_tx, &k), 0);
+  usleep(100 * 1000);
+  int64_t t0 = ab_now_ns();
+  __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+  ab_chan_kick(&c);
+  pthread_join(th, NULL);
+  ASSERT_EQ(k.r, -ECANCELED);
+  ASSERT_INT(ab_now_ns() - t0, <, 3 * AB_NS_PER_S);
+  ab_chan_destroy(&c);
+}
+
+TEST_T(chan_ring_kick_at_stop_wakes_a_sender_waiting_for_room, 60) { kicked_sender("ring"); }
+TEST_T(chan_pipe_kick_at_stop_wakes_a_sender_waiting_for_room, 60) { kicked_sender("pipe"); }

@@ -234,6 +234,15 @@ TEST_T(instances_1000_under_procs_shm_fan_out_and_in_and_add_up, 180)
   ab_result_t *r = run_fan(AB_ARCH_PROCS, "shm", MANY, 0);
   check_fan(r, atoi(MANY));
   ab_result_free(r);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  /* The supervisor has unmapped the rings; the kick reaches their receivers through the
+   * channels' control blocks, which it keeps: 300 processes (0.9 s slices) do not wait
+   * theirs out. A fraction of the slice, not an absolute time. */
+  r = run_fan(AB_ARCH_PROCS, "shm", "300", 0);
+  double down = json_number_value(json_object_get(json_object_get(r->doc, "phases"), "teardown_s"));
+  ASSERT_DBL(down, <, 0.6);
+  ab_result_free(r);
+#endif
 }
 
 TEST_T(instances_under_loop_and_procs_pipe_keep_every_message_whole, 120)
@@ -314,7 +323,7 @@ TEST(instances_descriptor_errors_are_named)
   sc.devs = NULL;
   sc.ndevs = 0;
   ASSERT(ab_scenario_check(&sc, err, sizeof err) < 0);
-  ASSERT_CONTAINS(err, "1 to 100000");
+  ASSERT_CONTAINS(err, "within 0 to 100000");
 }
 
 /* Two instanced roles within their own ranges but over the run's limit together: exit 2,
@@ -322,15 +331,16 @@ TEST(instances_descriptor_errors_are_named)
 TEST(instances_over_the_run_limit_together_exit_2_naming_each_count)
 {
   static const ab_param_desc_t p2[] = {
-    { .name = "a", .type = AB_P_INT, .def = "60000", .min = 1, .max = AB_MAX_INSTANCES },
-    { .name = "b", .type = AB_P_INT, .def = "50000", .min = 1, .max = AB_MAX_INSTANCES } };
+    { .name = "a", .type = AB_P_INT, .def = "1", .min = 1, .max = AB_MAX_INSTANCES },
+    { .name = "b", .type = AB_P_INT, .def = "1", .min = 1, .max = AB_MAX_INSTANCES } };
   static const ab_role_desc_t r2[] = {
     { .name = "x", .period_ns = AB_NS_PER_MS, .trigger = -1, .step = src_step, .instances = "a" },
     { .name = "y", .period_ns = AB_NS_PER_MS, .trigger = -1, .step = src_step, .instances = "b" } };
   ab_scenario_t sc = { .name = "big", .roles = r2, .nroles = 2, .params = p2, .nparams = 2, .archs = AB_ARCHS_ALL };
   char err[256];
   ASSERT_EQ(ab_scenario_check(&sc, err, sizeof err), 0);
-  ab_run_opts_t o = { .sc = &sc, .arch = AB_ARCH_THREADS, .duration_ns = AB_NS_PER_S, .latency_target_us = -1, .quiet = 1 };
+  ab_run_opts_t o = { .sc = &sc, .arch = AB_ARCH_THREADS, .duration_ns = AB_NS_PER_S, .latency_target_us = -1, .quiet = 1,
+                      .params = { "a=60000", "b=50000" }, .nparams = 2 };
   int code = 0;
   ASSERT(ab_run_new(&o, &code, err, sizeof err) == NULL);
   ASSERT_EQ(code, AB_EXIT_USAGE);
@@ -338,6 +348,20 @@ TEST(instances_over_the_run_limit_together_exit_2_naming_each_count)
   ASSERT_CONTAINS(err, "at most 100000");
   ASSERT_CONTAINS(err, "--param a=60000");
   ASSERT_CONTAINS(err, "--param b=50000");
+  /* Exactly the limit is allowed. */
+  o.params[0] = "a=99999";
+  o.params[1] = "b=1";
+  ab_run_t *run = ab_run_new(&o, &code, err, sizeof err);
+  if (!run)
+    AB_FAIL("100000 instances refused: %s", err);
+  ab_run_free(run);
+  /* Defaults over the limit: the descriptor is refused, not every default run. */
+  static const ab_param_desc_t p3[] = {
+    { .name = "a", .type = AB_P_INT, .def = "60000", .min = 1, .max = AB_MAX_INSTANCES },
+    { .name = "b", .type = AB_P_INT, .def = "60000", .min = 1, .max = AB_MAX_INSTANCES } };
+  sc.params = p3;
+  ASSERT(ab_scenario_check(&sc, err, sizeof err) < 0);
+  ASSERT_CONTAINS(err, "120000 role instances by default");
 }
 
 
