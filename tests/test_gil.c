@@ -39,12 +39,9 @@ static void *holder(void *p)
     int forced;
     spin_us(1);
     int64_t w = ab_gil_check(&d->g, &forced);
-    if (forced) {
-      d->a_forced++;
-      /* Forced switching: by the time A has it back, B has taken it. */
+    if (forced && ++d->a_forced == 1) /* forced switching: by the time A has it back, B had it */
       d->b_before_a = d->phase >= 2;
-      (void)w;
-    }
+    (void)w;
   }
   ab_gil_drop(&d->g);
   return NULL;
