@@ -270,6 +270,9 @@ double ab_compute(ab_ctx_t *ctx, int64_t ns);
  * one counts. */
 void ab_block_begin(ab_ctx_t *ctx);
 void ab_block_end(ab_ctx_t *ctx);
+/* A step (or .io) whose work goes on once fd is readable returns this: .io is called then,
+ * and meanwhile no other role waits (on the loop the fd joins the epoll set). */
+int ab_step_wait_fd(ab_ctx_t *ctx, int fd);
 /* Sleep ns (clock_nanosleep, as Python's time.sleep): a blocking call. */
 void ab_sleep(ab_ctx_t *ctx, int64_t ns);
 /* The role's device kind (enum ab_dev_kind), AB_DEV_NONE if it owns none. */

@@ -242,6 +242,7 @@ struct ab_ctx {
   uint64_t next_k;                 /* periodic: the next activation on the schedule */
   uint64_t received[AB_MAX_CHANS]; /* messages received, per channel (faults count them) */
   int waiting_dev;                 /* a step asked for its device (AB_STEP_WAIT_DEV) */
+  int wait_fd;                     /* ... or for this fd (ab_step_wait_fd); -1: its device's */
   ab_res_t res;                    /* loop: this role's callbacks' costs, summed */
   void *priv;
   /* the trigger message the runtime fetched before calling step */
@@ -308,6 +309,8 @@ int ab__role_wait_dev(ab_ctx_t *ctx);
 int ab__role_deliver(ab_ctx_t *ctx);                   /* fetch+step all trigger messages ready */
 int ab__role_continue(ab_ctx_t *ctx);                  /* loop: one step of a continuous role */
 int ab__role_io(ab_ctx_t *ctx);
+/* The fd a waiting step waits on: the one it named (ab_step_wait_fd), else its device's. */
+static inline int ab__wait_fd(const ab_ctx_t *ctx) { return ctx->wait_fd >= 0 ? ctx->wait_fd : ctx->dev_fd; }
 /* role.c: a message received on chan (the role's own count of it, faults injected on it). */
 void ab__got(ab_ctx_t *ctx, int chan, const ab_msg_t *m, const void *data);
 void ab__res_begin(ab_res_t *r, int who);              /* RUSAGE_THREAD or RUSAGE_SELF */

@@ -60,6 +60,12 @@ void ab_block_end(ab_ctx_t *ctx)
     h->block(h->arg, ctx, 0);
 }
 
+int ab_step_wait_fd(ab_ctx_t *ctx, int fd)
+{
+  ctx->wait_fd = fd;
+  return AB_STEP_WAIT_DEV;
+}
+
 void ab_sleep(ab_ctx_t *ctx, int64_t ns)
 {
   struct timespec ts = ab_ts(ab_now_ns() + (ns > 0 ? ns : 0));

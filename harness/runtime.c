@@ -126,7 +126,7 @@ void ab__ctx_init(ab_ctx_t *ctx, ab_run_t *run, int slot)
   ctx->counters = run->counters + (size_t)slot * run->nct;
   ctx->stash_chan = -1;
   ctx->devi = -1;
-  ctx->dev_fd = -1;
+  ctx->dev_fd = ctx->wait_fd = -1;
   for (int d = 0; d < run->sc->ndevs; d++)
     if (run->sc->devs[d].owner == role)
       ctx->devi = d;
@@ -288,7 +288,7 @@ int ab__role_wait_dev(ab_ctx_t *ctx)
 {
   ab_run_t *run = ctx->run;
   while (ctx->waiting_dev && !ab_stopped(run)) {
-    struct pollfd pf = { .fd = ctx->dev_fd, .events = POLLIN };
+    struct pollfd pf = { .fd = ab__wait_fd(ctx), .events = POLLIN };
     ab_block_begin(ctx);
     int n = poll(&pf, 1, AB_POLL_SLICE_MS(run));
     ab_block_end(ctx);
@@ -325,6 +325,7 @@ int ab__role_io(ab_ctx_t *ctx)
 {
   if (!ctx->desc->io)
     return 0;
+  ctx->wait_fd = -1; /* a wait is named anew each time */
   int r = ctx->desc->io(ctx);
   if (r == AB_STEP_WAIT_DEV) {
     ctx->waiting_dev = 1;

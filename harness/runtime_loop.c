@@ -79,10 +79,10 @@ static void ab__split(ab_res_t *r, double user_share)
 /* A step that asked for its device: its fd joins epoll until the device is ready. */
 static void ab__want_dev(int ep, ab_ctx_t *ctx)
 {
-  if (!ctx->waiting_dev || ctx->desc->on_device || ctx->dev_fd < 0)
+  if (!ctx->waiting_dev || ctx->desc->on_device || ab__wait_fd(ctx) < 0)
     return;
   struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ((uint64_t)ctx->slot << 8) | EV_DEV };
-  if (epoll_ctl(ep, EPOLL_CTL_ADD, ctx->dev_fd, &ev) < 0 && errno != EEXIST)
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, ab__wait_fd(ctx), &ev) < 0 && errno != EEXIST)
     ab_fail(ctx, "loop: epoll on the device of role %s: %s", ctx->desc->name, strerror(errno));
 }
 
@@ -156,7 +156,7 @@ static void ab__on_timer(ab_run_t *run, int ep, int fd, ab_ctx_t *ctx)
 static void ab__on_dev(ab_run_t *run, int ep, ab_ctx_t *ctx)
 {
   if (!ctx->desc->on_device) { /* a step's wait is over */
-    epoll_ctl(ep, EPOLL_CTL_DEL, ctx->dev_fd, NULL);
+    epoll_ctl(ep, EPOLL_CTL_DEL, ab__wait_fd(ctx), NULL);
     if (!ctx->waiting_dev)
       return;
     ctx->waiting_dev = 0;

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "ab.h"
+#include "helper.h"
 #include "serial.h"
 #include "serial_impl.h"
 
@@ -102,23 +103,12 @@ int ab__serial_make_raw(int fd, int baud)
 
 /* ---- supervisor side --------------------------------------------------------------- */
 
-static void ab__sim_child(int m, int baud, pid_t parent) __attribute__((noreturn));
-static void ab__sim_child(int m, int baud, pid_t parent)
+typedef struct { int m, baud; } ab__sim_arg_t;
+
+static int ab__sim_main(void *arg)
 {
-  prctl(PR_SET_NAME, "ab-motorsim");
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) /* the supervisor died before the death signal was armed */
-    _exit(0);
-  signal(SIGINT, SIG_IGN); /* Ctrl-C is the supervisor's to handle; it then releases us */
-  /* A group of our own: a SIGTERM or SIGHUP sent to the run's process group is for the
-   * supervisor, which then stops the run and releases us in order. */
-  setpgid(0, 0);
-  /* Keep none of the supervisor's descriptors: a pipe end held here would hide EOF from a
-   * role until release. */
-  if (m > 3)
-    close_range(3, (unsigned)m - 1, 0);
-  close_range((unsigned)(m > 2 ? m + 1 : 3), ~0U, 0);
-  _exit(ab_motorsim_run(m, baud) < 0 ? 1 : 0);
+  const ab__sim_arg_t *a = arg;
+  return ab_motorsim_run(a->m, a->baud);
 }
 
 static int ab__start_mock(ab__serial_state_t *st, char *err)
@@ -135,15 +125,13 @@ static int ab__start_mock(ab__serial_state_t *st, char *err)
     ab__fail(err, rc, "mock serial: setting up the pty: %s", strerror(-rc));
     goto close_master;
   }
-  pid_t parent = getpid();
-  pid_t pid = fork();
+  ab__sim_arg_t a = { m, st->baud };
+  pid_t pid = ab_helper_start("ab-motorsim", ab__sim_main, &a, &m, 1);
   if (pid < 0) {
-    rc = -errno;
+    rc = (int)pid;
     ab__fail(err, rc, "mock serial: fork of the motor simulator: %s", strerror(-rc));
     goto close_master;
   }
-  if (pid == 0)
-    ab__sim_child(m, st->baud, parent);
   close(m); /* the simulator owns the master now */
   st->sim_pid = pid;
   st->mock = 1;
@@ -204,41 +192,12 @@ static int ab__serial_prepare(void *state, const ab_dev_opts_t *o, char *err)
 
 /* Wait up to ms for pid to exit. A pidfd is pollable, so this is a wait, not a poll loop;
  * without one (Linux < 5.3) there is no grace period and the caller kills at once. */
-static void ab__wait_exit(pid_t pid, int ms)
-{
-  int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (pfd < 0)
-    return;
-  struct pollfd p = { .fd = pfd, .events = POLLIN };
-  int64_t deadline = ab_now_ns() + ms * AB_NS_PER_MS;
-  for (;;) {
-    int64_t left = deadline - ab_now_ns();
-    if (left <= 0 || poll(&p, 1, (int)((left + AB_NS_PER_MS - 1) / AB_NS_PER_MS)) >= 0)
-      break;
-    if (errno != EINTR)
-      break;
-  }
-  close(pfd);
-}
-
 static void ab__serial_release(void *state)
 {
   ab__serial_state_t *st = state;
   pid_t pid = st->sim_pid;
-  if (pid <= 0)
-    return;
   st->sim_pid = 0;
-  if (kill(pid, SIGTERM) < 0)
-    return; /* ESRCH: someone else already reaped it */
-  ab__wait_exit(pid, AB__SIM_STOP_GRACE_MS);
-  pid_t r;
-  while ((r = waitpid(pid, NULL, WNOHANG)) < 0 && errno == EINTR)
-    ;
-  if (r != 0)
-    return; /* reaped, or ECHILD: not ours to wait for */
-  kill(pid, SIGKILL);
-  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-    ;
+  ab_helper_stop(pid, AB__SIM_STOP_GRACE_MS);
 }
 
 static const char *ab__serial_backend(const void *state)
