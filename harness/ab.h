@@ -193,6 +193,10 @@ void ab_calib_set(ab_run_t *run, const char *key, double value);
 void ab_calib_str(ab_run_t *run, const char *key, const char *value);
 /* Scenario-private state, shared by all roles (in shared memory for procs), zeroed. */
 void *ab_run_shared(ab_run_t *run, size_t size);
+/* A service of the scenario's own (a mock database) in a helper process, started in set-up:
+ * not a role, so not in the architecture's costs; stopped at the end of the run whatever
+ * happens. It keeps only the descriptors in keep (its sockets). 0 or -errno. */
+int ab_run_helper(ab_run_t *run, const char *name, int (*main)(void *arg), void *arg, const int *keep, int nkeep);
 /* Counter and metric totals after the run (finish): merged over roles. */
 int64_t ab_run_counter(const ab_run_t *run, int counter);
 void ab_run_counter_set(ab_run_t *run, int counter, int64_t value);

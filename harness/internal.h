@@ -28,6 +28,7 @@
 #define AB_MAX_CT (AB_MAX_COUNTERS + 3 * AB_MAX_ROLES + 4 * AB_MAX_CHANS)
 #define AB_MAX_VALUES 8
 #define AB_MAX_FAULTS 4
+#define AB_MAX_HELPERS 4
 #define AB_MAX_CALIB (24 + AB_MAX_CHANS) /* with a policy note per channel */
 #define AB_NAMELEN 48
 
@@ -193,6 +194,8 @@ struct ab_run {
   size_t spool_size;
   void *scen_shared;
   size_t scen_shared_size;
+  pid_t helpers[AB_MAX_HELPERS];   /* the scenario's helper processes (ab_run_helper) */
+  int nhelpers;
 
   size_t chan_size[AB_MAX_CHANS];
   int64_t period[AB_MAX_ROLES];    /* from the descriptor; set-up may change it */

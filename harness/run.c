@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper.h"
 #include "internal.h"
 #include "shm.h"
 #include "stats.h"
@@ -106,6 +107,19 @@ void *ab_run_shared(ab_run_t *run, size_t size)
     run->scen_shared_size = size;
   }
   return run->scen_shared;
+}
+
+int ab_run_helper(ab_run_t *run, const char *name, int (*main)(void *arg), void *arg, const int *keep, int nkeep)
+{
+  if (run->nhelpers == AB_MAX_HELPERS) {
+    ab_run_fail(run, "helper %s: at most %d helper processes", name, AB_MAX_HELPERS);
+    return -EMFILE;
+  }
+  pid_t pid = ab_helper_start(name, main, arg, keep, nkeep);
+  if (pid < 0)
+    return (int)pid;
+  run->helpers[run->nhelpers++] = pid;
+  return 0;
 }
 
 int64_t ab_run_counter(const ab_run_t *run, int counter)

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper.h"
 #include "internal.h"
 #include "result.h"
 #include "shm.h"
@@ -33,9 +34,13 @@
 #define AB_READY_TIMEOUT_NS (60 * AB_NS_PER_S)
 #define AB_TICK_NS (250 * AB_NS_PER_MS) /* the supervisor's longest sleep in the window */
 
-/* The mock devices' own processes and state: what must go even when a role is wedged. */
+/* The mock devices' and the scenario's helper processes and state: what must go even when a
+ * role is wedged. */
 static void ab__release_devices(ab_run_t *run)
 {
+  for (int i = 0; i < run->nhelpers; i++)
+    ab_helper_stop(run->helpers[i], 1000);
+  run->nhelpers = 0;
   for (int d = 0; d < run->sc->ndevs; d++) {
     if (run->dev_prepared[d])
       run->devops[d]->release(run->devstate[d]);

@@ -1,0 +1,384 @@
+/* agents (seed 001, WORKLOADS.md §3): N agents, each stepping back to back; a step is about
+ * 70% CPU and 30% blocking I/O against real local endpoints:
+ *
+ *  - think: real belief-update work calibrated to `think`: the harness's kernel (matrix-vector
+ *    products and a norm, through ab_compute, so a GIL model sees every microsecond of it)
+ *    and the agent's own update of its belief state: a transition, an observation's
+ *    likelihood, normalisation, and an expected-free-energy score over candidate actions;
+ *  - the shared belief cache (--param cache=): `manager`, a PUT and a GET round trip to a
+ *    server process per step, as the document's mp.Manager().dict(); `shm`, a seqlocked table
+ *    in shared memory; `none`;
+ *  - act: a query to the loopback "database" (hw/agentdb.c, its own process, not counted)
+ *    answered after `act`, a datagram to a loopback sink, an append to a file. The step sends
+ *    the query and waits on its socket (ab_step_wait_fd): a thread or process blocks there,
+ *    the event loop multiplexes it with epoll.
+ *
+ * A coordinator broadcasts a consensus every `period` (fan-out) and gathers the agents'
+ * belief summaries (fan-in): coord.latency_ns is, for each summary, the time from the
+ * broadcast to the agent's answer, so how long a consensus takes to reach the agents.
+ *
+ * Figures: agent.steps (cycles completed), agent.cycle_ns (think through act), and values
+ * agents.steps_per_s, agents.efficiency (steps/s against N x the single-agent rate
+ * 1/(think+act), the document's definition) and agents.efficiency_machine (against
+ * min(N x that rate, CPUs / think), what the machine can give). The requirement: efficiency
+ * against the machine's bound at least `floor` (0.8).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ab.h"
+#include "agentdb.h"
+
+enum { R_AGENT, R_COORD, NR };
+enum { C_CONS, C_BELIEF, NC };
+enum { K_STEPS, K_CACHE_MISS, K_ROUNDS, K_STATE_BAD, NK };
+enum { M_CYCLE, M_COORD, NM };
+enum { V_RATE, V_EFF, V_EFF_MACHINE, NV };
+enum { CACHE_NONE, CACHE_SHM, CACHE_MANAGER };
+
+#define D 32 /* belief states */
+#define K 8  /* candidate actions */
+
+typedef struct { uint64_t round; int64_t t_b; double consensus; } cons_t;
+typedef struct { uint64_t round; int64_t t_b, t_reply; uint32_t agent; double entropy; } belief_t;
+typedef struct { uint32_t seq; uint32_t pad; double v[AB_DB_VAL / sizeof(double)]; } cache_ent_t;
+
+/* What an agent is: the state a pool would carry with each task. */
+typedef struct {
+  uint32_t index;
+  uint64_t steps, rng;
+  double belief[D], pref[D];
+  double last_entropy;
+} agent_state_t;
+
+typedef struct {
+  agent_state_t st;
+  int db, sink, file;     /* this instance's own ends */
+  int64_t t_cycle;        /* when the step in flight began */
+  uint64_t qid;
+} agent_t;
+
+typedef struct {
+  ab_db_t db;
+  double trans[D][D];     /* the transition model, shared read-only */
+  int64_t update_ns;      /* the agent's own update, calibrated */
+  cache_ent_t cache[];    /* cache=shm: one entry per agent */
+} shared_t;
+
+
+/* ---- the belief update (real work) ----------------------------------------------------------- */
+
+static uint64_t xs(uint64_t *s)
+{
+  *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+  return *s;
+}
+
+/* Predict through the transition model, weigh by an observation's likelihood, normalise;
+ * then score each candidate action (expected free energy: divergence from the preferences
+ * of the belief the action would lead to). Returns the chosen action. */
+static int belief_update(agent_state_t *a, const double trans[D][D])
+{
+  double p[D] = { 0 }, sum = 0;
+  int obs = (int)(xs(&a->rng) % D);
+  for (int j = 0; j < D; j++)
+    for (int i = 0; i < D; i++)
+      p[i] += trans[j][i] * a->belief[j];
+  for (int i = 0; i < D; i++) {
+    p[i] *= i == obs ? 0.6 : 0.4 / (D - 1);
+    sum += p[i];
+  }
+  double h = 0;
+  for (int i = 0; i < D; i++) {
+    a->belief[i] = sum > 0 ? p[i] / sum : 1.0 / D;
+    h -= a->belief[i] > 0 ? a->belief[i] * log(a->belief[i]) : 0;
+  }
+  a->last_entropy = h;
+  int best = 0;
+  double best_g = INFINITY;
+  for (int k = 0; k < K; k++) {
+    double g = 0;
+    for (int i = 0; i < D; i++) {
+      double q = a->belief[(i + k) % D] + 1e-12;
+      g += q * log(q / a->pref[i]);
+    }
+    if (g < best_g)
+      best_g = g, best = k;
+  }
+  return best;
+}
+
+/* ---- an agent ---------------------------------------------------------------------------------- */
+
+static int agent_init(ab_ctx_t *ctx)
+{
+  shared_t *sh = ab_shared(ctx);
+  agent_t *a = calloc(1, sizeof *a);
+  if (!a)
+    return -ENOMEM;
+  *ab_priv(ctx) = a;
+  a->st.index = (uint32_t)ab_instance(ctx);
+  a->st.rng = 0x9e3779b97f4a7c15ULL * (a->st.index + 1);
+  for (int i = 0; i < D; i++) {
+    a->st.belief[i] = 1.0 / D;
+    a->st.pref[i] = (1.0 + (double)((i + a->st.index) % D)) / (D * (D + 1) / 2.0);
+  }
+  a->sink = a->file = -1;
+  if ((a->db = ab_db_connect(sh->db.tcp_port, 0)) < 0 || (a->sink = ab_db_connect(sh->db.udp_port, 1)) < 0)
+    return ab_fail(ctx, "agent %u: connecting to the database: %s", a->st.index, strerror(-(a->db < 0 ? a->db : a->sink)));
+  /* an unnamed file of its own, gone with its last descriptor */
+  if ((a->file = open("/tmp", O_TMPFILE | O_WRONLY | O_APPEND | O_CLOEXEC, 0600)) < 0)
+    return ab_fail(ctx, "agent %u: a file to append to in /tmp: %s", a->st.index, strerror(errno));
+  return 0;
+}
+
+static void agent_fini(ab_ctx_t *ctx)
+{
+  agent_t *a = *ab_priv(ctx);
+  if (!a)
+    return;
+  if (a->db >= 0)
+    close(a->db);
+  if (a->sink >= 0)
+    close(a->sink);
+  if (a->file >= 0)
+    close(a->file);
+  free(a);
+  *ab_priv(ctx) = NULL;
+}
+
+/* The newest consensus, if one came: answer it with this agent's belief summary. */
+static void agent_consensus(ab_ctx_t *ctx, agent_t *a)
+{
+  ab_msg_t m;
+  cons_t c = { 0 };
+  const cons_t *got;
+  while ((got = ab_recv(ctx, C_CONS, &m, NULL))) {
+    c = *got;
+    ab_recv_done(ctx, C_CONS);
+  }
+  if (!c.round)
+    return;
+  belief_t b = { c.round, c.t_b, ab_now_ns(), a->st.index, a->st.last_entropy };
+  ab_send(ctx, C_BELIEF, &b, sizeof b, 0);
+}
+
+/* The shared belief cache: write ours, read a neighbour's. */
+static int agent_cache(ab_ctx_t *ctx, agent_t *a, int how)
+{
+  shared_t *sh = ab_shared(ctx);
+  uint32_t n = (uint32_t)ab_instances(ctx, R_AGENT), next = (a->st.index + 1) % n;
+  if (how == CACHE_SHM) {
+    cache_ent_t *e = &sh->cache[a->st.index], *o = &sh->cache[next];
+    __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL);
+    memcpy(e->v, a->st.belief, sizeof e->v);
+    __atomic_add_fetch(&e->seq, 1, __ATOMIC_RELEASE);
+    double v[sizeof o->v / sizeof(double)];
+    for (int tries = 0; tries < 100; tries++) {
+      uint32_t s0 = __atomic_load_n(&o->seq, __ATOMIC_ACQUIRE);
+      memcpy(v, o->v, sizeof v);
+      if (!(s0 & 1) && __atomic_load_n(&o->seq, __ATOMIC_ACQUIRE) == s0)
+        return 0;
+    }
+    ab_count(ctx, K_CACHE_MISS, 1);
+    return 0;
+  }
+  if (how != CACHE_MANAGER)
+    return 0;
+  ab_db_msg_t q = { .op = AB_DB_PUT, .key = a->st.index % AB_DB_KEYS, .id = ++a->qid };
+  memcpy(q.val, a->st.belief, sizeof q.val);
+  ab_block_begin(ctx);
+  int r = ab_db_send(a->db, &q);
+  if (!r)
+    r = ab_db_recv(a->db, &q);
+  q = (ab_db_msg_t){ .op = AB_DB_GET, .key = next % AB_DB_KEYS, .id = ++a->qid };
+  if (!r)
+    r = ab_db_send(a->db, &q);
+  if (!r)
+    r = ab_db_recv(a->db, &q);
+  ab_block_end(ctx);
+  return r;
+}
+
+static int agent_step(ab_ctx_t *ctx)
+{
+  shared_t *sh = ab_shared(ctx);
+  agent_t *a = *ab_priv(ctx);
+  a->t_cycle = ab_now_ns();
+  agent_consensus(ctx, a);
+  int64_t think = (int64_t)ab_ctx_param(ctx, "think");
+  ab_compute(ctx, think > sh->update_ns ? think - sh->update_ns : 0);
+  belief_update(&a->st, sh->trans);
+  int r = agent_cache(ctx, a, (int)ab_ctx_param(ctx, "cache"));
+  if (r < 0)
+    return r;
+  ab_db_msg_t q = { .op = AB_DB_QUERY, .id = ++a->qid, .service_us = (uint32_t)(ab_ctx_param(ctx, "act") / 1e3) };
+  ab_block_begin(ctx);
+  r = ab_db_send(a->db, &q);
+  ab_block_end(ctx);
+  return r < 0 ? r : ab_step_wait_fd(ctx, a->db);
+}
+
+/* The query's answer is in: send to the sink, append to the file, and the step is done. */
+static int agent_io(ab_ctx_t *ctx)
+{
+  agent_t *a = *ab_priv(ctx);
+  ab_db_msg_t q;
+  char line[96];
+  ab_block_begin(ctx);
+  int r = ab_db_recv(a->db, &q);
+  int n = snprintf(line, sizeof line, "agent %u step %llu entropy %.6f\n", a->st.index,
+                   (unsigned long long)a->st.steps, a->st.last_entropy);
+  if (!r && send(a->sink, line, (size_t)n, MSG_NOSIGNAL) < 0)
+    r = -errno;
+  if (!r && write(a->file, line, (size_t)n) != n)
+    r = -EIO;
+  ab_block_end(ctx);
+  if (r < 0)
+    return r;
+  if (q.id != a->qid)
+    return ab_fail(ctx, "agent %u: the database answered query %llu, expected %llu", a->st.index,
+                   (unsigned long long)q.id, (unsigned long long)a->qid);
+  a->st.steps++;
+  ab_count(ctx, K_STEPS, 1);
+  ab_record(ctx, M_CYCLE, ab_now_ns() - a->t_cycle);
+  return 0;
+}
+
+/* ---- the coordinator ------------------------------------------------------------------------- */
+
+static int coord_step(ab_ctx_t *ctx)
+{
+  uint64_t *round = *ab_priv(ctx) ? *ab_priv(ctx) : (*ab_priv(ctx) = calloc(1, sizeof(uint64_t)));
+  if (!round)
+    return -ENOMEM;
+  ab_msg_t m;
+  const belief_t *b;
+  double sum = 0;
+  int n = 0;
+  while ((b = ab_recv(ctx, C_BELIEF, &m, NULL))) {
+    ab_record(ctx, M_COORD, b->t_reply - b->t_b);
+    sum += b->entropy;
+    n++;
+    ab_recv_done(ctx, C_BELIEF);
+  }
+  cons_t c = { ++*round, ab_now_ns(), n ? sum / n : 0 };
+  ab_count(ctx, K_ROUNDS, 1);
+  return ab_send_to(ctx, C_CONS, AB_ALL, &c, sizeof c, 0);
+}
+
+static void coord_fini(ab_ctx_t *ctx)
+{
+  free(*ab_priv(ctx));
+  *ab_priv(ctx) = NULL;
+}
+
+/* ---- set-up, finish, the descriptor ----------------------------------------------------------- */
+
+static int64_t calibrate_update(const shared_t *sh)
+{
+  agent_state_t a = { .rng = 1 };
+  for (int i = 0; i < D; i++)
+    a.belief[i] = a.pref[i] = 1.0 / D;
+  int64_t best = INT64_MAX;
+  for (int batch = 0; batch < 5; batch++) {
+    int64_t t0 = ab_now_ns();
+    for (int k = 0; k < 200; k++)
+      belief_update(&a, sh->trans);
+    int64_t dt = (ab_now_ns() - t0) / 200;
+    best = dt < best ? dt : best;
+  }
+  return best;
+}
+
+static int agents_setup(ab_run_t *run)
+{
+  int n = ab_run_instances(run, R_AGENT), r;
+  shared_t *sh = ab_run_shared(run, sizeof(shared_t) + (size_t)n * sizeof(cache_ent_t));
+  if (!sh)
+    return -ENOMEM;
+  for (int j = 0; j < D; j++) { /* a row-stochastic transition model, the same every run */
+    double sum = 0;
+    for (int i = 0; i < D; i++)
+      sum += sh->trans[j][i] = 1.0 + (double)((i * 7 + j * 13) % 11);
+    for (int i = 0; i < D; i++)
+      sh->trans[j][i] /= sum;
+  }
+  sh->update_ns = calibrate_update(sh);
+  ab_calib_set(run, "agent.update_ns", (double)sh->update_ns);
+  if ((r = ab_run_kernel(run)) < 0 || (r = ab_run_period(run, R_COORD, (int64_t)ab_param(run, "period"))) < 0)
+    return r;
+  if ((r = ab_db_start(run, &sh->db)) < 0)
+    ab_run_fail(run, "agents: starting the database service: %s", strerror(-r));
+  return r;
+}
+
+static int agents_finish(ab_run_t *run)
+{
+  double window = (double)ab_run_window(run) / 1e9, n = ab_run_instances(run, R_AGENT);
+  double think = ab_param(run, "think") / 1e9, act = ab_param(run, "act") / 1e9;
+  double cpus = (double)sysconf(_SC_NPROCESSORS_ONLN);
+  if (window <= 0)
+    return 0;
+  double rate = (double)ab_run_counter(run, K_STEPS) / window, ideal = n / (think + act);
+  double bound = ideal < cpus / think ? ideal : cpus / think;
+  ab_run_value_set(run, V_RATE, rate);
+  ab_run_value_set(run, V_EFF, rate / ideal);
+  ab_run_value_set(run, V_EFF_MACHINE, rate / bound);
+  ab_calib_set(run, "agents.single_rate_per_s", 1 / (think + act));
+  ab_calib_set(run, "agents.machine_bound_per_s", bound);
+  return 0;
+}
+
+static const ab_param_desc_t params[] = {
+  { "n", AB_P_INT, "10", 1, 1000, NULL, "agents" },
+  { "think", AB_P_DURATION, "7ms", 1e5, 1e9, NULL, "CPU per step (belief update)" },
+  { "act", AB_P_DURATION, "3ms", 1e5, 1e9, NULL, "blocking I/O per step (the database's service time)" },
+  { "cache", AB_P_ENUM, "manager", 0, 0, "none|shm|manager", "the shared belief cache" },
+  { "period", AB_P_DURATION, "100ms", 1e7, 1e10, NULL, "the coordinator's round" },
+  { "floor", AB_P_DOUBLE, "0.8", 0, 1, NULL, "required steps/s against the machine's bound" },
+};
+
+static const ab_role_desc_t roles[NR] = {
+  [R_AGENT] = { .name = "agent", .continuous = 1, .trigger = -1, .step = agent_step, .io = agent_io,
+                .init = agent_init, .fini = agent_fini, .flags = AB_ROLE_CPU, .instances = "n" },
+  [R_COORD] = { .name = "coord", .period_ns = 100 * AB_NS_PER_MS, .trigger = -1, .step = coord_step,
+                .fini = coord_fini, .flags = AB_ROLE_IO },
+};
+
+static const ab_chan_desc_t chans[NC] = {
+  [C_CONS] = { .name = "consensus", .from = R_COORD, .to = R_AGENT, .msg_max = sizeof(cons_t), .depth = 4,
+               .policy = AB_DROP },
+  [C_BELIEF] = { .name = "belief", .from = R_AGENT, .to = R_COORD, .msg_max = sizeof(belief_t), .depth = 1024,
+                 .policy = AB_DROP },
+};
+
+static const char *const counters[NK] = { [K_STEPS] = "agent.steps", [K_CACHE_MISS] = "agent.cache_retries",
+                                          [K_ROUNDS] = "coord.rounds", [K_STATE_BAD] = "agent.state_bad" };
+static const ab_metric_desc_t metrics[NM] = { [M_CYCLE] = { "agent.cycle_ns" }, [M_COORD] = { "coord.latency_ns" } };
+static const char *const values[NV] = { [V_RATE] = "agents.steps_per_s", [V_EFF] = "agents.efficiency",
+                                        [V_EFF_MACHINE] = "agents.efficiency_machine" };
+static const ab_req_desc_t reqs[] = {
+  { .name = "agents.efficiency_machine", .op = AB_GE, .limit_param = "floor", .limit_scale = 1.0 },
+};
+
+const ab_scenario_t ab_scenario_agents = {
+  .name = "agents",
+  .summary = "N agents stepping back to back: think (real belief updates) then act (database, sink, file)",
+  .roles = roles, .nroles = NR,
+  .chans = chans, .nchans = NC,
+  .counters = counters, .ncounters = NK,
+  .metrics = metrics, .nmetrics = NM,
+  .values = values, .nvalues = NV,
+  .reqs = reqs, .nreqs = 1,
+  .params = params, .nparams = sizeof params / sizeof params[0],
+  .setup = agents_setup,
+  .finish = agents_finish,
+  .archs = AB_ARCHS_ALL,
+};
