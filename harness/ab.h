@@ -152,6 +152,7 @@ typedef struct ab_scenario {
   const char *table_role;
   const char *table_chain;
   const char *table_chain_lost; /* counter: chains that never completed, shown beside it */
+  const char *table_rate;       /* a value shown as the table's rate/s ("agents.steps_per_s") */
   /* In the supervisor, after params are parsed and before anything is spawned: calibrate
    * kernels (recorded with ab_calib_set) and size channels from params. May be NULL. */
   int (*setup)(ab_run_t *run);

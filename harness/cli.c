@@ -25,7 +25,8 @@
 static const char usage[] =
     "usage: archbench list\n"
     "       archbench run SCENARIO [--arch A[,B..]|all] [--duration 10s] [--transport T[,U..]|all]\n"
-    "                     [--out DIR] [--param k=v ...] [--serial DEV] [--baud N] [--camera DEV]\n"
+    "                     [--out DIR] [--param k=v ...] [--sweep k=a,b,c] [--serial DEV] [--baud N]\n"
+    "                     [--camera DEV]\n"
     "                     [--cpus LIST] [--rt-prio N] [--latency-target US | --no-latency-target]\n"
     "                     [--gil] [--gil-interval 5ms] [--fault SPEC ...] [--per-instance] [--quiet]\n"
     "       archbench bench [--duration 4s] [--out DIR] [--quiet]\n"
@@ -33,6 +34,7 @@ static const char usage[] =
     "    it is 0 by default with --rt-prio, off otherwise.\n"
     "--fault stall:ROLE:K:DUR | corrupt:CHAN:K injects a known fault (for tests; the result lists it).\n"
     "--per-instance adds each role instance's costs and activations to the result.\n"
+    "--sweep k=a,b,c runs once per value of param k (a result each, agents.threads.n=10.json).\n"
     "--gil models CPython's GIL in each process (switch interval --gil-interval, 5 ms as CPython);\n"
     "    --param gil_free=F runs that fraction of compute without it, as numpy's BLAS calls do.\n"
     "exit codes: 0 ok, 1 a requirement failed, 2 bad usage, 3 missing device or permission, 130 interrupted\n";
@@ -125,6 +127,11 @@ static int ab__parse_opt(int argc, char **argv, int *i, ab__cli_t *c)
     if (c->nparams == AB_MAX_PARAMS)
       return ab_usage_error("--param %s: too many parameters (at most 16)", v, "");
     c->params[c->nparams++] = v;
+  } else if (OPT("--sweep")) {
+    VAL("--sweep");
+    if (c->sweep)
+      return ab_usage_error("--sweep %s: one sweep per command (already --sweep %s)", v, c->sweep);
+    c->sweep = v;
   } else if (OPT("--fault")) {
     VAL("--fault");
     if (c->nfaults == AB_MAX_FAULTS)
@@ -249,7 +256,8 @@ static int ab__plan_validate(ab__plan_t *p)
 static int ab__plan_claim(ab__plan_t *p, const char *out)
 {
   for (int k = 0; k < p->n; k++) {
-    char *name = ab_result_name(p->run[k].sc, p->run[k].arch, p->run[k].transport);
+    char *name = ab_result_name(p->run[k].sc, p->run[k].arch, p->run[k].transport, p->run[k].sweep_key,
+                                p->run[k].sweep_value);
     if (!name || asprintf(&p->path[k], "%s/%s", out, name) < 0) {
       free(name);
       return AB_EXIT_RESOURCE;
@@ -452,7 +460,7 @@ static int ab__cmd_bench(int argc, char **argv)
   }
   if (r)
     return r;
-  if (c.arch || c.transport || c.nparams || c.nfaults)
+  if (c.arch || c.transport || c.nparams || c.nfaults || c.sweep)
     return ab_usage_error("bench: runs every scenario with every runtime and its defaults (use `run` to choose)%s%s",
                            "", "");
   if (!c.duration_set)

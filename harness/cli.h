@@ -11,6 +11,7 @@
 #include "result.h"
 
 #define AB_MAX_PLAN 64
+#define AB_MAX_SWEEP 16
 
 /* The options of `run` and `bench`, as parsed. */
 typedef struct ab__cli {
@@ -26,6 +27,7 @@ typedef struct ab__cli {
   int rt_prio, quiet;
   int detail;                    /* --per-instance */
   int gil;                       /* --gil */
+  const char *sweep;             /* --sweep k=a,b,c */
   int64_t gil_interval_ns;       /* --gil-interval (0: CPython's 5 ms) */
   int latency_us, latency_set, latency_off;
   cpu_set_t cpus;
@@ -39,6 +41,9 @@ typedef struct ab__plan {
   char *path[AB_MAX_PLAN]; /* each run's result file */
   int lock[AB_MAX_PLAN];   /* its lock, held for the command */
   int n;
+  /* --sweep: its param, its points, each run's "k=v" */
+  char sweep_key[32], sweep_vals[AB_MAX_SWEEP][32], sweep_kv[AB_MAX_PLAN][72];
+  int nsweep;
 } ab__plan_t;
 
 /* "archbench: " + the message, one line, on stderr; returns AB_EXIT_USAGE. */
@@ -49,7 +54,9 @@ int ab_plan_scenario(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc,
                      const char *transports);
 
 typedef struct ab__row {
-  char scenario[32], arch[24];
+  char scenario[48], arch[24];     /* the scenario with its sweep point: "agents n=10" */
+  double rate;                     /* the scenario's table_rate value */
+  int has_rate;
   int status, req_failed, nreqs, faults;
   double lat[3];
   int64_t missed;

@@ -151,6 +151,7 @@ struct ab_run {
   int64_t gil_interval_ns;         /* the switch interval */
   int64_t gil_check_ns;            /* work between two eval-breaker checks */
   double gil_free;                 /* --param gil_free: compute run without the GIL */
+  const char *sweep_key, *sweep_value, *sweep_points; /* a sweep's point (the options') */
   ab_gil_t gil;
   ab_hooks_t gil_hooks;
 
@@ -359,6 +360,9 @@ typedef struct ab_run_opts {
   int detail;                        /* per-instance figures in the result */
   const ab_hooks_t *hooks;           /* wrap the roles' work (tests) */
   int gil;                           /* the GIL model (--gil) */
+  /* one point of a sweep (--sweep k=a,b,c): its param (also in params), its value, all the
+   * points as given; NULL: not swept */
+  const char *sweep_key, *sweep_value, *sweep_points;
   int64_t gil_interval_ns;           /* --gil-interval; 0: 5 ms, CPython's default */
   int wedged;                        /* out: a role thread never stopped; run nothing more */
   struct ab_result *result;          /* out: the run's result if it ran and want_result was
@@ -382,7 +386,8 @@ const char *ab_req_op_name(int op);
  * created: 0 or the exit code the command would give. (For the fuzzer.) */
 int ab_cli_plan_only(int argc, char **argv);
 /* The result file's name: <scenario>.<arch>[.<transport>].json (malloc'd). */
-char *ab_result_name(const ab_scenario_t *sc, int arch, const char *transport);
+char *ab_result_name(const ab_scenario_t *sc, int arch, const char *transport, const char *sweep_key,
+                     const char *sweep_value);
 void ab_run_free(ab_run_t *run);
 int ab_param_resolve(ab_run_t *run, const char *const *kv, int n, char *err, size_t len);
 int ab_run_result_write(ab_run_t *run, const char *path);

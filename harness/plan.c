@@ -26,7 +26,8 @@ static int ab__list(const char *opt, const char *s, char items[][32], int max)
   }
 }
 
-static int ab__plan_add(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc, int arch, const char *transport)
+static int ab__plan_one(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc, int arch, const char *transport,
+                        int point)
 {
   if (p->n == AB_MAX_PLAN)
     return ab_usage_error("too many runs in one command (at most %s)%s", "64", "");
@@ -38,6 +39,17 @@ static int ab__plan_add(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *
   o->duration_ns = c->duration_ns;
   o->nparams = c->nparams;
   memcpy(o->params, c->params, sizeof o->params);
+  if (point >= 0) {
+    if (o->nparams == AB_MAX_PARAMS)
+      return ab_usage_error("--sweep %s: too many parameters with it (at most 16)%s", c->sweep, "");
+    char kv[sizeof p->sweep_kv[0]];
+    snprintf(kv, sizeof kv, "%s=%s", p->sweep_key, p->sweep_vals[point]);
+    memcpy(p->sweep_kv[p->n], kv, sizeof kv);
+    o->params[o->nparams++] = p->sweep_kv[p->n];
+    o->sweep_key = p->sweep_key;
+    o->sweep_value = p->sweep_vals[point];
+    o->sweep_points = strchr(c->sweep, '=') + 1;
+  }
   o->nfaults = c->nfaults;
   memcpy(o->faults, c->faults, sizeof o->faults);
   o->dev = c->dev;
@@ -59,11 +71,49 @@ static int ab__plan_add(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *
   return 0;
 }
 
+/* A run for each point of the sweep (or just the one). */
+static int ab__plan_add(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc, int arch, const char *transport)
+{
+  int r = 0;
+  for (int k = 0; k < (c->sweep ? p->nsweep : 1) && !r; k++)
+    r = ab__plan_one(p, c, sc, arch, transport, c->sweep ? k : -1);
+  return r;
+}
+
+/* --sweep k=a,b,c: k a parameter of the scenario not also given with --param; the points a
+ * list of values (each checked as --param k=v would be, when the runs are made). */
+static int ab__plan_sweep(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc)
+{
+  const char *eq = strchr(c->sweep, '=');
+  if (!eq || eq == c->sweep || eq - c->sweep >= (long)sizeof p->sweep_key || !eq[1])
+    return ab_usage_error("--sweep %s: expected NAME=V1,V2,... (e.g. n=1,10,50)%s", c->sweep, "");
+  snprintf(p->sweep_key, sizeof p->sweep_key, "%.*s", (int)(eq - c->sweep), c->sweep);
+  int known = 0;
+  for (int i = 0; i < sc->nparams; i++)
+    known |= !strcmp(sc->params[i].name, p->sweep_key);
+  if (!known)
+    return ab_usage_error("--sweep %s: scenario %s has no such parameter (see `archbench list`)", p->sweep_key, sc->name);
+  for (int i = 0; i < c->nparams; i++)
+    if (!strncmp(c->params[i], p->sweep_key, strlen(p->sweep_key)) && c->params[i][strlen(p->sweep_key)] == '=')
+      return ab_usage_error("--sweep %s and --param %s: choose one", p->sweep_key, c->params[i]);
+  char opt[48];
+  snprintf(opt, sizeof opt, "--sweep %s", p->sweep_key);
+  if ((p->nsweep = ab__list(opt, eq + 1, p->sweep_vals, AB_MAX_SWEEP)) < 0)
+    return AB_EXIT_USAGE;
+  for (int i = 0; i < p->nsweep; i++)
+    for (int j = 0; j < i; j++)
+      if (!strcmp(p->sweep_vals[i], p->sweep_vals[j]))
+        return ab_usage_error("--sweep %s: %s twice", c->sweep, p->sweep_vals[i]);
+  return 0;
+}
+
 int ab_plan_scenario(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc, const char *archs,
                              const char *transports)
 {
   int want[AB_ARCH_N] = { 0 }, na, nt = 0;
   char items[AB_ARCH_N + 8][32];
+  if (c->sweep && ab__plan_sweep(p, c, sc))
+    return AB_EXIT_USAGE;
   if ((na = ab__list("--arch", archs ? archs : "threads", items, AB_ARCH_N + 8)) < 0)
     return AB_EXIT_USAGE;
   for (int i = 0; i < na; i++) {

@@ -125,6 +125,19 @@ static void ab__head(json_t *d, const ab_run_t *run, double window)
   } else {
     json_object_set_new(d, "gil", json_null());
   }
+  if (run->sweep_key) { /* one point of a curve: the report draws them together */
+    json_t *w = ab__child(d, "sweep", json_object());
+    ab__sets(w, "param", run->sweep_key);
+    ab__sets(w, "value", run->sweep_value);
+    json_t *pts = ab__child(w, "points", json_array());
+    for (const char *q = run->sweep_points; q && *q;) {
+      size_t n = strcspn(q, ",");
+      json_array_append_new(pts, json_stringn(q, n));
+      q += n + (q[n] == ',');
+    }
+  } else {
+    json_object_set_new(d, "sweep", json_null());
+  }
   ab__sets(d, "status", ab_result_status_names[run->status]);
   ab__sets(d, "error", run->error[0] ? run->error : NULL);
   ab__sets(d, "started_at", run->started_at);

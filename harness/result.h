@@ -32,6 +32,7 @@ typedef struct ab_result {
   const char *scenario, *arch, *transport, *status_name, *error, *started_at;
   int gil;                         /* run under the GIL model (--gil) */
   double gil_interval_s, gil_free; /* its switch interval, and the compute it ran without it */
+  const char *sweep_param, *sweep_value; /* a point of a sweep (--sweep), else NULL */
   int status;                      /* enum ab_status */
   double duration_s;
   int nfaults;                     /* injected on purpose: a test's figures */

@@ -187,6 +187,12 @@ ab_result_t *ab_result_parse(json_t *doc, char *err, size_t len)
     ab__bad(&rd, "\"status\": \"%s\", expected ok, partial or failed", r->status_name);
   r->error = ab__gets(&rd, doc, "error", 1);
   ab__view_gil(&rd, r);
+  json_t *w = json_object_get(doc, "sweep");
+  if (w && !json_is_null(w) && (w = ab__get(&rd, doc, "sweep", JSON_OBJECT, "an object or null"))) {
+    r->sweep_param = ab__gets(&rd, w, "param", 0);
+    r->sweep_value = ab__gets(&rd, w, "value", 0);
+    ab__get(&rd, w, "points", JSON_ARRAY, "an array");
+  }
   r->started_at = ab__gets(&rd, doc, "started_at", 0);
   r->duration_s = ab__getn(&rd, doc, "duration_s", 0);
   json_t *f = json_object_get(doc, "faults");

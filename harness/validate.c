@@ -178,6 +178,9 @@ int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
     return AB_EXIT_USAGE;
   }
   run->gil_on = o->gil;
+  run->sweep_key = o->sweep_key;
+  run->sweep_value = o->sweep_value;
+  run->sweep_points = o->sweep_points;
   run->gil_interval_ns = o->gil_interval_ns > 0 ? o->gil_interval_ns : 5 * AB_NS_PER_MS;
   run->gil_check_ns = AB_NS_PER_US; /* CPython checks its eval breaker every few bytecodes */
   run->devopts = o->dev;
@@ -263,12 +266,16 @@ ab_run_t *ab_run_new(const ab_run_opts_t *o, int *code, char *err, size_t len)
   return run;
 }
 
-char *ab_result_name(const ab_scenario_t *sc, int arch, const char *transport)
+char *ab_result_name(const ab_scenario_t *sc, int arch, const char *transport, const char *sweep_key,
+                     const char *sweep_value)
 {
-  char *s = NULL;
+  char *s = NULL, pt[80] = "";
   const ab_runtime_t *rt = ab_runtime_get(arch);
-  int r = rt && rt->uses_transport ? asprintf(&s, "%s.%s.%s.json", sc->name, rt->name, transport ? transport : "shm")
-                                   : asprintf(&s, "%s.%s.json", sc->name, ab_arch_name(arch));
+  if (sweep_key) /* agents.threads.n=10.json */
+    snprintf(pt, sizeof pt, ".%s=%s", sweep_key, sweep_value);
+  int r = rt && rt->uses_transport
+              ? asprintf(&s, "%s.%s.%s%s.json", sc->name, rt->name, transport ? transport : "shm", pt)
+              : asprintf(&s, "%s.%s%s.json", sc->name, ab_arch_name(arch), pt);
   return r < 0 ? NULL : s;
 }
 
