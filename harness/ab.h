@@ -153,6 +153,16 @@ typedef struct ab_scenario {
   const char *table_chain;
   const char *table_chain_lost; /* counter: chains that never completed, shown beside it */
   const char *table_rate;       /* a value shown as the table's rate/s ("agents.steps_per_s") */
+  const char *table_count;      /* ... and the counter it rests on ("agent.steps") */
+  /* Its part of the bench profile (archbench bench, make bench); zero: every runtime and
+   * transport once, with the defaults. */
+  struct {
+    int skip;                   /* not in the profile (a tool's scenario) */
+    const char *sweep;          /* a --sweep for it ("n=1,10,50") */
+    int gil_too;                /* each run again under --gil */
+    const char *transports;     /* procs with these transports only ("shm") */
+    int64_t duration_ns;        /* its runs' length unless --duration is given */
+  } bench;
   /* In the supervisor, after params are parsed and before anything is spawned: calibrate
    * kernels (recorded with ab_calib_set) and size channels from params. May be NULL. */
   int (*setup)(ab_run_t *run);

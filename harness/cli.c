@@ -256,8 +256,7 @@ static int ab__plan_validate(ab__plan_t *p)
 static int ab__plan_claim(ab__plan_t *p, const char *out)
 {
   for (int k = 0; k < p->n; k++) {
-    char *name = ab_result_name(p->run[k].sc, p->run[k].arch, p->run[k].transport, p->run[k].sweep_key,
-                                p->run[k].sweep_value);
+    char *name = ab_result_name(&p->run[k]);
     if (!name || asprintf(&p->path[k], "%s/%s", out, name) < 0) {
       free(name);
       return AB_EXIT_RESOURCE;
@@ -383,9 +382,12 @@ static int ab__execute(ab__plan_t *p, const ab__cli_t *c, int bench)
   }
   ab__table_t tb = { 0 };
   if ((r = ab__plan_claim(p, out.dir)) == 0) {
-    if (bench && !c->quiet)
-      fprintf(stderr, "archbench: default profile, %d runs of %.1fs each, into %s/\n", p->n, c->duration_ns / 1e9,
-              out.dir);
+    if (bench && !c->quiet) {
+      double total = 0;
+      for (int k = 0; k < p->n; k++)
+        total += (double)p->run[k].duration_ns / 1e9;
+      fprintf(stderr, "archbench: default profile, %d runs, %.0fs of measuring in all, into %s/\n", p->n, total, out.dir);
+    }
     r = ab__plan_run(p, &tb, bench);
     if ((!c->quiet || bench) && tb.n) {
       ab_table_print(&tb, out.dir);
@@ -474,10 +476,19 @@ static int ab__cmd_bench(int argc, char **argv)
       fprintf(stderr, "archbench: skipping %s: %s\n", sc->name, sc->unavailable);
       continue;
     }
+    if (sc->bench.skip)
+      continue;
     for (int k = AB_DEV_NONE + 1; k < AB_DEV_N; k++)
       used[k] |= ab_scenario_has_dev(sc, k);
-    if ((r = ab_plan_scenario(&p, &c, sc, "all", "all")))
-      return r;
+    ab__cli_t cs = c; /* its own profile */
+    cs.sweep = sc->bench.sweep;
+    if (!c.duration_set && sc->bench.duration_ns)
+      cs.duration_ns = sc->bench.duration_ns;
+    for (int gil = 0; gil <= (sc->bench.gil_too ? 1 : 0); gil++) {
+      cs.gil = gil;
+      if ((r = ab_plan_scenario(&p, &cs, sc, "all", sc->bench.transports ? sc->bench.transports : "all")))
+        return r;
+    }
   }
   for (int k = AB_DEV_NONE + 1; k < AB_DEV_N; k++) {
     const ab_devops_t *ops = ab_devops_for(k);

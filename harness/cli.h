@@ -54,9 +54,10 @@ int ab_plan_scenario(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc,
                      const char *transports);
 
 typedef struct ab__row {
-  char scenario[48], arch[24];     /* the scenario with its sweep point: "agents n=10" */
+  char scenario[48], arch[32];     /* the scenario with its sweep point: "agents n=10" */
   double rate;                     /* the scenario's table_rate value */
   int has_rate;
+  int64_t count;                   /* ... and its table_count counter (-1: none) */
   int status, req_failed, nreqs, faults;
   double lat[3];
   int64_t missed;

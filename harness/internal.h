@@ -386,8 +386,7 @@ const char *ab_req_op_name(int op);
  * created: 0 or the exit code the command would give. (For the fuzzer.) */
 int ab_cli_plan_only(int argc, char **argv);
 /* The result file's name: <scenario>.<arch>[.<transport>].json (malloc'd). */
-char *ab_result_name(const ab_scenario_t *sc, int arch, const char *transport, const char *sweep_key,
-                     const char *sweep_value);
+char *ab_result_name(const ab_run_opts_t *o);
 void ab_run_free(ab_run_t *run);
 int ab_param_resolve(ab_run_t *run, const char *const *kv, int n, char *err, size_t len);
 int ab_run_result_write(ab_run_t *run, const char *path);

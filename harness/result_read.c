@@ -303,8 +303,8 @@ const char *ab_result_label(const ab_result_t *r, char *buf, size_t len)
 {
   const ab_runtime_t *rt = ab_runtime_get(ab_arch_find(r->arch));
   if (rt && rt->uses_transport)
-    snprintf(buf, len, "%s/%s", r->arch, r->transport);
+    snprintf(buf, len, "%s/%s%s", r->arch, r->transport, r->gil ? "+gil" : "");
   else
-    snprintf(buf, len, "%s", r->arch);
+    snprintf(buf, len, "%s%s", r->arch, r->gil ? "+gil" : "");
   return buf;
 }

@@ -44,6 +44,9 @@ void ab_table_add(ab__table_t *tb, const ab_result_t *r)
   json_t *v = sc && sc->table_rate ? json_object_get(json_object_get(r->doc, "values"), sc->table_rate) : NULL;
   if ((w->has_rate = json_is_number(v)))
     w->rate = json_number_value(v);
+  w->count = -1;
+  if (sc && sc->table_count)
+    ab_result_counter(r, sc->table_count, &w->count);
   ab_result_label(r, w->arch, sizeof w->arch);
   w->status = r->status;
   w->faults = r->nfaults;
@@ -86,8 +89,8 @@ static void ab__cell_ns(char *buf, size_t len, double ns, int have)
 
 void ab_table_write(const ab__table_t *tb, FILE *f)
 {
-  fprintf(f, "%-14s %-12s %9s %9s %9s %6s  %9s %9s %9s %5s %7s %6s %7s  %s\n", "scenario", "arch", "late p50",
-          "p99", "p99.9", "missed", "chain p50", "p99", "max", "lost", "rate/s", "cpu%", "PSS MB", "verdict");
+  fprintf(f, "%-14s %-16s %9s %9s %9s %6s  %9s %9s %9s %5s %12s %6s %7s  %s\n", "scenario", "arch", "late p50",
+          "p99", "p99.9", "missed", "chain p50", "p99", "max", "lost", "rate/s(n)", "cpu%", "PSS MB", "verdict");
   for (int i = 0; i < tb->n; i++) {
     const ab__row_t *w = &tb->rows[i];
     char c[6][16], lost[16];
@@ -98,8 +101,11 @@ void ab_table_write(const ab__table_t *tb, FILE *f)
     ab__cell_ns(c[4], 16, w->chain[1], w->has_chain);
     ab__cell_ns(c[5], 16, w->chain[2], w->has_chain);
     snprintf(lost, sizeof lost, w->has_lost ? "%lld" : "-", (long long)w->chain_lost);
-    char rate[16];
-    snprintf(rate, sizeof rate, w->has_rate ? "%.1f" : "-", w->rate);
+    char rate[40]; /* and how many it rests on, a short profile's figures being few */
+    if (w->has_rate && w->count >= 0)
+      snprintf(rate, sizeof rate, "%.1f/%lld", w->rate, (long long)w->count);
+    else
+      snprintf(rate, sizeof rate, w->has_rate ? "%.1f" : "-", w->rate);
     char verdict[260];
     if (w->status == AB_ST_FAILED)
       snprintf(verdict, sizeof verdict, "RUN FAILED");
@@ -110,7 +116,7 @@ void ab_table_write(const ab__table_t *tb, FILE *f)
     else
       snprintf(verdict, sizeof verdict, "pass (%d/%d)%s", w->nreqs, w->nreqs,
                w->status == AB_ST_PARTIAL ? " partial" : "");
-    fprintf(f, "%-14s %-12s %9s %9s %9s %6lld  %9s %9s %9s %5s %7s %6.1f %7.1f  %s%s\n", w->scenario, w->arch, c[0],
+    fprintf(f, "%-14s %-16s %9s %9s %9s %6lld  %9s %9s %9s %5s %12s %6.1f %7.1f  %s%s\n", w->scenario, w->arch, c[0],
             c[1], c[2], (long long)w->missed, c[3], c[4], c[5], lost, rate, w->cpu_pct, w->pss_mb, verdict,
             w->faults ? " [faults injected]" : "");
   }

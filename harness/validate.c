@@ -266,16 +266,17 @@ ab_run_t *ab_run_new(const ab_run_opts_t *o, int *code, char *err, size_t len)
   return run;
 }
 
-char *ab_result_name(const ab_scenario_t *sc, int arch, const char *transport, const char *sweep_key,
-                     const char *sweep_value)
+char *ab_result_name(const ab_run_opts_t *o)
 {
-  char *s = NULL, pt[80] = "";
-  const ab_runtime_t *rt = ab_runtime_get(arch);
-  if (sweep_key) /* agents.threads.n=10.json */
-    snprintf(pt, sizeof pt, ".%s=%s", sweep_key, sweep_value);
+  char *s = NULL, pt[96] = "";
+  const ab_runtime_t *rt = ab_runtime_get(o->arch);
+  if (o->sweep_key) /* agents.threads.n=10.gil.json */
+    snprintf(pt, sizeof pt, ".%s=%s", o->sweep_key, o->sweep_value);
+  if (o->gil)
+    strcat(pt, ".gil");
   int r = rt && rt->uses_transport
-              ? asprintf(&s, "%s.%s.%s%s.json", sc->name, rt->name, transport ? transport : "shm", pt)
-              : asprintf(&s, "%s.%s%s.json", sc->name, ab_arch_name(arch), pt);
+              ? asprintf(&s, "%s.%s.%s%s.json", o->sc->name, rt->name, o->transport ? o->transport : "shm", pt)
+              : asprintf(&s, "%s.%s%s.json", o->sc->name, ab_arch_name(o->arch), pt);
   return r < 0 ? NULL : s;
 }
 

@@ -62,4 +62,5 @@ const ab_scenario_t ab_scenario_gil = {
   .params = params, .nparams = 4,
   .setup = gil_setup,
   .archs = AB_ARCHS_ALL,
+  .bench = { .skip = 1 }, /* a tool of make fidelity, not a workload */
 };

@@ -258,7 +258,7 @@ TEST(summary_txt_is_the_table_of_the_result_files)
     int64_t missed;
     cell_ns(p999, sizeof p999, (double)s.p999);
     ASSERT_EQ(ab_result_counter(r, "tick.missed_periods", &missed), 0);
-    snprintf(want, sizeof want, "%-14s %-12s %9s %9s %9s %6lld", "baseline", ab_result_label(r, label, sizeof label), p50,
+    snprintf(want, sizeof want, "%-14s %-16s %9s %9s %9s %6lld", "baseline", ab_result_label(r, label, sizeof label), p50,
              p99, p999, (long long)missed);
     ASSERT_CONTAINS(text, want);
     json_t *res = json_object_get(r->doc, "resources");
