@@ -244,7 +244,13 @@ static int ab__plan_validate(ab__plan_t *p)
     char err[512];
     int code;
     if (!(p->made[k] = ab_run_new(&p->run[k], &code, err, sizeof err))) {
-      fprintf(stderr, "archbench: %s\n", err);
+      /* a sweep's point is refused as the --sweep it came from, not a --param never typed */
+      const char *k_ = p->run[k].sweep_key;
+      size_t kl = k_ ? strlen(k_) : 0;
+      if (k_ && !strncmp(err, "--param ", 8) && !strncmp(err + 8, k_, kl) && err[8 + kl] == '=')
+        fprintf(stderr, "archbench: --sweep %s\n", err + 8);
+      else
+        fprintf(stderr, "archbench: %s\n", err);
       ab__plan_unmake(p);
       return code;
     }
@@ -462,9 +468,11 @@ static int ab__cmd_bench(int argc, char **argv)
   }
   if (r)
     return r;
-  if (c.arch || c.transport || c.nparams || c.nfaults || c.sweep)
-    return ab_usage_error("bench: runs every scenario with every runtime and its defaults (use `run` to choose)%s%s",
-                           "", "");
+  const char *chosen = c.arch ? "--arch" : c.transport ? "--transport" : c.nparams ? "--param" : c.nfaults ? "--fault"
+                      : c.sweep ? "--sweep" : NULL;
+  if (chosen)
+    return ab_usage_error("bench %s: bench runs every scenario with every runtime and its own profile (use `run` to choose)%s",
+                           chosen, "");
   if (!c.duration_set)
     c.duration_ns = 4 * AB_NS_PER_S;
   static ab__plan_t p;

@@ -91,8 +91,14 @@ static int ab__plan_sweep(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t
   int known = 0;
   for (int i = 0; i < sc->nparams; i++)
     known |= !strcmp(sc->params[i].name, p->sweep_key);
-  if (!known)
-    return ab_usage_error("--sweep %s: scenario %s has no such parameter (see `archbench list`)", p->sweep_key, sc->name);
+  if (!known) {
+    char names[256] = "";
+    for (int i = 0; i < sc->nparams; i++)
+      snprintf(names + strlen(names), sizeof names - strlen(names), " %s", sc->params[i].name);
+    fprintf(stderr, "archbench: --sweep %s: scenario %s has no such parameter (expected one of:%s)\n", p->sweep_key,
+            sc->name, sc->nparams ? names : " none");
+    return AB_EXIT_USAGE;
+  }
   for (int i = 0; i < c->nparams; i++)
     if (!strncmp(c->params[i], p->sweep_key, strlen(p->sweep_key)) && c->params[i][strlen(p->sweep_key)] == '=')
       return ab_usage_error("--sweep %s and --param %s: choose one", p->sweep_key, c->params[i]);

@@ -63,6 +63,7 @@ typedef struct {
   agent_state_t st;
   int db, sink, file;     /* this instance's own ends */
   int64_t t_cycle;        /* when the step in flight began */
+  int64_t think_cpu;      /* ... and the CPU its thinking took */
   uint64_t qid;
 } agent_t;
 
@@ -132,11 +133,18 @@ static int agent_init(ab_ctx_t *ctx)
     a->st.pref[i] = (1.0 + (double)((i + a->st.index) % D)) / (D * (D + 1) / 2.0);
   }
   a->sink = a->file = -1;
-  if ((a->db = ab_db_connect(sh->db.tcp_port, 0)) < 0 || (a->sink = ab_db_connect(sh->db.udp_port, 1)) < 0)
-    return ab_fail(ctx, "agent %u: connecting to the database: %s", a->st.index, strerror(-(a->db < 0 ? a->db : a->sink)));
+  /* Failures keep their errno (a read-only /tmp is a missing resource: exit 3). */
+  int e = (a->db = ab_db_connect(sh->db.tcp_port, 0)) < 0 ? a->db : (a->sink = ab_db_connect(sh->db.udp_port, 1));
+  if (e < 0) {
+    ab_fail(ctx, "agent %u: connecting to the database: %s", a->st.index, strerror(-e));
+    return e;
+  }
   /* an unnamed file of its own, gone with its last descriptor */
-  if ((a->file = open("/tmp", O_TMPFILE | O_WRONLY | O_APPEND | O_CLOEXEC, 0600)) < 0)
-    return ab_fail(ctx, "agent %u: a file to append to in /tmp: %s", a->st.index, strerror(errno));
+  if ((a->file = open("/tmp", O_TMPFILE | O_WRONLY | O_APPEND | O_CLOEXEC, 0600)) < 0) {
+    e = -errno;
+    ab_fail(ctx, "agent %u: a file to append to in /tmp: %s", a->st.index, strerror(-e));
+    return e;
+  }
   return 0;
 }
 
@@ -226,7 +234,7 @@ static int agent_step(ab_ctx_t *ctx)
   int64_t think = (int64_t)ab_ctx_param(ctx, "think"), c0 = thread_cpu_ns();
   ab_compute(ctx, think > sh->update_ns ? think - sh->update_ns : 0);
   belief_update(&a->st, sh->trans);
-  ab_count(ctx, K_THINK_CPU, thread_cpu_ns() - c0);
+  a->think_cpu = thread_cpu_ns() - c0; /* counted with the step, once it completes */
   int r = agent_cache(ctx, a, (int)ab_ctx_param(ctx, "cache"));
   if (r < 0)
     return r;
@@ -259,6 +267,7 @@ static int agent_io(ab_ctx_t *ctx)
                    (unsigned long long)q.id, (unsigned long long)a->qid);
   a->st.steps++;
   ab_count(ctx, K_STEPS, 1);
+  ab_count(ctx, K_THINK_CPU, a->think_cpu);
   ab_record(ctx, M_CYCLE, ab_now_ns() - a->t_cycle);
   return 0;
 }
