@@ -143,8 +143,12 @@ def main():
                      "%.3f" % ratio, verdict))
         summary[name] = {"cpython": py, "model": md, "ratio": ratio, "gated": gated, "agree": agree,
                          "rounds": pairs[name]}
-    write_json(out_path, {"python": python, "tolerance": a.tolerance, "seconds": a.seconds, "figures": summary,
+    write_json(out_path, {"python": python, "interpreter_memory": json.loads(run([sys.executable, PROBE, "mem"], timeout=60)),
+                          "tolerance": a.tolerance, "seconds": a.seconds, "figures": summary,
                    "rounds": rounds})
+    mem = json.loads(run([sys.executable, PROBE, "mem"], timeout=60))
+    print("the interpreter itself (%s): PSS %.1f MB, RSS %.1f MB per process, before any agent is in it"
+          % (mem["interpreter"], mem["pss_mb"], mem["rss_mb"]))
     print("gil fidelity: %s" % out_path)
     return 0 if ok else 1
 

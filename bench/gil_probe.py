@@ -9,6 +9,10 @@ Shapes:
                ratio to one thread's (--k 1 is always run first).
   convoy       one I/O thread (time.sleep(CALL) in a loop) beside one CPU-bound thread:
                the I/O thread's per-call latency, p50 and p99 (the convoy effect).
+  mem          the interpreter's own memory: PSS and RSS of a fresh `python3 -c 'import
+               numpy'` (bare `python3` when numpy is not installed, and it says so). What a
+               Python process costs before any agent is in it: the interpreter, not the
+               architecture.
   --free F     part of each unit in a call that releases the GIL (hashlib.sha256 over a
                buffer sized so that it takes that fraction of the unit), as numpy's do.
 
@@ -121,9 +125,21 @@ def run_convoy(seconds, call_s, iters, buf):
     return {"calls": len(lat), "p50_us": pct(lat, 0.5) * 1e6, "p99_us": pct(lat, 0.99) * 1e6}
 
 
+def interpreter_memory():
+    code = ("import sys\ntry:\n    import numpy\n    what = 'numpy ' + numpy.__version__\nexcept ImportError:\n"
+            "    what = 'bare (numpy is not installed)'\n"
+            "kb = {}\nfor line in open('/proc/self/smaps_rollup'):\n    p = line.split()\n"
+            "    if p[0] in ('Rss:', 'Pss:'):\n        kb[p[0][:-1]] = int(p[1])\n"
+            "print(what + '|' + str(kb['Pss']) + '|' + str(kb['Rss']))\n")
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, check=True).stdout
+    what, pss, rss = out.strip().split("|")
+    return {"interpreter": what, "pss_mb": int(pss) / 1024, "rss_mb": int(rss) / 1024}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("shape", choices=["cpu", "convoy"])
+    ap.add_argument("shape", choices=["cpu", "convoy", "mem"])
     ap.add_argument("--k", default="1", help="CPU-bound threads (cpu), a comma-separated list")
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--work", type=float, default=100, help="microseconds of work per unit")
@@ -138,6 +154,9 @@ def main():
     if ks[0] < 1 or a.seconds <= 0 or a.work <= 0 or a.call <= 0 or not 0 <= a.free < 1 or a.interval <= 0:
         print("gil_probe: --k a list of integers >= 1, --seconds/--work/--call/--interval > 0 and 0 <= --free < 1", file=sys.stderr)
         return 2
+    if a.shape == "mem":
+        print(json.dumps(dict(shape="mem", python=sys.version.split()[0], **interpreter_memory())))
+        return 0
     sys.setswitchinterval(a.interval / 1e3)
     iters, buf = calibrate(a.work / 1e6, a.free)
     out = {"shape": a.shape, "python": sys.version.split()[0], "interval_ms": a.interval, "work_us": a.work,

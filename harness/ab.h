@@ -132,6 +132,23 @@ typedef struct ab_param_desc {
   const char *help;
 } ab_param_desc_t;
 
+/* A claim of the scenario's source document and the figure that checks it; every result
+ * carries its scenario's claims, with the measured figure where the run is one the claim
+ * is about, for the report's claims table. */
+typedef struct ab_claim {
+  const char *id;     /* "gil_efficiency_10" */
+  const char *says;   /* the document's words, short */
+  double doc;         /* its number, in unit */
+  const char *unit;   /* "ratio", "MB", "us", "x" */
+  /* What measures it: a requirement-style name (a value, "metric.p50", a counter),
+   * "pss_mb_per:<role>" (the run's PSS over that role's instances), or "micro:<benchmark>"
+   * (a micro-benchmark's per-op time, in micro.json: the report joins it). */
+  const char *figure;
+  /* The runs it is about, tokens all of which must hold: "arch=threads" (the runtime),
+   * "gil" or "nogil", "<param>=<value>". Empty: every run. */
+  const char *when;
+} ab_claim_t;
+
 typedef struct ab_run ab_run_t; /* the whole run, as seen by scenario set-up */
 
 typedef struct ab_scenario {
@@ -145,6 +162,7 @@ typedef struct ab_scenario {
   const ab_metric_desc_t *metrics; int nmetrics;
   const char *const *counters; int ncounters;
   const char *const *values; int nvalues; /* derived figures, set in finish (doubles) */
+  const ab_claim_t *claims; int nclaims;   /* its source document's, and what checks each */
   const ab_req_desc_t *reqs; int nreqs;
   const ab_param_desc_t *params; int nparams;
   unsigned archs; /* mask of (1 << enum ab_arch) supported */

@@ -309,6 +309,70 @@ static void ab__reqs(json_t *d, const ab_run_t *run)
   }
 }
 
+/* Does the run match a claim's `when`? */
+static int ab__claim_applies(const ab_run_t *run, const char *when)
+{
+  char tok[64];
+  for (const char *p = when; p && *p;) {
+    size_t n = strcspn(p, " ");
+    snprintf(tok, sizeof tok, "%.*s", (int)n, p);
+    p += n + (p[n] == ' ');
+    const char *eq = strchr(tok, '=');
+    if (!strcmp(tok, "gil") || !strcmp(tok, "nogil")) {
+      if (run->gil_on != !strcmp(tok, "gil"))
+        return 0;
+    } else if (eq && !strncmp(tok, "arch=", 5)) {
+      if (strcmp(eq + 1, run->rt->name))
+        return 0;
+    } else if (eq) {
+      *(char *)eq = 0;
+      int i = -1;
+      for (int k = 0; k < run->sc->nparams; k++)
+        if (!strcmp(run->sc->params[k].name, tok))
+          i = k;
+      if (i < 0 || strcmp(run->pstr[i], eq + 1))
+        return 0;
+    }
+  }
+  return 1;
+}
+
+/* The measured figure of a claim this run is about; NaN when there is none here. */
+static double ab__claim_figure(const ab_run_t *run, const char *figure, double pss_kb)
+{
+  double v;
+  if (!strncmp(figure, "pss_mb_per:", 11)) {
+    for (int r = 0; r < run->sc->nroles; r++)
+      if (!strcmp(run->sc->roles[r].name, figure + 11) && run->role_n[r] > 0 && pss_kb >= 0)
+        return pss_kb / 1024.0 / run->role_n[r];
+    return NAN;
+  }
+  if (!strncmp(figure, "micro:", 6))
+    return NAN;
+  return ab_req_value(run, figure, &v) == 0 ? v : NAN;
+}
+
+static void ab__claims(json_t *d, const ab_run_t *run)
+{
+  json_t *a = ab__child(d, "claims", json_array());
+  json_t *tot = json_object_get(json_object_get(d, "resources"), "total");
+  double pss = json_is_number(json_object_get(tot, "pss_kb")) ? json_number_value(json_object_get(tot, "pss_kb")) : -1;
+  for (int i = 0; i < run->sc->nclaims; i++) {
+    const ab_claim_t *c = &run->sc->claims[i];
+    json_t *o = json_object();
+    int applies = ab__claim_applies(run, c->when);
+    ab__sets(o, "id", c->id);
+    ab__sets(o, "says", c->says);
+    ab__setn(o, "doc", c->doc);
+    ab__sets(o, "unit", c->unit);
+    ab__sets(o, "figure", c->figure);
+    ab__sets(o, "when", c->when);
+    json_object_set_new(o, "applies", json_boolean(applies));
+    ab__setn(o, "measured", applies ? ab__claim_figure(run, c->figure, pss) : NAN);
+    json_array_append_new(a, o);
+  }
+}
+
 ab_result_t *ab_result_of_run(const ab_run_t *run)
 {
   json_t *d = json_object();
@@ -321,6 +385,7 @@ ab_result_t *ab_result_of_run(const ab_run_t *run)
   ab__figures(d, run);
   ab__costs(d, run, window);
   ab__reqs(d, run);
+  ab__claims(d, run);
   char err[256];
   return ab_result_parse(d, err, sizeof err); /* NULL only when a part could not be allocated */
 }

@@ -393,6 +393,25 @@ static const ab_req_desc_t reqs[] = {
   { .name = "agents.efficiency_machine", .op = AB_GE, .limit_param = "floor", .limit_scale = 1.0 },
 };
 
+/* WORKLOADS.md §3: the document's numbers, each with what checks it here. */
+static const ab_claim_t claims[] = {
+  { "gil_efficiency_10", "threads reach 71% efficiency at 10 agents (under the GIL)", 0.71, "ratio",
+    "agents.efficiency", "arch=threads gil n=10" },
+  { "gil_efficiency_30", "threads reach 38% efficiency at 30 agents (under the GIL)", 0.38, "ratio",
+    "agents.efficiency", "arch=threads gil n=30" },
+  { "gil_efficiency_50", "threads reach 28.4% efficiency at 50 agents (under the GIL)", 0.284, "ratio",
+    "agents.efficiency", "arch=threads gil n=50" },
+  { "mem_per_thread", "an agent thread costs about 2 MB", 2, "MB", "pss_mb_per:agent", "arch=threads" },
+  { "mem_per_process", "an agent process costs about 50 MB (with its interpreter)", 50, "MB", "pss_mb_per:agent",
+    "arch=procs" },
+  { "shared_access", "shared data is reached in 0.1 us", 0.1, "us", "micro:reg/threads/oneway/8", "" },
+  { "thread_queue", "a thread queue costs 1 us", 1, "us", "micro:chan-ring/threads/oneway/8", "" },
+  { "process_queue", "a process queue costs 100 us", 100, "us", "micro:mq/procs/oneway/8", "" },
+  { "shared_memory", "shared memory costs 10 us", 10, "us", "micro:chan-shm/procs/oneway/8", "" },
+  { "hybrid_speedup", "the hybrid gives 3-4x the throughput of threads", 3.5, "x", "agents.steps_per_s",
+    "arch=hybrid" },
+};
+
 const ab_scenario_t ab_scenario_agents = {
   .name = "agents",
   .summary = "N agents stepping back to back: think (real belief updates) then act (database, sink, file)",
@@ -402,6 +421,7 @@ const ab_scenario_t ab_scenario_agents = {
   .metrics = metrics, .nmetrics = NM,
   .values = values, .nvalues = NV,
   .reqs = reqs, .nreqs = 1,
+  .claims = claims, .nclaims = sizeof claims / sizeof claims[0],
   .params = params, .nparams = sizeof params / sizeof params[0],
   .setup = agents_setup,
   .finish = agents_finish,

@@ -537,3 +537,44 @@ static void ctrl_c(const char *arch, const char *file)
 TEST(agents_ctrl_c_threads_exits_130_leaving_no_helper) { ctrl_c("threads", "agents.threads.json"); }
 TEST(agents_ctrl_c_procs_exits_130_leaving_no_helper) { ctrl_c("procs", "agents.procs.shm.json"); }
 TEST(agents_ctrl_c_loop_exits_130_leaving_no_helper) { ctrl_c("loop", "agents.loop.json"); }
+
+/* A claim of the document for the runs it is about: under threads and the GIL at n=10 the
+ * efficiency claim applies and carries the run's own efficiency; the 30-agent one does not
+ * apply there (null), nor the efficiency claims to a run without the GIL. */
+static json_t *claim(json_t *r, const char *id)
+{
+  json_t *a = json_object_get(r, "claims"), *c;
+  size_t i;
+  json_array_foreach(a, i, c) if (!strcmp(json_string_value(json_object_get(c, "id")), id)) return c;
+  AB_FAIL("no claim %s in the result", id);
+}
+
+TEST_T(agents_claims_carry_the_measured_figure_where_they_apply, 60)
+{
+  const char *out = temp_path(1);
+  proc_t p;
+  run_ab(&p, L("run", "agents", "--gil", "--sweep", "n=10", "--duration", "1s", "--param", "cache=none", "--out", out,
+               "--quiet"), EXEC_TIMEOUT_S);
+  expect_ran(&p);
+  json_t *r = load_result(out, "agents.threads.n=10.gil.json");
+  json_t *c10 = claim(r, "gil_efficiency_10"), *c30 = claim(r, "gil_efficiency_30");
+  ASSERT(json_is_true(json_object_get(c10, "applies")));
+  ASSERT_DBL(jnum(c10, "doc"), ==, 0.71);
+  ASSERT_DBL(jnum(c10, "measured"), ==, jnum(jobj(r, "values"), "agents.efficiency"));
+  ASSERT(json_is_false(json_object_get(c30, "applies")));
+  ASSERT(json_is_null(json_object_get(c30, "measured")));
+  json_t *m = claim(r, "mem_per_thread");
+  double pss = jnum(jobj(jobj(r, "resources"), "total"), "pss_kb");
+  ASSERT_DBL(fabs(jnum(m, "measured") - pss / 1024 / 10), <, 1e-9);
+  ASSERT(json_is_null(json_object_get(claim(r, "process_queue"), "measured"))); /* micro.json's */
+  json_decref(r);
+  proc_free(&p);
+  run_ab(&p, L("run", "agents", "--param", "n=10", "--duration", "300ms", "--param", "cache=none", "--out", out,
+               "--quiet"), EXEC_TIMEOUT_S);
+  expect_ran(&p);
+  r = load_result(out, "agents.threads.json");
+  ASSERT(json_is_false(json_object_get(claim(r, "gil_efficiency_10"), "applies")));
+  json_decref(r);
+  proc_free(&p);
+  cleanup_now();
+}
