@@ -96,6 +96,58 @@ static const char *ab__optval(int argc, char **argv, int *i, const char *name, i
 
 #define AB__HELP (-1) /* ab__parse: --help was asked for */
 
+/* The device and scheduling options, and an unknown one (ab__parse_opt's other half). */
+static int ab__parse_dev_opt(int argc, char **argv, int *i, ab__cli_t *c)
+{
+  const char *a = argv[*i], *v;
+  int err = 0;
+#define OPT(nm) (!strncmp(a, nm, strlen(nm)) && (a[strlen(nm)] == 0 || a[strlen(nm)] == '='))
+#define VAL(nm) if (!(v = ab__optval(argc, argv, i, nm, &err))) return err
+  if (OPT("--serial")) {
+    VAL("--serial");
+    c->dev.serial = v;
+  } else if (OPT("--baud")) {
+    VAL("--baud");
+    int64_t b;
+    if (ab_parse_int(v, &b) < 0 || b < 300 || b > 4000000)
+      return ab_usage_error("--baud %s: expected an integer from 300 to 4000000", v, "");
+    c->dev.baud = (int)b;
+  } else if (OPT("--camera")) {
+    VAL("--camera");
+    c->dev.camera = v;
+  } else if (OPT("--cpus")) {
+    VAL("--cpus");
+    int r = ab__parse_cpus(v, &c->cpus);
+    if (r < 0)
+      return ab_usage_error("--cpus %s: expected a list of online CPUs such as 0,1 or 0-1 (this machine has %s)",
+                             v, r == -ERANGE ? "fewer CPUs" : "CPUs numbered from 0");
+    c->cpus_set = 1;
+  } else if (OPT("--rt-prio")) {
+    VAL("--rt-prio");
+    int64_t p;
+    if (ab_parse_int(v, &p) < 0 || p < 1 || p > 99)
+      return ab_usage_error("--rt-prio %s: expected an integer from 1 to 99", v, "");
+    c->rt_prio = (int)p;
+  } else if (OPT("--gil-interval")) {
+    VAL("--gil-interval");
+    if (ab_parse_duration(v, &c->gil_interval_ns) < 0 || c->gil_interval_ns < 10 * AB_NS_PER_US ||
+        c->gil_interval_ns > AB_NS_PER_S)
+      return ab_usage_error("--gil-interval %s: expected a duration from 10us to 1s (CPython's default is 5ms)", v, "");
+  } else if (OPT("--latency-target")) {
+    VAL("--latency-target");
+    int64_t us;
+    if (ab_parse_int(v, &us) < 0 || us < 0 || us > 2000000)
+      return ab_usage_error("--latency-target %s: expected microseconds, an integer from 0 to 2000000", v, "");
+    c->latency_us = (int)us;
+    c->latency_set = 1;
+  } else {
+    return ab_usage_error("unknown option %s%s", a, "");
+  }
+#undef OPT
+#undef VAL
+  return 0;
+}
+
 /* An option that takes a value, or an unknown one (argv[*i]; *i moves past a separate value).
  * 0, or an exit code after saying why. */
 static int ab__parse_opt(int argc, char **argv, int *i, ab__cli_t *c)
@@ -137,45 +189,8 @@ static int ab__parse_opt(int argc, char **argv, int *i, ab__cli_t *c)
     if (c->nfaults == AB_MAX_FAULTS)
       return ab_usage_error("--fault %s: too many faults (at most 4)", v, "");
     c->faults[c->nfaults++] = v;
-  } else if (OPT("--serial")) {
-    VAL("--serial");
-    c->dev.serial = v;
-  } else if (OPT("--baud")) {
-    VAL("--baud");
-    int64_t b;
-    if (ab_parse_int(v, &b) < 0 || b < 300 || b > 4000000)
-      return ab_usage_error("--baud %s: expected an integer from 300 to 4000000", v, "");
-    c->dev.baud = (int)b;
-  } else if (OPT("--camera")) {
-    VAL("--camera");
-    c->dev.camera = v;
-  } else if (OPT("--cpus")) {
-    VAL("--cpus");
-    int r = ab__parse_cpus(v, &c->cpus);
-    if (r < 0)
-      return ab_usage_error("--cpus %s: expected a list of online CPUs such as 0,1 or 0-1 (this machine has %s)",
-                             v, r == -ERANGE ? "fewer CPUs" : "CPUs numbered from 0");
-    c->cpus_set = 1;
-  } else if (OPT("--rt-prio")) {
-    VAL("--rt-prio");
-    int64_t p;
-    if (ab_parse_int(v, &p) < 0 || p < 1 || p > 99)
-      return ab_usage_error("--rt-prio %s: expected an integer from 1 to 99", v, "");
-    c->rt_prio = (int)p;
-  } else if (OPT("--gil-interval")) {
-    VAL("--gil-interval");
-    if (ab_parse_duration(v, &c->gil_interval_ns) < 0 || c->gil_interval_ns < 10 * AB_NS_PER_US ||
-        c->gil_interval_ns > AB_NS_PER_S)
-      return ab_usage_error("--gil-interval %s: expected a duration from 10us to 1s (CPython's default is 5ms)", v, "");
-  } else if (OPT("--latency-target")) {
-    VAL("--latency-target");
-    int64_t us;
-    if (ab_parse_int(v, &us) < 0 || us < 0 || us > 2000000)
-      return ab_usage_error("--latency-target %s: expected microseconds, an integer from 0 to 2000000", v, "");
-    c->latency_us = (int)us;
-    c->latency_set = 1;
   } else {
-    return ab_usage_error("unknown option %s%s", a, "");
+    return ab__parse_dev_opt(argc, argv, i, c);
   }
 #undef OPT
 #undef VAL
