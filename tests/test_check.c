@@ -124,6 +124,35 @@ TEST(check_role_both_periodic_and_triggered_is_refused)
   expect_bad(&sc, "tick");
 }
 
+/* A role is exactly one of periodic, triggered or continuous: both continuous and periodic,
+ * or none of the three, is refused. */
+TEST(check_role_continuous_and_periodic_or_none_is_refused)
+{
+  static const ab_role_desc_t both[] = {
+    { .name = "spin", .period_ns = AB_NS_PER_MS, .trigger = -1, .continuous = 1, .step = step },
+    { .name = "sink", .trigger = 0, .step = step },
+  };
+  ab_scenario_t sc = good();
+  sc.roles = both;
+  expect_bad(&sc, "spin");
+  static const ab_role_desc_t none[] = {
+    { .name = "idle", .trigger = -1, .step = step },
+    { .name = "sink", .trigger = 0, .step = step },
+  };
+  sc.roles = none;
+  expect_bad(&sc, "idle");
+  static const ab_role_desc_t ok[] = {
+    { .name = "spin", .trigger = -1, .continuous = 1, .step = step },
+    { .name = "sink", .trigger = 0, .step = step },
+  };
+  sc.roles = ok;
+  sc.reqs = NULL; /* good()'s requirement is on a periodic role's lateness */
+  sc.nreqs = 0;
+  char err[256];
+  if (ab_scenario_check(&sc, err, sizeof err) < 0)
+    AB_FAIL("a continuous role refused: %s", err);
+}
+
 TEST(check_role_waiting_on_a_device_it_does_not_own_is_refused)
 {
   static const ab_role_desc_t roles[] = {
