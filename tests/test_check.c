@@ -146,8 +146,9 @@ TEST(check_role_continuous_and_periodic_or_none_is_refused)
     { .name = "sink", .trigger = 0, .step = step },
   };
   sc.roles = ok;
-  sc.reqs = NULL; /* good()'s requirement is on a periodic role's lateness */
+  sc.reqs = NULL; /* good()'s requirement and table are on a periodic role's lateness */
   sc.nreqs = 0;
+  sc.table_role = NULL;
   char err[256];
   if (ab_scenario_check(&sc, err, sizeof err) < 0)
     AB_FAIL("a continuous role refused: %s", err);
