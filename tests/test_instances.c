@@ -209,9 +209,10 @@ static void check_fan(const ab_result_t *r, int n)
          json_number_value(json_object_get(ph, "run_s")), json_number_value(json_object_get(ph, "teardown_s")));
   json_t *h = json_object_get(json_object_get(r->doc, "resources"), "harness");
   double per = json_number_value(json_object_get(h, "bytes_per_instance"));
-  printf("harness: %.0f bytes, %.0f per instance, %lld metric pages; PSS %.1f MB total\n",
+  json_t *tot = json_object_get(json_object_get(r->doc, "resources"), "total");
+  printf("harness: %.0f bytes, %.0f per instance, %lld metric pages; PSS %.1f MB total, read in %.3f s\n",
          json_number_value(json_object_get(h, "bytes")), per, (long long)json_integer_value(json_object_get(h, "metric_pages")),
-         r->pss_kb / 1024);
+         r->pss_kb / 1024, json_number_value(json_object_get(tot, "mem_snapshot_s")));
   ASSERT_EQ((int)json_integer_value(json_object_get(h, "instances")), n + 2);
   ASSERT_DBL(per, <=, 64 * 1024);
 }
