@@ -55,7 +55,7 @@ def model(seconds, params):
         for p in params:
             cmd += ["--param", p]
         run(cmd, timeout=seconds + 60)
-        with open(os.path.join(d, "gil.threads.json")) as f:
+        with open(os.path.join(d, "gil.threads.gil.json")) as f:
             return json.load(f)
 
 

@@ -204,6 +204,8 @@ double ab_param(const ab_run_t *run, const char *name);
 const char *ab_param_str(const ab_run_t *run, const char *name);
 /* Resize a channel's largest message (e.g. frame size from the camera geometry). */
 int ab_run_chan_size(ab_run_t *run, int chan, size_t msg_max);
+/* The CPUs the roles may run on: those of --cpus, else every online one. */
+int ab_run_ncpus(const ab_run_t *run);
 /* The run's requested measured duration and the serial link's configured baud. */
 int64_t ab_run_duration(const ab_run_t *run);
 /* The measured window as it was (shorter than asked when interrupted); after the run. */

@@ -312,6 +312,7 @@ void ab__role_begin(ab_ctx_t *ctx);
 int ab__role_wait_dev(ab_ctx_t *ctx);
 int ab__role_deliver(ab_ctx_t *ctx);                   /* fetch+step all trigger messages ready */
 int ab__role_continue(ab_ctx_t *ctx);                  /* loop: one step of a continuous role */
+void ab__sleep_to_start(ab_ctx_t *ctx);                /* until the window opens (blocking) */
 int ab__role_io(ab_ctx_t *ctx);
 /* The fd a waiting step waits on: the one it named (ab_step_wait_fd), else its device's. */
 static inline int ab__wait_fd(const ab_ctx_t *ctx) { return ctx->wait_fd >= 0 ? ctx->wait_fd : ctx->dev_fd; }
@@ -387,6 +388,12 @@ const char *ab_req_op_name(int op);
 int ab_cli_plan_only(int argc, char **argv);
 /* The result file's name: <scenario>.<arch>[.<transport>].json (malloc'd). */
 char *ab_result_name(const ab_run_opts_t *o);
+/* A parameter's descriptor, the scenario's or the harness's own (gil_free); NULL: none. */
+const ab_param_desc_t *ab_param_desc(const ab_scenario_t *sc, const char *name);
+/* text as that parameter's value (units, range, a choice's index): 0 or -errno. */
+int ab_param_text_value(const ab_param_desc_t *p, const char *text, double *out);
+/* Does the run's value of the parameter equal text's (10 = 010, 1ms = 1000us)? */
+int ab_run_param_is(const ab_run_t *run, const char *name, const char *text);
 void ab_run_free(ab_run_t *run);
 int ab_param_resolve(ab_run_t *run, const char *const *kv, int n, char *err, size_t len);
 int ab_run_result_write(ab_run_t *run, const char *path);

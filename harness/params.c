@@ -112,6 +112,28 @@ static const ab_param_desc_t ab__gil_free = {
   .name = "gil_free", .type = AB_P_DOUBLE, .def = "0", .min = 0, .max = 1,
   .help = "with --gil: the fraction of each compute run without the GIL (numpy's BLAS calls)" };
 
+const ab_param_desc_t *ab_param_desc(const ab_scenario_t *sc, const char *name)
+{
+  int i = ab__param_idx(sc, name);
+  return i >= 0 ? &sc->params[i] : !strcmp(name, ab__gil_free.name) ? &ab__gil_free : NULL;
+}
+
+int ab_param_text_value(const ab_param_desc_t *p, const char *text, double *out)
+{
+  char err[128];
+  return ab__param_parse(p, text, out, err, sizeof err);
+}
+
+int ab_run_param_is(const ab_run_t *run, const char *name, const char *text)
+{
+  const ab_param_desc_t *p = ab_param_desc(run->sc, name);
+  int i = ab__param_idx(run->sc, name);
+  double v;
+  if (!p || ab_param_text_value(p, text, &v) < 0)
+    return 0;
+  return (i >= 0 ? run->pval[i] : run->gil_free) == v;
+}
+
 static int ab__harness_param(ab_run_t *run, const char *name, const char *v, char *err, size_t len)
 {
   if (strcmp(name, ab__gil_free.name))

@@ -88,10 +88,8 @@ static int ab__plan_sweep(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t
   if (!eq || eq == c->sweep || eq - c->sweep >= (long)sizeof p->sweep_key || !eq[1])
     return ab_usage_error("--sweep %s: expected NAME=V1,V2,... (e.g. n=1,10,50)%s", c->sweep, "");
   snprintf(p->sweep_key, sizeof p->sweep_key, "%.*s", (int)(eq - c->sweep), c->sweep);
-  int known = 0;
-  for (int i = 0; i < sc->nparams; i++)
-    known |= !strcmp(sc->params[i].name, p->sweep_key);
-  if (!known) {
+  const ab_param_desc_t *pd = ab_param_desc(sc, p->sweep_key);
+  if (!pd) {
     char names[256] = "";
     for (int i = 0; i < sc->nparams; i++)
       snprintf(names + strlen(names), sizeof names - strlen(names), " %s", sc->params[i].name);
@@ -107,9 +105,14 @@ static int ab__plan_sweep(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t
   if ((p->nsweep = ab__list(opt, eq + 1, p->sweep_vals, AB_MAX_SWEEP)) < 0)
     return AB_EXIT_USAGE;
   for (int i = 0; i < p->nsweep; i++)
-    for (int j = 0; j < i; j++)
-      if (!strcmp(p->sweep_vals[i], p->sweep_vals[j]))
+    for (int j = 0; j < i; j++) { /* the same value written twice (1 and 01, 1ms and 1000us) */
+      double a, b;
+      int same = ab_param_text_value(pd, p->sweep_vals[i], &a) == 0 && ab_param_text_value(pd, p->sweep_vals[j], &b) == 0
+                     ? a == b
+                     : !strcmp(p->sweep_vals[i], p->sweep_vals[j]);
+      if (same)
         return ab_usage_error("--sweep %s: %s twice", c->sweep, p->sweep_vals[i]);
+    }
   return 0;
 }
 

@@ -326,11 +326,7 @@ static int ab__claim_applies(const ab_run_t *run, const char *when)
         return 0;
     } else if (eq) {
       *(char *)eq = 0;
-      int i = -1;
-      for (int k = 0; k < run->sc->nparams; k++)
-        if (!strcmp(run->sc->params[k].name, tok))
-          i = k;
-      if (i < 0 || strcmp(run->pstr[i], eq + 1))
+      if (!ab_run_param_is(run, tok, eq + 1))
         return 0;
     }
   }

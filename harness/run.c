@@ -109,6 +109,12 @@ void *ab_run_shared(ab_run_t *run, size_t size)
   return run->scen_shared;
 }
 
+int ab_run_ncpus(const ab_run_t *run)
+{
+  int n = run->cpus ? CPU_COUNT(run->cpus) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? n : 1;
+}
+
 int ab_run_helper(ab_run_t *run, const char *name, int (*main)(void *arg), void *arg, const int *keep, int nkeep)
 {
   if (run->nhelpers == AB_MAX_HELPERS) {

@@ -289,8 +289,12 @@ int ab__role_wait_dev(ab_ctx_t *ctx)
   ab_run_t *run = ctx->run;
   while (ctx->waiting_dev && !ab_stopped(run)) {
     struct pollfd pf = { .fd = ab__wait_fd(ctx), .events = POLLIN };
+    /* One blocking section however many slices it takes: a wrapper (a GIL) sees one wait,
+     * as CPython sees one select() however often the harness looks at the stop word. */
+    int n = 0;
     ab_block_begin(ctx);
-    int n = poll(&pf, 1, AB_POLL_SLICE_MS(run));
+    while (n <= 0 && !ab_stopped(run))
+      n = poll(&pf, 1, AB_POLL_SLICE_MS(run));
     ab_block_end(ctx);
     if (n <= 0)
       continue;
@@ -372,8 +376,10 @@ static void ab__run_triggered(ab_ctx_t *ctx)
   if (!ctx->desc->on_device || ctx->dev_fd < 0) {
     while (!ab_stopped(run)) {
       const void *data;
-      ab_block_begin(ctx);
-      int r = ab_chan_recv(c, &ctx->stash_msg, &data, run->slice_ns);
+      int r;
+      ab_block_begin(ctx); /* one section across the slices (see ab__role_wait_dev) */
+      while ((r = ab_chan_recv(c, &ctx->stash_msg, &data, run->slice_ns)) == -EAGAIN && !ab_stopped(run))
+        ;
       ab_block_end(ctx);
       if (r == -EAGAIN)
         continue;
@@ -407,15 +413,28 @@ static void ab__run_triggered(ab_ctx_t *ctx)
  * or the window is over. 1 when it stepped. */
 int ab__role_continue(ab_ctx_t *ctx)
 {
-  if (ctx->waiting_dev || ab_now_ns() >= ctx->run->ctl->t_end)
+  int64_t now = ab_now_ns();
+  if (ctx->waiting_dev || now < ctx->run->ctl->t_start || now >= ctx->run->ctl->t_end)
     return 0;
   return ab__step(ctx, ab_now_ns()) < 0 ? 0 : 1;
+}
+
+/* Until the window opens (t_start, a little after the barrier's release), as a periodic
+ * role's first sleep: work done before it would be counted in a window that excludes it. */
+void ab__sleep_to_start(ab_ctx_t *ctx)
+{
+  struct timespec ts = ab_ts(ctx->run->ctl->t_start);
+  ab_block_begin(ctx);
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+    ;
+  ab_block_end(ctx);
 }
 
 /* Step after step through the window; then it waits for the stop, as a periodic role does. */
 static void ab__run_continuous(ab_ctx_t *ctx)
 {
   ab_run_t *run = ctx->run;
+  ab__sleep_to_start(ctx);
   while (!ab_stopped(run) && ab_now_ns() < run->ctl->t_end)
     if (ab__step(ctx, ab_now_ns()) < 0 || ab__role_wait_dev(ctx) < 0)
       break;

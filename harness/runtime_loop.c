@@ -173,6 +173,7 @@ static void ab__loop_body(ab_run_t *run, int ep, int *tfd)
   ab_ctx_t *lctx = ab__lctx(run);
   enum { NEV = 64 };
   struct epoll_event evs[NEV];
+  ab__sleep_to_start(&lctx[0]); /* the window opens for every role at once */
   while (!ab_stopped(run) && ab_now_ns() < run->ctl->t_end) {
     ab__drain(run, ep);
     /* Continuous roles take a step each between looks at the events, which then cannot wait. */
