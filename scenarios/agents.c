@@ -342,10 +342,16 @@ static int calibrate_act(ab_run_t *run, shared_t *sh)
     if (k >= 0)
       t[k] = (double)(ab_now_ns() - t0);
   }
-  if (db < 0 || sink < 0 || file < 0)
-    r = db < 0 ? db : sink < 0 ? sink : -errno;
-  else if (r)
+  if (file < 0) {
+    r = -errno;
+    ab_run_fail(run, "agents: a file to append to in /tmp: %s", strerror(-r));
+  } else if (db < 0 || sink < 0) {
+    r = db < 0 ? db : sink;
+    ab_run_fail(run, "agents: connecting to the database: %s", strerror(-r));
+  } else if (r) {
     r = -EIO;
+    ab_run_fail(run, "agents: timing one agent's I/O against the database: the exchange failed");
+  }
   if (!r) {
     double best = t[0]; /* the fastest: an idle CPU's wake-ups slow the others down */
     for (int i = 1; i < 9; i++)
@@ -383,9 +389,7 @@ static int agents_setup(ab_run_t *run)
     ab_run_fail(run, "agents: starting the database service: %s", strerror(-r));
     return r;
   }
-  if ((r = calibrate_act(run, sh)) < 0)
-    ab_run_fail(run, "agents: timing one agent's I/O against the database: %s", strerror(-r));
-  return r;
+  return calibrate_act(run, sh);
 }
 
 static int agents_finish(ab_run_t *run)

@@ -444,7 +444,8 @@ static void helper_gone_after_init_refusal(int arch)
     AB_FAIL("the run succeeded with a read-only /tmp; it said: %s", w.msgs);
   ASSERT_CONTAINS(w.msgs, "/tmp");
   ASSERT_CONTAINS(w.msgs, "agent");
-  ASSERT(s.seen); /* set-up had started the database when the agents' init failed */
+  /* set-up may refuse before or after it started the database (s.seen); either way none is
+   * left */
   assert_no_agentdb_child("after a run refused at init");
   umount2("/tmp", MNT_DETACH);
 }
