@@ -69,8 +69,8 @@ int64_t ab_gil_take(ab_gil_t *g)
   }
   pthread_mutex_lock(&g->switch_mu);
   g->locked = 1;
-  if (g->last_holder != &ab__gil_key) {
-    g->last_holder = &ab__gil_key;
+  if (__atomic_load_n(&g->last_holder, __ATOMIC_RELAXED) != &ab__gil_key) {
+    __atomic_store_n(&g->last_holder, &ab__gil_key, __ATOMIC_RELAXED);
     g->switch_number++;
   }
   pthread_cond_signal(&g->switch_cond);
@@ -87,7 +87,8 @@ int ab_gil_drop(ab_gil_t *g)
     return 0;
   ab__gil_mine = NULL;
   pthread_mutex_lock(&g->mu);
-  g->last_holder = &ab__gil_key;
+  /* last_holder is read under switch_mu alone (the forced-switch wait): atomic, as CPython's */
+  __atomic_store_n(&g->last_holder, &ab__gil_key, __ATOMIC_RELAXED);
   g->locked = 0;
   pthread_cond_signal(&g->cond);
   pthread_mutex_unlock(&g->mu);
@@ -95,9 +96,9 @@ int ab_gil_drop(ab_gil_t *g)
     return 0;
   /* Forced switching: not switched yet, so wait until another thread has taken it. */
   pthread_mutex_lock(&g->switch_mu);
-  if (g->last_holder == &ab__gil_key) {
+  if (__atomic_load_n(&g->last_holder, __ATOMIC_RELAXED) == &ab__gil_key) {
     __atomic_store_n(&g->drop_request, 0, __ATOMIC_RELAXED);
-    while (g->last_holder == &ab__gil_key && !ab__gil_stopped(g))
+    while (__atomic_load_n(&g->last_holder, __ATOMIC_RELAXED) == &ab__gil_key && !ab__gil_stopped(g))
       ab__gil_wait(&g->switch_cond, &g->switch_mu, 10 * AB_NS_PER_MS);
   }
   pthread_mutex_unlock(&g->switch_mu);

@@ -412,16 +412,16 @@ TEST(agents_helper_gone_after_a_run_procs) { helper_gone_after_run(AB_ARCH_PROCS
 /* A run refused at init has no window, so no progress to look from: a thread looks for the
  * helper the whole time the run lasts. */
 typedef struct {
-  volatile int stop, seen;
+  int stop, seen; /* atomics: the spotter thread and the test */
 } spotter_t;
 
 static void *spot(void *arg)
 {
   spotter_t *s = arg;
   char desc[256];
-  while (!s->stop) {
+  while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
     if (my_children_named("ab-agentdb", desc, sizeof desc) > 0)
-      s->seen = 1;
+      __atomic_store_n(&s->seen, 1, __ATOMIC_RELEASE);
     usleep(200);
   }
   return NULL;
@@ -438,7 +438,7 @@ static void helper_gone_after_init_refusal(int arch)
   pthread_t th;
   ASSERT_EQ(pthread_create(&th, NULL, spot, &s), 0);
   int code = run_in_process(arch, "n=50", 600 * AB_NS_PER_MS, &w);
-  s.stop = 1;
+  __atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
   pthread_join(th, NULL);
   if (code == AB_EXIT_OK)
     AB_FAIL("the run succeeded with a read-only /tmp; it said: %s", w.msgs);

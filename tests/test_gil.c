@@ -17,7 +17,7 @@
 typedef struct {
   ab_gil_t g;
   uint32_t stop;
-  volatile int phase;  /* 1: A holds it; 2: B has it; 3: done */
+  int phase;           /* 1: A holds it; 2: B has it (atomic: both threads) */
   int64_t b_waited, b_asked;
   int a_forced, b_before_a;
 } duo_t;
@@ -34,13 +34,13 @@ static void *holder(void *p)
 {
   duo_t *d = p;
   ab_gil_take(&d->g);
-  d->phase = 1;
-  while (d->phase < 2) {
+  __atomic_store_n(&d->phase, 1, __ATOMIC_RELEASE);
+  while (__atomic_load_n(&d->phase, __ATOMIC_ACQUIRE) < 2) {
     int forced;
     spin_us(1);
     int64_t w = ab_gil_check(&d->g, &forced);
     if (forced && ++d->a_forced == 1) /* forced switching: by the time A has it back, B had it */
-      d->b_before_a = d->phase >= 2;
+      d->b_before_a = __atomic_load_n(&d->phase, __ATOMIC_ACQUIRE) >= 2;
     (void)w;
   }
   ab_gil_drop(&d->g);
@@ -50,11 +50,11 @@ static void *holder(void *p)
 static void *taker(void *p)
 {
   duo_t *d = p;
-  while (d->phase < 1)
+  while (__atomic_load_n(&d->phase, __ATOMIC_ACQUIRE) < 1)
     usleep(100);
   d->b_asked = ab_now_ns();
   d->b_waited = ab_gil_take(&d->g);
-  d->phase = 2;
+  __atomic_store_n(&d->phase, 2, __ATOMIC_RELEASE);
   spin_us(100);
   ab_gil_drop(&d->g);
   return NULL;
@@ -98,7 +98,7 @@ TEST(gil_forced_drop_waits_until_another_thread_took_it)
 
 typedef struct {
   ab_gil_t *g;
-  volatile int *flag;
+  int *flag; /* atomic */
   int64_t waited;
 } io_t;
 
@@ -106,7 +106,7 @@ static void *io_taker(void *p)
 {
   io_t *t = p;
   t->waited = ab_gil_take(t->g);
-  *t->flag = 1;
+  __atomic_store_n(t->flag, 1, __ATOMIC_RELEASE);
   ab_gil_drop(t->g);
   return NULL;
 }
@@ -117,7 +117,7 @@ TEST(gil_a_blocking_call_releases_it)
 {
   ab_gil_t g;
   uint32_t stop = 0;
-  volatile int flag = 0;
+  int flag = 0;
   ASSERT_EQ(ab_gil_init(&g, IV, &stop), 0);
   ab_gil_take(&g);
   ASSERT(ab_gil_held(&g));
@@ -125,9 +125,9 @@ TEST(gil_a_blocking_call_releases_it)
   io_t t = { &g, &flag, 0 };
   pthread_t th;
   ASSERT_EQ(pthread_create(&th, NULL, io_taker, &t), 0);
-  for (int i = 0; i < 100000 && !flag; i++)
+  for (int i = 0; i < 100000 && !__atomic_load_n(&flag, __ATOMIC_ACQUIRE); i++)
     usleep(100);
-  ASSERT(flag); /* the other thread ran while this one blocked */
+  ASSERT(__atomic_load_n(&flag, __ATOMIC_ACQUIRE)); /* the other thread ran while this one blocked */
   pthread_join(th, NULL);
   ASSERT_INT(t.waited, <, IV); /* no drop request was needed */
   ab_gil_take(&g);
@@ -137,14 +137,14 @@ TEST(gil_a_blocking_call_releases_it)
 
 typedef struct {
   ab_gil_t *g;
-  volatile int waiting;
+  int waiting; /* atomic */
   int64_t t_in;
 } late_t;
 
 static void *late_taker(void *p)
 {
   late_t *t = p;
-  t->waiting = 1;
+  __atomic_store_n(&t->waiting, 1, __ATOMIC_RELEASE);
   ab_gil_take(t->g);
   t->t_in = ab_now_ns();
   ab_gil_drop(t->g);
@@ -162,7 +162,7 @@ TEST(gil_a_waiter_gets_in_as_soon_as_the_holder_blocks)
   late_t t = { &g, 0, 0 };
   pthread_t th;
   ASSERT_EQ(pthread_create(&th, NULL, late_taker, &t), 0);
-  while (!t.waiting)
+  while (!__atomic_load_n(&t.waiting, __ATOMIC_ACQUIRE))
     usleep(100);
   usleep(2000); /* asleep on the condition variable, well inside its interval */
   int64_t t_drop = ab_now_ns();
