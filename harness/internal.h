@@ -313,6 +313,7 @@ int ab__role_wait_dev(ab_ctx_t *ctx);
 int ab__role_deliver(ab_ctx_t *ctx);                   /* fetch+step all trigger messages ready */
 int ab__role_continue(ab_ctx_t *ctx);                  /* loop: one step of a continuous role */
 void ab__sleep_to_start(ab_ctx_t *ctx);                /* until the window opens (blocking) */
+void ab__sleep_until(ab_ctx_t *ctx, int64_t t);        /* absolute CLOCK_MONOTONIC, blocking */
 int ab__role_io(ab_ctx_t *ctx);
 /* The fd a waiting step waits on: the one it named (ab_step_wait_fd), else its device's. */
 static inline int ab__wait_fd(const ab_ctx_t *ctx) { return ctx->wait_fd >= 0 ? ctx->wait_fd : ctx->dev_fd; }

@@ -66,14 +66,16 @@ int ab_step_wait_fd(ab_ctx_t *ctx, int fd)
   return AB_STEP_WAIT_DEV;
 }
 
-void ab_sleep(ab_ctx_t *ctx, int64_t ns)
+void ab__sleep_until(ab_ctx_t *ctx, int64_t t)
 {
-  struct timespec ts = ab_ts(ab_now_ns() + (ns > 0 ? ns : 0));
+  struct timespec ts = ab_ts(t);
   ab_block_begin(ctx);
   while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
     ;
   ab_block_end(ctx);
 }
+
+void ab_sleep(ab_ctx_t *ctx, int64_t ns) { ab__sleep_until(ctx, ab_now_ns() + (ns > 0 ? ns : 0)); }
 
 void ab__block_run(ab_run_t *run, int begin)
 {
