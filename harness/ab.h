@@ -95,7 +95,15 @@ typedef struct ab_role_desc {
   /* Device fd readable: roles with on_device, and a step that asked (may ask again). */
   int (*io)(ab_ctx_t *ctx);
   void (*fini)(ab_ctx_t *ctx); /* after the run, before resources are measured */
-  unsigned flags;              /* enum ab_role_flags (for the hybrid runtime) */
+  /* enum ab_role_flags. Under pool and hybrid a continuous role flagged AB_ROLE_CPU is
+   * "pooled": its steps are tasks run by worker processes (hybrid: its waits and .io by a
+   * thread pool in the supervisor's process); every other role is a thread there. */
+  unsigned flags;
+  /* The instance's portable state (ab_state): what a pool copies to a worker with each step
+   * and back with its result, as Python's pool pickles an agent. A pooled role keeps all it
+   * changes between steps here; what init puts in ab_priv is read-only after (a worker sees
+   * a copy made when it started). 0: none. */
+  size_t state_size;
   /* NULL: one instance. Else the name of an AB_P_INT parameter (min >= 1): the role runs
    * that many instances, each with its index (ab_instance). A channel from an instanced role
    * fans in (its receiver takes every instance's messages); a channel to one fans out, one
@@ -191,11 +199,16 @@ typedef struct ab_scenario {
 /* The runtimes, one line each: harness/runtime_<name>.c defines ab_rt_<name> (an
  * ab_runtime_t), and this list gives it its number (AB_ARCH_<NAME>) and its place in the
  * table (harness/runtimes.c). Adding a runtime is that file and one line here. */
-#define AB_RUNTIMES(X) X(THREADS, threads) X(PROCS, procs) X(LOOP, loop)
+#define AB_RUNTIMES(X) X(THREADS, threads) X(PROCS, procs) X(LOOP, loop) X(POOL, pool) X(HYBRID, hybrid)
 #define AB__ARCH_ENUM(up, low) AB_ARCH_##up,
 #define AB__ARCH_BIT(up, low) | (1u << AB_ARCH_##up)
 enum ab_arch { AB_RUNTIMES(AB__ARCH_ENUM) AB_ARCH_N };
 #define AB_ARCHS_ALL (0u AB_RUNTIMES(AB__ARCH_BIT)) /* every runtime this build has */
+/* The runtimes that give every role a thread, a process or the loop of its own: every
+ * scenario runs under them. pool and hybrid need a pooled role (a continuous one flagged
+ * AB_ROLE_CPU), and the descriptor check refuses a scenario that offers them without. */
+#define AB_ARCHS_DEDICATED ((1u << AB_ARCH_THREADS) | (1u << AB_ARCH_PROCS) | (1u << AB_ARCH_LOOP))
+#define AB_ARCHS_POOLED ((1u << AB_ARCH_POOL) | (1u << AB_ARCH_HYBRID))
 
 /* ---- set-up calls (supervisor, from scenario->setup) --------------------------------- */
 
@@ -228,6 +241,8 @@ void *ab_run_shared(ab_run_t *run, size_t size);
  * not a role, so not in the architecture's costs; stopped at the end of the run whatever
  * happens. It keeps only the descriptors in keep (its sockets). 0 or -errno. */
 int ab_run_helper(ab_run_t *run, const char *name, int (*main)(void *arg), void *arg, const int *keep, int nkeep);
+/* Instance inst of role's portable state (ab_state) as the run left it (finish), or NULL. */
+const void *ab_run_state(const ab_run_t *run, int role, int inst);
 /* Counter and metric totals after the run (finish): merged over roles. */
 int64_t ab_run_counter(const ab_run_t *run, int counter);
 void ab_run_counter_set(ab_run_t *run, int counter, int64_t value);
@@ -285,6 +300,9 @@ int64_t ab_intended(const ab_ctx_t *ctx);
 void *ab_shared(ab_ctx_t *ctx);
 /* Per-role private pointer for the scenario. */
 void **ab_priv(ab_ctx_t *ctx);
+/* This instance's portable state (the role's state_size bytes, zeroed at the start), or NULL
+ * without one. Under pool it is the copy travelling with the task. */
+void *ab_state(ab_ctx_t *ctx);
 double ab_ctx_param(const ab_ctx_t *ctx, const char *name);
 int ab_stopping(const ab_ctx_t *ctx);
 /* Fail the run from inside a role (any process): the message goes into the result, every

@@ -63,7 +63,13 @@ int ab__block_alloc(ab_run_t *run)
   size_t off_h = ab__up64(off_s + sizeof(ab_slot_t) * n);
   size_t off_c = ab__up64(off_h + sizeof(ab_hist_t) * run->nmt * rows);
   size_t off_x = ab__up64(off_c + sizeof(int64_t) * run->nct * n);
-  run->blk_size = off_x + sizeof(uint32_t) * run->nmt * n;
+  size_t off_st = ab__up64(off_x + sizeof(uint32_t) * run->nmt * n), st = 0;
+  for (int k = 0; k < run->sc->nroles; k++) { /* each instance's portable state, 16-aligned */
+    run->state_size[k] = (run->sc->roles[k].state_size + 15) & ~(size_t)15;
+    run->state_off[k] = st;
+    st += run->state_size[k] * (size_t)run->role_n[k];
+  }
+  run->blk_size = off_st + st;
   run->blk = ab_shm_alloc(run->blk_size, run->shared);
   if (!run->blk)
     return -errno;
@@ -72,6 +78,7 @@ int ab__block_alloc(ab_run_t *run)
   run->hists = (ab_hist_t *)((char *)run->blk + off_h);
   run->counters = (int64_t *)((char *)run->blk + off_c);
   run->sidx = (uint32_t *)((char *)run->blk + off_x);
+  run->state = (char *)run->blk + off_st;
   for (int i = 0; i < run->nmt * rows; i++)
     ab_hist_init(&run->hists[i]);
   if (sparse && !(run->spool = ab_spool_new(ab__pool_pages(run, sparse), &run->spool_size)))
@@ -92,6 +99,9 @@ void ab__block_free(ab_run_t *run)
   free(run->mem.proc_rss_kb), free(run->mem.proc_pss_kb);
   free(run->mem_scratch_rss), free(run->mem_scratch_pss);
   free(run->pchans), free(run->pchan_made);
+  free(run->rt_pids);
+  run->rt_pids = NULL;
+  run->n_rt_pids = 0;
 }
 
 /* Is any instance of role r wedged? Then its channels' queues may still be written. */

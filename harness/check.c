@@ -85,7 +85,26 @@ static int ab__roles(const ab_scenario_t *sc, char *err, size_t len)
       return ab__bad(err, len, sc, "role %s waits on its device but owns none or has no io", d->name);
     if (d->instances && ab__instances_bad(sc, d, owns, err, len))
       return -EINVAL;
+    if (d->state_size > AB_MAX_STATE)
+      return ab__bad(err, len, sc, "role %s has %zu bytes of state (at most %d: a pool copies it with every step)",
+                     d->name, d->state_size, AB_MAX_STATE);
+    if (d->continuous && (d->flags & AB_ROLE_CPU) && owns && (sc->archs & AB_ARCHS_POOLED))
+      return ab__bad(err, len, sc, "role %s would be pooled (continuous, AB_ROLE_CPU) but owns a device", d->name);
   }
+  return 0;
+}
+
+/* pool and hybrid run a scenario only through its pooled roles. */
+static int ab__archs(const ab_scenario_t *sc, char *err, size_t len)
+{
+  int pooled = 0;
+  for (int r = 0; r < sc->nroles; r++)
+    pooled += sc->roles[r].continuous && (sc->roles[r].flags & AB_ROLE_CPU);
+  if ((sc->archs & AB_ARCHS_POOLED) && !pooled)
+    return ab__bad(err, len, sc, "offers pool or hybrid but has no role they would pool (a continuous role flagged "
+                                 "AB_ROLE_CPU)");
+  if (!(sc->archs & AB_ARCHS_ALL))
+    return ab__bad(err, len, sc, "runs under no runtime of this build (archs)");
   return 0;
 }
 
@@ -190,6 +209,7 @@ int ab_scenario_check(const ab_scenario_t *sc, char *err, size_t len)
   if (!sc->name || !*sc->name)
     return ab__bad(err, len, sc, "no name");
   if ((r = ab__counts(sc, err, len)) < 0 || (r = ab__unique(sc, err, len)) < 0 || (r = ab__roles(sc, err, len)) < 0 ||
+      (r = ab__archs(sc, err, len)) < 0 ||
       (r = ab__links(sc, err, len)) < 0)
     return r;
   ab_run_t *run = calloc(1, sizeof *run);

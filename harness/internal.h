@@ -10,9 +10,11 @@
 #ifndef AB_INTERNAL_H
 #define AB_INTERNAL_H
 
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "ab.h"
@@ -53,6 +55,7 @@ typedef struct ab_mem {
   int64_t t_ns;                    /* when the last snapshot was taken (CLOCK_MONOTONIC) */
   int64_t snap_ns;                 /* how long the last one took to read every process */
   int samples;                     /* complete snapshots taken */
+  int64_t rt_rss_kb, rt_pss_kb;    /* the last snapshot's runtime processes (rt_pids) */
   int valid;                       /* the last snapshot read every process */
   /* the last snapshot per process: [slot] for instances with a process of their own
    * (slot_pid), [nslots] the supervisor's */
@@ -162,6 +165,7 @@ struct ab_run {
   int mt_base, ct_base;            /* where the scenario's own start */
   int mt_lateness[AB_MAX_ROLES], mt_step[AB_MAX_ROLES], mt_chan[AB_MAX_CHANS];
   int mt_gil[AB_MAX_ROLES], ct_gil_forced[AB_MAX_ROLES]; /* with --gil */
+  int mt_transfer[AB_MAX_ROLES];   /* a pooled role's task transfer (pool, hybrid), else -1 */
   int ct_missed[AB_MAX_ROLES], ct_closed[AB_MAX_ROLES], ct_msgs[AB_MAX_CHANS],
       ct_drops[AB_MAX_CHANS], ct_maxdepth[AB_MAX_CHANS], ct_bytes[AB_MAX_CHANS];
   double values[AB_MAX_VALUES];    /* the scenario's derived values (finish) */
@@ -182,6 +186,12 @@ struct ab_run {
    * with many instances (each look is a wake-up the machine pays: a thousand instances at
    * 50 ms are 20,000 a second), at most 1 s. */
   int64_t slice_ns;
+  int workers;                     /* pool, hybrid: worker processes (--param workers) */
+  /* Processes of the runtime's own beside the supervisor (a pool's workers), read with the
+   * run's memory: [n_rt_pids] */
+  pid_t *rt_pids;
+  int n_rt_pids;
+  ab_res_t res_rt_procs;           /* ... their accounts over the window, summed (join) */
 
   /* the shared block */
   void *blk;
@@ -193,6 +203,9 @@ struct ab_run {
   uint32_t *sidx;                  /* [nslots][nmt]: sparse histogram headers, 0: none */
   ab_spool_t *spool;               /* the sparse histograms' pages */
   size_t spool_size;
+  char *state;                     /* the instances' portable state (ab_state), in the block: */
+  size_t state_off[AB_MAX_ROLES], state_size[AB_MAX_ROLES]; /* role r's instance i at
+                                    * state + state_off[r] + i * state_size[r] */
   void *scen_shared;
   size_t scen_shared_size;
   pid_t helpers[AB_MAX_HELPERS];   /* the scenario's helper processes (ab_run_helper) */
@@ -249,6 +262,7 @@ struct ab_ctx {
   int wait_fd;                     /* ... or for this fd (ab_step_wait_fd); -1: its device's */
   ab_res_t res;                    /* loop: this role's callbacks' costs, summed */
   void *priv;
+  void *state;                     /* ab_state: the block's, or a pool task's copy */
   /* the trigger message the runtime fetched before calling step */
   int stash_chan;
   ab_msg_t stash_msg;
@@ -266,6 +280,10 @@ struct ab_runtime {
   int same_process;   /* every role in the supervisor's process (its costs are the total's) */
   int uses_transport; /* channels cross processes: --transport chooses how */
   int one_thread;     /* every role on one thread: a step blocks the others */
+  /* The pooled roles' steps run as tasks in worker processes, every other role and the
+   * runtime's own threads in the supervisor's process (ab__role_pooled). */
+  int pooled;
+  int io_threads;     /* pooled: a thread pool of this size runs the pooled roles' waits */
   /* Spawn the roles: each attaches, opens its device, runs init and reaches the barrier.
    * Returns when every role is ready or one failed (0) or on a spawn error (-errno). */
   int (*start)(ab_run_t *run);
@@ -274,6 +292,26 @@ struct ab_runtime {
   /* After ctl->stop is set: wait for the roles (bounded), collect their costs. */
   int (*join)(ab_run_t *run);
 };
+
+#define AB_MAX_STATE 65536  /* a role instance's portable state (ab_state), bytes */
+#define AB_POOL_IO_THREADS 20 /* hybrid: the I/O thread pool, the document's size */
+/* pool.c: the pool runtimes' operations; runtime_pool.c and runtime_hybrid.c are these with
+ * a name (and hybrid, its I/O thread pool). */
+int ab__pool_start(ab_run_t *run);
+int ab__pool_check(ab_run_t *run, char *msg, size_t len);
+int ab__pool_join(ab_run_t *run);
+#define AB__POOL_OPS .state_size = sizeof(void *), .pooled = 1, .start = ab__pool_start, \
+                     .check = ab__pool_check, .join = ab__pool_join
+/* Is role r one whose steps a pool runs as tasks (pool, hybrid)? */
+static inline int ab__role_pooled(const ab_run_t *run, int r)
+{
+  return run->rt->pooled && run->sc->roles[r].continuous && (run->sc->roles[r].flags & AB_ROLE_CPU);
+}
+/* runtime_threads.c: a role instance's whole life on the calling thread (ab_ctx_t *arg). */
+void *ab__role_thread(void *arg);
+/* Start slot's thread on ab__role_thread(ctx): 1, or 0 with the slot failed as at the barrier
+ * (its init_err, message, and its count among the ready). */
+int ab__role_thread_start(ab_run_t *run, pthread_t *t, ab_ctx_t *ctx);
 
 /* runtimes.c: the table of AB_RUNTIMES; NULL for a number it does not hold. */
 const ab_runtime_t *ab_runtime_get(int arch);
@@ -322,7 +360,22 @@ void ab__got(ab_ctx_t *ctx, int chan, const ab_msg_t *m, const void *data);
 void ab__res_begin(ab_res_t *r, int who);              /* RUSAGE_THREAD or RUSAGE_SELF */
 void ab__res_end(ab_res_t *r, int who);
 void ab__res_add(ab_res_t *sum, const ab_res_t *r);
+/* A part of a thread's work charged exactly: CPU from the thread's CPU clock (getrusage's
+ * per-thread times only move when the scheduler next accounts, so a short part would read 0
+ * and the next switch take the lump), switches from getrusage. ab__charge adds the CPU since
+ * the mark to r's cpu_user_s (a caller splits user and system if it can) and the switches. */
+typedef struct ab__mark {
+  int64_t cpu_ns;
+  struct rusage ru;
+} ab__mark_t;
+void ab__mark(ab__mark_t *m);
+void ab__charge(ab_res_t *r, const ab__mark_t *m);
+/* The whole's user:system ratio applied to a part charged so (exact CPU, not split). */
+void ab__split(ab_res_t *r, double user_share);
 void ab__name_self(const char *role, int process);
+/* A forked process of the run (a procs role, a pool worker), first thing: it dies with the
+ * supervisor (parent), leaves Ctrl-C and SIGTERM to it, and takes no signal mask over. */
+void ab__child_enter(pid_t parent);
 void ab__apply_sched(ab_run_t *run, int periodic);
 int ab__lock_memory(void);
 int ab_stopped(const ab_run_t *run);

@@ -108,14 +108,32 @@ static int ab__param_set(ab_run_t *run, int i, const char *v, char *err, size_t 
 }
 
 /* The harness's own parameters, taken by every scenario that does not declare the name. */
-static const ab_param_desc_t ab__gil_free = {
-  .name = "gil_free", .type = AB_P_DOUBLE, .def = "0", .min = 0, .max = 1,
-  .help = "with --gil: the fraction of each compute run without the GIL (numpy's BLAS calls)" };
+enum { AB_HP_GIL_FREE, AB_HP_WORKERS, AB_HP_N };
+static const ab_param_desc_t ab__hparams[AB_HP_N] = {
+  [AB_HP_GIL_FREE] = { .name = "gil_free", .type = AB_P_DOUBLE, .def = "0", .min = 0, .max = 1,
+                       .help = "with --gil: the fraction of each compute run without the GIL (numpy's BLAS calls)" },
+  [AB_HP_WORKERS] = { .name = "workers", .type = AB_P_INT, .def = "the CPU count", .min = 1, .max = 256,
+                      .help = "pool and hybrid: worker processes (Python's Pool(processes=))" },
+};
+
+static int ab__hparam_idx(const char *name)
+{
+  for (int i = 0; i < AB_HP_N; i++)
+    if (!strcmp(name, ab__hparams[i].name))
+      return i;
+  return -1;
+}
+
+/* Its value in this run. */
+static double ab__hparam_value(const ab_run_t *run, int h)
+{
+  return h == AB_HP_GIL_FREE ? run->gil_free : run->workers;
+}
 
 const ab_param_desc_t *ab_param_desc(const ab_scenario_t *sc, const char *name)
 {
-  int i = ab__param_idx(sc, name);
-  return i >= 0 ? &sc->params[i] : !strcmp(name, ab__gil_free.name) ? &ab__gil_free : NULL;
+  int i = ab__param_idx(sc, name), h = ab__hparam_idx(name);
+  return i >= 0 ? &sc->params[i] : h >= 0 ? &ab__hparams[h] : NULL;
 }
 
 int ab_param_text_value(const ab_param_desc_t *p, const char *text, double *out)
@@ -131,18 +149,31 @@ int ab_run_param_is(const ab_run_t *run, const char *name, const char *text)
   double v;
   if (!p || ab_param_text_value(p, text, &v) < 0)
     return 0;
-  return (i >= 0 ? run->pval[i] : run->gil_free) == v;
+  return (i >= 0 ? run->pval[i] : ab__hparam_value(run, ab__hparam_idx(name))) == v;
 }
 
+/* 1: not one of the harness's; 0: taken; -EINVAL with err. */
 static int ab__harness_param(ab_run_t *run, const char *name, const char *v, char *err, size_t len)
 {
-  if (strcmp(name, ab__gil_free.name))
+  int h = ab__hparam_idx(name);
+  double x;
+  if (h < 0)
     return 1;
-  if (!run->gil_on) {
+  if (h == AB_HP_GIL_FREE && !run->gil_on) {
     snprintf(err, len, "--param gil_free=%s: only with --gil (there is no GIL to run without)", v);
     return -EINVAL;
   }
-  return ab__param_parse(&ab__gil_free, v, &run->gil_free, err, len);
+  if (h == AB_HP_WORKERS && !(run->rt && run->rt->pooled)) {
+    snprintf(err, len, "--param workers=%s: only for the pool and hybrid runtimes (--arch %s has no workers)", v,
+             run->rt ? run->rt->name : "?");
+    return -EINVAL;
+  }
+  int r = ab__param_parse(&ab__hparams[h], v, &x, err, len);
+  if (r == 0 && h == AB_HP_GIL_FREE)
+    run->gil_free = x;
+  else if (r == 0)
+    run->workers = (int)x;
+  return r;
 }
 
 int ab_param_resolve(ab_run_t *run, const char *const *kv, int n, char *err, size_t len)
@@ -200,7 +231,11 @@ void ab__tables(ab_run_t *run)
     }
     snprintf(run->mt_name[m], AB_NAMELEN, "%s.step_ns", sc->roles[r].name);
     run->mt_step[r] = m++;
-    run->mt_gil[r] = run->ct_gil_forced[r] = -1;
+    run->mt_gil[r] = run->ct_gil_forced[r] = run->mt_transfer[r] = -1;
+    if (run->rt && ab__role_pooled(run, r)) {
+      snprintf(run->mt_name[m], AB_NAMELEN, "%s.transfer_ns", sc->roles[r].name);
+      run->mt_transfer[r] = m++;
+    }
     if (run->gil_on) {
       snprintf(run->mt_name[m], AB_NAMELEN, "%s.gil_wait_ns", sc->roles[r].name);
       run->mt_gil[r] = m++;

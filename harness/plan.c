@@ -132,9 +132,13 @@ int ab_plan_scenario(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc,
       continue;
     }
     int a = ab_arch_find(items[i]);
-    if (a < 0 || !ab_runtime_get(a))
-      return ab_usage_error("--arch %s: unknown runtime (expected threads, procs, loop, a comma list, or all)",
-                             items[i], "");
+    if (a < 0 || !ab_runtime_get(a)) {
+      char known[128] = "";
+      for (int k = 0; k < AB_ARCH_N; k++)
+        if (ab_runtime_get(k))
+          snprintf(known + strlen(known), sizeof known - strlen(known), "%s, ", ab_arch_name(k));
+      return ab_usage_error("--arch %s: unknown runtime (expected %sa comma list, or all)", items[i], known);
+    }
     if (!((sc->archs >> a) & 1))
       return ab_usage_error("--arch %s: scenario %s does not run under it", items[i], sc->name);
     want[a] = 1;

@@ -66,7 +66,7 @@ static json_t *ab__res(const ab_res_t *r, const ab_mem_t *m, int mem_slot)
   ab__setn(o, "ctx_vol", (double)r->ctx_vol);
   ab__setn(o, "ctx_invol", (double)r->ctx_invol);
   if (r->apportioned) /* the total is measured; the kernel cannot split it per callback */
-    ab__sets(o, "cpu_split", "apportioned: the loop thread's user:system ratio");
+    ab__sets(o, "cpu_split", "apportioned: the user:system ratio of the thread or pool that ran it");
   if (mem_slot >= 0) {
     int64_t rss = m->proc_rss_kb[mem_slot];
     ab__setn(o, "rss_kb", (double)rss);
@@ -124,6 +124,17 @@ static void ab__head(json_t *d, const ab_run_t *run, double window)
     ab__setn(g, "free", run->gil_free);
   } else {
     json_object_set_new(d, "gil", json_null());
+  }
+  if (run->rt->pooled) { /* how the pool was made, and what it runs */
+    json_t *p = ab__child(d, "pool", json_object());
+    ab__setn(p, "workers", run->workers);
+    ab__setn(p, "io_threads", run->rt->io_threads);
+    json_t *pr = ab__child(p, "roles", json_array());
+    for (int r = 0; r < run->sc->nroles; r++)
+      if (ab__role_pooled(run, r))
+        json_array_append_new(pr, json_string(run->sc->roles[r].name));
+  } else {
+    json_object_set_new(d, "pool", json_null());
   }
   if (run->sweep_key) { /* one point of a curve: the report draws them together */
     json_t *w = ab__child(d, "sweep", json_object());
@@ -209,7 +220,7 @@ static json_t *ab__role_res(const ab_run_t *run, int r)
   ab__setn(o, "ctx_vol", (double)sum.ctx_vol);
   ab__setn(o, "ctx_invol", (double)sum.ctx_invol);
   if (sum.apportioned)
-    ab__sets(o, "cpu_split", "apportioned: the loop thread's user:system ratio");
+    ab__sets(o, "cpu_split", "apportioned: the user:system ratio of the thread or pool that ran it");
   if (procs) {
     ab__setn(o, "rss_kb", (double)rss);
     ab__setn(o, "pss_kb", (double)pss);
@@ -276,8 +287,15 @@ static void ab__costs(json_t *d, const ab_run_t *run, double window)
   json_t *roles = ab__child(res, "roles", json_object());
   for (int i = 0; i < run->sc->nroles; i++)
     json_object_set_new(roles, run->sc->roles[i].name, ab__role_res(run, i));
-  if (run->ctl->res_runtime.valid)
-    json_object_set_new(res, "runtime", ab__res(&run->ctl->res_runtime, mem, -1));
+  if (run->ctl->res_runtime.valid) {
+    json_t *rt = ab__res(&run->ctl->res_runtime, mem, -1);
+    if (run->n_rt_pids) { /* its processes' memory (a pool's workers), from the snapshot */
+      ab__setn(rt, "rss_kb", mem->t_ns ? (double)mem->rt_rss_kb : NAN);
+      ab__setn(rt, "pss_kb", mem->t_ns ? (double)mem->rt_pss_kb : NAN);
+      ab__setn(rt, "processes", run->n_rt_pids);
+    }
+    json_object_set_new(res, "runtime", rt);
+  }
   json_object_set_new(res, "supervisor", ab__res(&run->res_super, mem, run->rt->same_process ? -1 : run->nslots));
   if (run->detail)
     ab__instances_detail(res, run);

@@ -39,6 +39,7 @@ int64_t ab_intended(const ab_ctx_t *ctx) { return ctx->intended; }
 void *ab_dev(ab_ctx_t *ctx) { return ctx->dev; }
 void *ab_shared(ab_ctx_t *ctx) { return ctx->run->scen_shared; }
 void **ab_priv(ab_ctx_t *ctx) { return &ctx->priv; }
+void *ab_state(ab_ctx_t *ctx) { return ctx->state; }
 
 double ab_ctx_param(const ab_ctx_t *ctx, const char *name) { return ab_param(ctx->run, name); }
 

@@ -36,6 +36,14 @@ int ab_run_wedged(const ab_run_t *run)
   return 0;
 }
 
+const void *ab_run_state(const ab_run_t *run, int role, int inst)
+{
+  if (role < 0 || role >= run->sc->nroles || inst < 0 || inst >= run->role_n[role] || !run->state_size[role] ||
+      !run->state || ab_run_wedged(run))
+    return NULL;
+  return run->state + run->state_off[role] + (size_t)inst * run->state_size[role];
+}
+
 int ab_run_instances(const ab_run_t *run, int role)
 {
   return role >= 0 && role < run->sc->nroles ? run->role_n[role] : 0;

@@ -72,6 +72,55 @@ void ab__res_add(ab_res_t *sum, const ab_res_t *r)
   sum->ctx_invol += r->ctx_invol;
 }
 
+static int64_t ab__thread_cpu_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (int64_t)ts.tv_sec * AB_NS_PER_S + ts.tv_nsec;
+}
+
+void ab__mark(ab__mark_t *m)
+{
+  getrusage(RUSAGE_THREAD, &m->ru);
+  m->cpu_ns = ab__thread_cpu_ns();
+}
+
+void ab__charge(ab_res_t *r, const ab__mark_t *m)
+{
+  int64_t cpu = ab__thread_cpu_ns() - m->cpu_ns;
+  struct rusage now;
+  getrusage(RUSAGE_THREAD, &now);
+  r->cpu_user_s += cpu / 1e9;
+  r->ctx_vol += now.ru_nvcsw - m->ru.ru_nvcsw;
+  r->ctx_invol += now.ru_nivcsw - m->ru.ru_nivcsw;
+}
+
+/* The thread's own user:system ratio over the window, applied to each part: the parts keep
+ * their exact CPU and sum to the thread's split. (Per callback the kernel cannot tell.) */
+void ab__split(ab_res_t *r, double user_share)
+{
+  double cpu = r->cpu_user_s + r->cpu_sys_s;
+  r->cpu_user_s = cpu * user_share;
+  r->cpu_sys_s = cpu - r->cpu_user_s;
+  r->apportioned = 1;
+}
+
+void ab__child_enter(pid_t parent)
+{
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent)
+    _exit(1);
+  /* Ctrl-C, or a SIGTERM/SIGHUP sent to the whole group, is the supervisor's to handle: it
+   * stops the run through the stop word and SIGKILLs a process that does not stop. */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 void ab__name_self(const char *role, int process)
 {
   char name[16];
@@ -125,6 +174,7 @@ void ab__ctx_init(ab_ctx_t *ctx, ab_run_t *run, int slot)
   ctx->sidx = run->sidx + (size_t)slot * run->nmt;
   ctx->counters = run->counters + (size_t)slot * run->nct;
   ctx->stash_chan = -1;
+  ctx->state = run->state_size[role] ? run->state + run->state_off[role] + (size_t)ctx->inst * run->state_size[role] : NULL;
   ctx->devi = -1;
   ctx->dev_fd = ctx->wait_fd = -1;
   for (int d = 0; d < run->sc->ndevs; d++)

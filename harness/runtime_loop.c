@@ -31,50 +31,9 @@ typedef struct ab__loop {
 
 static ab_ctx_t *ab__lctx(ab_run_t *run) { return ((ab__loop_t *)run->rt_state)->ctx; }
 
-/* Costs per role: each callback is charged to the role it runs, and callbacks never nest
- * (a timer's drain is charged to the roles drained, not to the timer's role), so the roles
- * and the loop's own dispatch add up to the thread's total. CPU time comes from the thread's
- * CPU clock, exact to the ns; getrusage's per-thread user and system times only move when
- * the scheduler next accounts (a tick, a switch), so a short callback would read 0 and the
- * next switch would take the lump. The switches it counts are exact, though. */
-typedef struct ab__mark {
-  int64_t cpu_ns;
-  struct rusage ru;
-} ab__mark_t;
-
-static int64_t ab__thread_cpu_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (int64_t)ts.tv_sec * AB_NS_PER_S + ts.tv_nsec;
-}
-
-static void ab__mark(ab__mark_t *m)
-{
-  getrusage(RUSAGE_THREAD, &m->ru);
-  m->cpu_ns = ab__thread_cpu_ns();
-}
-
-static void ab__charge(ab_ctx_t *ctx, const ab__mark_t *m)
-{
-  int64_t cpu = ab__thread_cpu_ns() - m->cpu_ns;
-  struct rusage now;
-  getrusage(RUSAGE_THREAD, &now);
-  ab_res_t *r = &ctx->res;
-  r->cpu_user_s += cpu / 1e9; /* split into user and system at the end (ab__split) */
-  r->ctx_vol += now.ru_nvcsw - m->ru.ru_nvcsw;
-  r->ctx_invol += now.ru_nivcsw - m->ru.ru_nivcsw;
-}
-
-/* The thread's own user:system ratio over the window, applied to each part: the parts keep
- * their exact CPU and sum to the thread's split. (Per callback the kernel cannot tell.) */
-static void ab__split(ab_res_t *r, double user_share)
-{
-  double cpu = r->cpu_user_s + r->cpu_sys_s;
-  r->cpu_user_s = cpu * user_share;
-  r->cpu_sys_s = cpu - r->cpu_user_s;
-  r->apportioned = 1;
-}
+/* Costs per role: each callback is charged to the role it runs (ab__charge, exact), and
+ * callbacks never nest (a timer's drain is charged to the roles drained, not to the timer's
+ * role), so the roles and the loop's own dispatch add up to the thread's total. */
 
 /* A step that asked for its device: its fd joins epoll until the device is ready. */
 static void ab__want_dev(int ep, ab_ctx_t *ctx)
@@ -105,7 +64,7 @@ static void ab__drain(ab_run_t *run, int ep)
       ab__role_deliver(ctx);
       if (ctx->activation == before)
         continue;
-      ab__charge(ctx, &m);
+      ab__charge(&ctx->res, &m);
       ab__want_dev(ep, ctx);
       more = 1;
       ab__mark(&m);
@@ -126,7 +85,7 @@ static int ab__continue(ab_run_t *run, int ep)
     ab__mark(&m);
     if (!ab__role_continue(ctx))
       continue;
-    ab__charge(ctx, &m);
+    ab__charge(&ctx->res, &m);
     ab__want_dev(ep, ctx);
     any = 1;
   }
@@ -147,7 +106,7 @@ static void ab__on_timer(ab_run_t *run, int ep, int fd, ab_ctx_t *ctx)
     ab__mark_t m;
     ab__mark(&m);
     ab__role_activate(ctx, intended, ab_now_ns());
-    ab__charge(ctx, &m);
+    ab__charge(&ctx->res, &m);
     ab__want_dev(ep, ctx);
     ab__drain(run, ep);
   }
@@ -164,7 +123,7 @@ static void ab__on_dev(ab_run_t *run, int ep, ab_ctx_t *ctx)
   ab__mark_t m;
   ab__mark(&m);
   ab__role_io(ctx);
-  ab__charge(ctx, &m);
+  ab__charge(&ctx->res, &m);
   ab__want_dev(ep, ctx);
 }
 
@@ -247,7 +206,7 @@ static void ab__loop_probe(ab_run_t *run)
   for (int k = 0; k < N; k++) {
     ab__mark_t m;
     ab__mark(&m);
-    ab__charge(&probe, &m);
+    ab__charge(&probe.res, &m);
   }
   ab_calib_set(run, "probe.loop_charge_ns", (double)(ab_now_ns() - t0) / N);
 }
@@ -258,7 +217,7 @@ static void ab__loop_costs(ab_run_t *run, const ab__mark_t *all)
 {
   ab_ctx_t *lctx = ab__lctx(run), whole;
   memset(&whole, 0, sizeof whole);
-  ab__charge(&whole, all);
+  ab__charge(&whole.res, all);
   struct rusage ru;
   getrusage(RUSAGE_THREAD, &ru);
   double u = ru.ru_utime.tv_sec - all->ru.ru_utime.tv_sec + (ru.ru_utime.tv_usec - all->ru.ru_utime.tv_usec) / 1e6;

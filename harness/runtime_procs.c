@@ -25,18 +25,7 @@ typedef struct ab__procs {        /* [nslots]: a process per role instance */
 
 static void ab__child(ab_run_t *run, int slot, pid_t parent)
 {
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent)
-    _exit(1);
-  /* Ctrl-C, or a SIGTERM/SIGHUP sent to the whole group, is the supervisor's to handle: it
-   * stops the run through the stop word and SIGKILLs a role that does not stop. */
-  signal(SIGINT, SIG_IGN);
-  signal(SIGTERM, SIG_IGN);
-  signal(SIGHUP, SIG_IGN);
-  signal(SIGPIPE, SIG_IGN);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  ab__child_enter(parent);
   ab_ctx_t ctx;
   ab__ctx_init(&ctx, run, slot);
   char who[64];

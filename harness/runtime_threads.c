@@ -20,7 +20,7 @@ typedef struct ab__threads {
   ab__thr_t *thr; /* [nslots]: a thread per role instance */
 } ab__threads_t;
 
-static void *ab__role_thread(void *arg)
+void *ab__role_thread(void *arg)
 {
   ab_ctx_t *ctx = arg;
   ab_run_t *run = ctx->run;
@@ -41,6 +41,21 @@ static void *ab__role_thread(void *arg)
   return NULL;
 }
 
+int ab__role_thread_start(ab_run_t *run, pthread_t *t, ab_ctx_t *ctx)
+{
+  int r = pthread_create(t, NULL, ab__role_thread, ctx);
+  if (!r)
+    return 1;
+  /* Roles already started wait at the barrier; count this one as failed there too. */
+  char who[64];
+  int i = ctx->slot;
+  run->slots[i].init_err = -r;
+  snprintf(run->slots[i].init_msg, AB_ERRLEN, "role %s: pthread_create: %s", ab__slot_name(run, i, who, sizeof who),
+           strerror(r));
+  __atomic_add_fetch(&run->ctl->ready, 1, __ATOMIC_SEQ_CST);
+  return 0;
+}
+
 static int ab__threads_start(ab_run_t *run)
 {
   ab__threads_t *st = run->rt_state;
@@ -50,17 +65,7 @@ static int ab__threads_start(ab_run_t *run)
     return -ENOMEM;
   for (int i = 0; i < run->nslots; i++) {
     ab__ctx_init(&thr[i].ctx, run, i);
-    int r = pthread_create(&thr[i].tid, NULL, ab__role_thread, &thr[i].ctx);
-    if (r) {
-      /* Roles already started wait at the barrier; count this one as failed there too. */
-      char who[64];
-      run->slots[i].init_err = -r;
-      snprintf(run->slots[i].init_msg, AB_ERRLEN, "role %s: pthread_create: %s", ab__slot_name(run, i, who, sizeof who),
-               strerror(r));
-      __atomic_add_fetch(&run->ctl->ready, 1, __ATOMIC_SEQ_CST);
-      continue;
-    }
-    thr[i].started = 1;
+    thr[i].started = ab__role_thread_start(run, &thr[i].tid, &thr[i].ctx);
   }
   return 0;
 }

@@ -162,6 +162,13 @@ static void ab__mem_sample(ab_run_t *run, int final)
   memset(rss, 0, sizeof(int64_t) * (n + 1));
   memset(pss, 0, sizeof(int64_t) * (n + 1));
   ok &= ab_mem_pid(getpid(), &rss[n], &pss[n]) == 0;
+  int64_t xr = 0, xp = 0; /* the runtime's own processes (a pool's workers) */
+  for (int k = 0; k < run->n_rt_pids; k++) {
+    int64_t r1 = 0, p1 = 0;
+    ok &= ab_mem_pid(run->rt_pids[k], &r1, &p1) == 0;
+    xr += r1, xp += p1;
+  }
+  sr += xr, sp += xp;
   for (int i = 0; i < n; i++) {
     if (!final && !(i & 63) && ab_now_ns() >= run->ctl->t_end)
       return; /* the window is over: its end's own snapshot comes next, on time */
@@ -180,6 +187,8 @@ static void ab__mem_sample(ab_run_t *run, int final)
   m->rss_kb = sr;
   m->pss_kb = sp;
   m->valid = ok;
+  m->rt_rss_kb = xr;
+  m->rt_pss_kb = xp;
   m->t_ns = ab_now_ns();
   memcpy(m->proc_rss_kb, rss, sizeof(int64_t) * (n + 1));
   memcpy(m->proc_pss_kb, pss, sizeof(int64_t) * (n + 1));
@@ -187,10 +196,16 @@ static void ab__mem_sample(ab_run_t *run, int final)
 
 /* ---- costs ----------------------------------------------------------------------------------- */
 
+/* The supervisor's own account: its thread where roles share its process, else its process. */
+static int ab__super_who(const ab_run_t *run)
+{
+  return run->rt->same_process || run->rt->pooled ? RUSAGE_THREAD : RUSAGE_SELF;
+}
+
 static void ab__res_window_begin(ab_run_t *run, ab_res_t *proc)
 {
   ab__res_begin(proc, RUSAGE_SELF);
-  ab__res_begin(&run->res_super, run->rt->same_process ? RUSAGE_THREAD : RUSAGE_SELF);
+  ab__res_begin(&run->res_super, ab__super_who(run));
 }
 
 /* The total is measured whole where it can be (one process: its own account), so that the
@@ -199,10 +214,15 @@ static void ab__res_window_begin(ab_run_t *run, ab_res_t *proc)
 static void ab__res_window_end(ab_run_t *run, ab_res_t *proc)
 {
   ab__res_end(proc, RUSAGE_SELF);
-  ab__res_end(&run->res_super, run->rt->same_process ? RUSAGE_THREAD : RUSAGE_SELF);
+  ab__res_end(&run->res_super, ab__super_who(run));
   ab_res_t *t = &run->res_total;
   if (run->rt->same_process) {
     *t = *proc;
+  } else if (run->rt->pooled) { /* the supervisor's process, and the pool's own */
+    *t = *proc;
+    ab__res_add(t, &run->res_rt_procs);
+    if (run->res_rt_procs.maxrss_kb > t->maxrss_kb)
+      t->maxrss_kb = run->res_rt_procs.maxrss_kb;
   } else {
     *t = run->res_super;
     for (int i = 0; i < run->nslots; i++)

@@ -189,8 +189,7 @@ int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
   if (ab_scenario_check(sc, err, len) < 0)
     return AB_EXIT_USAGE;
   if (!run->rt) {
-    snprintf(err, len, "--arch %s: not available in this build (expected threads, procs or loop)",
-             ab_arch_name(o->arch));
+    snprintf(err, len, "--arch %s: not available in this build", ab_arch_name(o->arch));
     return AB_EXIT_USAGE;
   }
   if (!(sc->archs & (1u << o->arch))) {
@@ -217,6 +216,8 @@ int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
     return AB_EXIT_USAGE;
   if ((r = ab__instances(run, err, len)) != 0)
     return r;
+  if (run->rt->pooled && !run->workers)
+    run->workers = ab_run_ncpus(run); /* Python's Pool(): os.cpu_count() */
   run->detail = o->detail;
   if (o->nfaults > AB_MAX_FAULTS) {
     snprintf(err, len, "--fault: at most %d", AB_MAX_FAULTS);

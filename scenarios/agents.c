@@ -51,20 +51,20 @@ typedef struct { uint64_t round; int64_t t_b; double consensus; } cons_t;
 typedef struct { uint64_t round; int64_t t_b, t_reply; uint32_t agent; double entropy; } belief_t;
 typedef struct { uint32_t seq; uint32_t pad; double v[AB_DB_VAL / sizeof(double)]; } cache_ent_t;
 
-/* What an agent is: the state a pool would carry with each task. */
+/* What an agent is: everything a step changes, the state a pool carries with each task
+ * (ab_state) and brings back. */
 typedef struct {
-  uint32_t index;
+  uint32_t index;         /* whose it is: a step checks it is its own */
   uint64_t steps, rng;
   double belief[D], pref[D];
   double last_entropy;
-} agent_state_t;
-
-typedef struct {
-  agent_state_t st;
-  int db, sink, file;     /* this instance's own ends */
   int64_t t_cycle;        /* when the step in flight began */
   int64_t think_cpu;      /* ... and the CPU its thinking took */
-  uint64_t qid;
+  uint64_t qid;           /* the last query sent */
+} agent_state_t;
+
+typedef struct {          /* the instance's own ends, read-only after init */
+  int db, sink, file;
 } agent_t;
 
 typedef struct {
@@ -124,26 +124,27 @@ static int agent_init(ab_ctx_t *ctx)
 {
   shared_t *sh = ab_shared(ctx);
   agent_t *a = calloc(1, sizeof *a);
+  agent_state_t *st = ab_state(ctx);
   if (!a)
     return -ENOMEM;
   *ab_priv(ctx) = a;
-  a->st.index = (uint32_t)ab_instance(ctx);
-  a->st.rng = 0x9e3779b97f4a7c15ULL * (a->st.index + 1);
+  st->index = (uint32_t)ab_instance(ctx);
+  st->rng = 0x9e3779b97f4a7c15ULL * (st->index + 1);
   for (int i = 0; i < D; i++) {
-    a->st.belief[i] = 1.0 / D;
-    a->st.pref[i] = (1.0 + (double)((i + a->st.index) % D)) / (D * (D + 1) / 2.0);
+    st->belief[i] = 1.0 / D;
+    st->pref[i] = (1.0 + (double)((i + st->index) % D)) / (D * (D + 1) / 2.0);
   }
   a->sink = a->file = -1;
   /* Failures keep their errno (a read-only /tmp is a missing resource: exit 3). */
   int e = (a->db = ab_db_connect(sh->db.tcp_port, 0)) < 0 ? a->db : (a->sink = ab_db_connect(sh->db.udp_port, 1));
   if (e < 0) {
-    ab_fail(ctx, "agent %u: connecting to the database: %s", a->st.index, strerror(-e));
+    ab_fail(ctx, "agent %u: connecting to the database: %s", st->index, strerror(-e));
     return e;
   }
   /* an unnamed file of its own, gone with its last descriptor */
   if ((a->file = open("/tmp", O_TMPFILE | O_WRONLY | O_APPEND | O_CLOEXEC, 0600)) < 0) {
     e = -errno;
-    ab_fail(ctx, "agent %u: a file to append to in /tmp: %s", a->st.index, strerror(-e));
+    ab_fail(ctx, "agent %u: a file to append to in /tmp: %s", st->index, strerror(-e));
     return e;
   }
   return 0;
@@ -165,7 +166,7 @@ static void agent_fini(ab_ctx_t *ctx)
 }
 
 /* The newest consensus, if one came: answer it with this agent's belief summary. */
-static void agent_consensus(ab_ctx_t *ctx, agent_t *a)
+static void agent_consensus(ab_ctx_t *ctx, const agent_state_t *st)
 {
   ab_msg_t m;
   cons_t c = { 0 };
@@ -176,19 +177,19 @@ static void agent_consensus(ab_ctx_t *ctx, agent_t *a)
   }
   if (!c.round)
     return;
-  belief_t b = { c.round, c.t_b, ab_now_ns(), a->st.index, a->st.last_entropy };
+  belief_t b = { c.round, c.t_b, ab_now_ns(), st->index, st->last_entropy };
   ab_send(ctx, C_BELIEF, &b, sizeof b, 0);
 }
 
 /* The shared belief cache: write ours, read a neighbour's. */
-static int agent_cache(ab_ctx_t *ctx, agent_t *a, int how)
+static int agent_cache(ab_ctx_t *ctx, const agent_t *a, agent_state_t *st, int how)
 {
   shared_t *sh = ab_shared(ctx);
-  uint32_t n = (uint32_t)ab_instances(ctx, R_AGENT), next = (a->st.index + 1) % n;
+  uint32_t n = (uint32_t)ab_instances(ctx, R_AGENT), next = (st->index + 1) % n;
   if (how == CACHE_SHM) {
-    cache_ent_t *e = &sh->cache[a->st.index], *o = &sh->cache[next];
+    cache_ent_t *e = &sh->cache[st->index], *o = &sh->cache[next];
     __atomic_add_fetch(&e->seq, 1, __ATOMIC_ACQ_REL);
-    memcpy(e->v, a->st.belief, sizeof e->v);
+    memcpy(e->v, st->belief, sizeof e->v);
     __atomic_add_fetch(&e->seq, 1, __ATOMIC_RELEASE);
     double v[sizeof o->v / sizeof(double)];
     for (int tries = 0; tries < 100; tries++) {
@@ -202,13 +203,13 @@ static int agent_cache(ab_ctx_t *ctx, agent_t *a, int how)
   }
   if (how != CACHE_MANAGER)
     return 0;
-  ab_db_msg_t q = { .op = AB_DB_PUT, .key = a->st.index % AB_DB_KEYS, .id = ++a->qid };
-  memcpy(q.val, a->st.belief, sizeof q.val);
+  ab_db_msg_t q = { .op = AB_DB_PUT, .key = st->index % AB_DB_KEYS, .id = ++st->qid };
+  memcpy(q.val, st->belief, sizeof q.val);
   ab_block_begin(ctx);
   int r = ab_db_send(a->db, &q);
   if (!r)
     r = ab_db_recv(a->db, &q);
-  q = (ab_db_msg_t){ .op = AB_DB_GET, .key = next % AB_DB_KEYS, .id = ++a->qid };
+  q = (ab_db_msg_t){ .op = AB_DB_GET, .key = next % AB_DB_KEYS, .id = ++st->qid };
   if (!r)
     r = ab_db_send(a->db, &q);
   if (!r)
@@ -226,20 +227,33 @@ static int64_t thread_cpu_ns(void)
   return ts.tv_sec * AB_NS_PER_S + ts.tv_nsec;
 }
 
+/* A state that is not this instance's, or that went back in time, was mixed up or lost on
+ * its way (a pool copies it to each step and back). */
+static int agent_state_ok(ab_ctx_t *ctx, const agent_state_t *st)
+{
+  if (st->index == (uint32_t)ab_instance(ctx))
+    return 0;
+  ab_count(ctx, K_STATE_BAD, 1);
+  return ab_fail(ctx, "agent %d: stepped with the state of agent %u", ab_instance(ctx), st->index);
+}
+
 static int agent_step(ab_ctx_t *ctx)
 {
   shared_t *sh = ab_shared(ctx);
   agent_t *a = *ab_priv(ctx);
-  a->t_cycle = ab_now_ns();
-  agent_consensus(ctx, a);
+  agent_state_t *st = ab_state(ctx);
+  if (agent_state_ok(ctx, st) < 0)
+    return -EIO;
+  st->t_cycle = ab_now_ns();
+  agent_consensus(ctx, st);
   int64_t think = (int64_t)ab_ctx_param(ctx, "think"), c0 = thread_cpu_ns();
   ab_compute(ctx, think > sh->update_ns ? think - sh->update_ns : 0);
-  belief_update(&a->st, sh->trans);
-  a->think_cpu = thread_cpu_ns() - c0; /* counted with the step, once it completes */
-  int r = agent_cache(ctx, a, (int)ab_ctx_param(ctx, "cache"));
+  belief_update(st, sh->trans);
+  st->think_cpu = thread_cpu_ns() - c0; /* counted with the step, once it completes */
+  int r = agent_cache(ctx, a, st, (int)ab_ctx_param(ctx, "cache"));
   if (r < 0)
     return r;
-  ab_db_msg_t q = { .op = AB_DB_QUERY, .id = ++a->qid, .service_us = (uint32_t)(ab_ctx_param(ctx, "act") / 1e3) };
+  ab_db_msg_t q = { .op = AB_DB_QUERY, .id = ++st->qid, .service_us = (uint32_t)(ab_ctx_param(ctx, "act") / 1e3) };
   ab_block_begin(ctx);
   r = ab_db_send(a->db, &q);
   ab_block_end(ctx);
@@ -250,12 +264,15 @@ static int agent_step(ab_ctx_t *ctx)
 static int agent_io(ab_ctx_t *ctx)
 {
   agent_t *a = *ab_priv(ctx);
+  agent_state_t *st = ab_state(ctx);
+  if (agent_state_ok(ctx, st) < 0)
+    return -EIO;
   ab_db_msg_t q;
   char line[96];
   ab_block_begin(ctx);
   int r = ab_db_recv(a->db, &q);
-  int n = snprintf(line, sizeof line, "agent %u step %llu entropy %.6f\n", a->st.index,
-                   (unsigned long long)a->st.steps, a->st.last_entropy);
+  int n = snprintf(line, sizeof line, "agent %u step %llu entropy %.6f\n", st->index,
+                   (unsigned long long)st->steps, st->last_entropy);
   if (!r && send(a->sink, line, (size_t)n, MSG_NOSIGNAL) < 0)
     r = -errno;
   if (!r && write(a->file, line, (size_t)n) != n)
@@ -263,13 +280,13 @@ static int agent_io(ab_ctx_t *ctx)
   ab_block_end(ctx);
   if (r < 0)
     return r;
-  if (q.id != a->qid)
-    return ab_fail(ctx, "agent %u: the database answered query %llu, expected %llu", a->st.index,
-                   (unsigned long long)q.id, (unsigned long long)a->qid);
-  a->st.steps++;
+  if (q.id != st->qid)
+    return ab_fail(ctx, "agent %u: the database answered query %llu, expected %llu", st->index,
+                   (unsigned long long)q.id, (unsigned long long)st->qid);
+  st->steps++;
   ab_count(ctx, K_STEPS, 1);
-  ab_count(ctx, K_THINK_CPU, a->think_cpu);
-  ab_record(ctx, M_CYCLE, ab_now_ns() - a->t_cycle);
+  ab_count(ctx, K_THINK_CPU, st->think_cpu);
+  ab_record(ctx, M_CYCLE, ab_now_ns() - st->t_cycle);
   return 0;
 }
 
@@ -400,6 +417,18 @@ static int agents_finish(ab_run_t *run)
   double cpus = ab_run_ncpus(run);
   if (window <= 0)
     return 0;
+  /* Every completed step is in its agent's state too: a state lost on its way (a pool that
+   * did not bring it back) counts fewer. */
+  int64_t in_states = 0;
+  for (int i = 0; i < (int)n; i++) {
+    const agent_state_t *st = ab_run_state(run, R_AGENT, i);
+    in_states += st ? (int64_t)st->steps : 0;
+  }
+  if (in_states != (int64_t)steps) {
+    ab_run_counter_set(run, K_STATE_BAD, ab_run_counter(run, K_STATE_BAD) + llabs((int64_t)steps - in_states));
+    ab_run_fail(run, "agents: %lld steps completed but the agents' states count %lld: state lost on its way",
+                (long long)steps, (long long)in_states);
+  }
   /* CPU per step as measured (the nominal think when no step completed: a rate of 0 is a
    * figure too, not a missing one) */
   double think = steps > 0 ? (double)ab_run_counter(run, K_THINK_CPU) / 1e9 / steps : ab_param(run, "think") / 1e9;
@@ -425,7 +454,8 @@ static const ab_param_desc_t params[] = {
 
 static const ab_role_desc_t roles[NR] = {
   [R_AGENT] = { .name = "agent", .continuous = 1, .trigger = -1, .step = agent_step, .io = agent_io,
-                .init = agent_init, .fini = agent_fini, .flags = AB_ROLE_CPU, .instances = "n" },
+                .init = agent_init, .fini = agent_fini, .flags = AB_ROLE_CPU, .instances = "n",
+                .state_size = sizeof(agent_state_t) },
   [R_COORD] = { .name = "coord", .period_ns = 100 * AB_NS_PER_MS, .trigger = -1, .step = coord_step,
                 .fini = coord_fini, .flags = AB_ROLE_IO },
 };

@@ -27,6 +27,6 @@ const ab_scenario_t ab_scenario_baseline = {
   .roles = roles, .nroles = 1,
   .params = params, .nparams = 1,
   .setup = baseline_setup,
-  .archs = AB_ARCHS_ALL,
+  .archs = AB_ARCHS_DEDICATED,
   .table_role = "tick",
 };

@@ -61,6 +61,6 @@ const ab_scenario_t ab_scenario_gil = {
   .metrics = metrics, .nmetrics = 1,
   .params = params, .nparams = 4,
   .setup = gil_setup,
-  .archs = AB_ARCHS_ALL,
+  .archs = AB_ARCHS_DEDICATED,
   .bench = { .skip = 1 }, /* a tool of make fidelity, not a workload */
 };

@@ -555,7 +555,7 @@ const ab_scenario_t ab_scenario_robot = {
   .values = values, .nvalues = sizeof values / sizeof values[0],
   .reqs = reqs, .nreqs = sizeof reqs / sizeof reqs[0],
   .params = params, .nparams = sizeof params / sizeof params[0],
-  .archs = AB_ARCHS_ALL,
+  .archs = AB_ARCHS_DEDICATED,
   .setup = robot_setup,
   .finish = robot_finish,
   .table_role = "inner",

@@ -308,6 +308,8 @@ static void figures_add_up(const char *arch, const char *file)
 TEST(agents_figures_add_up_threads) { figures_add_up("threads", "agents.threads.json"); }
 TEST(agents_figures_add_up_procs) { figures_add_up("procs", "agents.procs.shm.json"); }
 TEST(agents_figures_add_up_loop) { figures_add_up("loop", "agents.loop.json"); }
+TEST(agents_figures_add_up_pool) { figures_add_up("pool", "agents.pool.json"); }
+TEST(agents_figures_add_up_hybrid) { figures_add_up("hybrid", "agents.hybrid.json"); }
 
 /* ---- 4. the manager's round trips cost something ------------------------------------------------ */
 
@@ -538,6 +540,8 @@ static void ctrl_c(const char *arch, const char *file)
 TEST(agents_ctrl_c_threads_exits_130_leaving_no_helper) { ctrl_c("threads", "agents.threads.json"); }
 TEST(agents_ctrl_c_procs_exits_130_leaving_no_helper) { ctrl_c("procs", "agents.procs.shm.json"); }
 TEST(agents_ctrl_c_loop_exits_130_leaving_no_helper) { ctrl_c("loop", "agents.loop.json"); }
+TEST(agents_ctrl_c_pool_exits_130_leaving_no_helper) { ctrl_c("pool", "agents.pool.json"); }
+TEST(agents_ctrl_c_hybrid_exits_130_leaving_no_helper) { ctrl_c("hybrid", "agents.hybrid.json"); }
 
 /* A claim of the document for the runs it is about: under threads and the GIL at n=10 the
  * efficiency claim applies and carries the run's own efficiency; the 30-agent one does not

@@ -37,7 +37,7 @@ static const ab_req_desc_t good_reqs[] = {
 static ab_scenario_t good(void)
 {
   return (ab_scenario_t){ .name = "t", .roles = good_roles, .nroles = 2, .chans = good_chans, .nchans = 1,
-                          .reqs = good_reqs, .nreqs = 3, .archs = AB_ARCHS_ALL, .table_role = "tick" };
+                          .reqs = good_reqs, .nreqs = 3, .archs = AB_ARCHS_DEDICATED, .table_role = "tick" };
 }
 
 static void expect_bad(const ab_scenario_t *sc, const char *needle)
@@ -90,7 +90,7 @@ TEST(check_seventeen_roles_overrun_nothing_and_are_refused)
   static ab_role_desc_t roles[AB_MAX_ROLES + 1];
   for (int i = 0; i <= AB_MAX_ROLES; i++)
     roles[i] = (ab_role_desc_t){ .name = "r", .period_ns = AB_NS_PER_MS, .trigger = -1, .step = step };
-  ab_scenario_t sc = { .name = "t", .roles = roles, .nroles = AB_MAX_ROLES + 1, .archs = AB_ARCHS_ALL };
+  ab_scenario_t sc = { .name = "t", .roles = roles, .nroles = AB_MAX_ROLES + 1, .archs = AB_ARCHS_DEDICATED };
   expect_bad(&sc, "17 roles");
 }
 

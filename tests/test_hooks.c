@@ -80,7 +80,7 @@ static const ab_chan_desc_t chans[] = {
   [C_WORK] = { .name = "work", .from = R_TICK, .to = R_SINK, .msg_max = 64, .depth = 64, .policy = AB_DROP },
 };
 static const ab_scenario_t hk = { .name = "hooks", .summary = "test", .roles = roles, .nroles = NR, .chans = chans,
-                                  .nchans = 1, .archs = AB_ARCHS_ALL, .setup = hk_setup };
+                                  .nchans = 1, .archs = AB_ARCHS_DEDICATED, .setup = hk_setup };
 
 static void run_with_hooks(int arch, const char *transport)
 {
@@ -131,7 +131,7 @@ TEST(compute_without_a_kernel_fails_the_run_naming_it)
 {
   static const ab_role_desc_t r1[] = { { .name = "w", .period_ns = AB_NS_PER_MS, .trigger = -1, .step = nohk_step } };
   static const ab_scenario_t sc = { .name = "nokernel", .summary = "test", .roles = r1, .nroles = 1,
-                                    .archs = AB_ARCHS_ALL };
+                                    .archs = AB_ARCHS_DEDICATED };
   ab_run_opts_t o = { .sc = &sc, .arch = AB_ARCH_THREADS, .duration_ns = 100 * AB_NS_PER_MS,
                       .latency_target_us = -1, .quiet = 1, .want_result = 1 };
   ASSERT_EQ(ab_run_one(&o), AB_EXIT_FAIL);

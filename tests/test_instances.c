@@ -119,7 +119,7 @@ static const ab_metric_desc_t metrics[] = { { "worker.seq" } };
 static const ab_scenario_t fan = { .name = "fan", .summary = "test: fan-out to instances, fan-in from them",
                                    .roles = roles, .nroles = NR, .chans = chans, .nchans = NC,
                                    .counters = counters, .ncounters = NK, .metrics = metrics, .nmetrics = 1,
-                                   .params = params, .nparams = 3, .archs = AB_ARCHS_ALL, .setup = fan_setup };
+                                   .params = params, .nparams = 3, .archs = AB_ARCHS_DEDICATED, .setup = fan_setup };
 
 /* A thousand instances; two hundred under a sanitizer, whose per-thread and per-process
  * shadow memory would make a thousand the test of the sanitizer rather than of archbench. */
@@ -301,7 +301,7 @@ TEST(instances_descriptor_errors_are_named)
   static const ab_param_desc_t dp[] = { { .name = "d", .type = AB_P_DURATION, .def = "1ms", .min = 0, .max = 1e9 } };
   static const ab_role_desc_t r1[] = {
     { .name = "a", .period_ns = AB_NS_PER_MS, .trigger = -1, .step = src_step, .instances = "d" } };
-  ab_scenario_t sc = { .name = "bad", .roles = r1, .nroles = 1, .params = dp, .nparams = 1, .archs = AB_ARCHS_ALL };
+  ab_scenario_t sc = { .name = "bad", .roles = r1, .nroles = 1, .params = dp, .nparams = 1, .archs = AB_ARCHS_DEDICATED };
   ASSERT(ab_scenario_check(&sc, err, sizeof err) < 0);
   ASSERT_CONTAINS(err, "not an integer parameter");
   static const ab_role_desc_t r2[] = {
@@ -337,7 +337,7 @@ TEST(instances_over_the_run_limit_together_exit_2_naming_each_count)
   static const ab_role_desc_t r2[] = {
     { .name = "x", .period_ns = AB_NS_PER_MS, .trigger = -1, .step = src_step, .instances = "a" },
     { .name = "y", .period_ns = AB_NS_PER_MS, .trigger = -1, .step = src_step, .instances = "b" } };
-  ab_scenario_t sc = { .name = "big", .roles = r2, .nroles = 2, .params = p2, .nparams = 2, .archs = AB_ARCHS_ALL };
+  ab_scenario_t sc = { .name = "big", .roles = r2, .nroles = 2, .params = p2, .nparams = 2, .archs = AB_ARCHS_DEDICATED };
   char err[256];
   ASSERT_EQ(ab_scenario_check(&sc, err, sizeof err), 0);
   ab_run_opts_t o = { .sc = &sc, .arch = AB_ARCH_THREADS, .duration_ns = AB_NS_PER_S, .latency_target_us = -1, .quiet = 1,
