@@ -149,8 +149,10 @@ typedef struct ab_claim {
   double doc;         /* its number, in unit */
   const char *unit;   /* "ratio", "MB", "us", "x" */
   /* What measures it: a requirement-style name (a value, "metric.p50", a counter),
-   * "pss_mb_per:<role>" (the run's PSS over that role's instances), or "micro:<benchmark>"
-   * (a micro-benchmark's per-op time, in micro.json: the report joins it). */
+   * "pss_mb_per:<role>" (the run's PSS over that role's instances), "micro:<benchmark>"
+   * (a micro-benchmark's per-op time, in micro.json), or "ratio_to:<arch>:<figure>" (this
+   * run's figure, recorded as "here", over the same figure of the run that differs only in
+   * its runtime): the report joins those two. */
   const char *figure;
   /* The runs it is about, tokens all of which must hold: "arch=threads" (the runtime),
    * "gil" or "nogil", "<param>=<value>". Empty: every run. */

@@ -361,8 +361,8 @@ static double ab__claim_figure(const ab_run_t *run, const char *figure, double p
         return pss_kb / 1024.0 / run->role_n[r];
     return NAN;
   }
-  if (!strncmp(figure, "micro:", 6))
-    return NAN;
+  if (!strncmp(figure, "micro:", 6) || !strncmp(figure, "ratio_to:", 9))
+    return NAN; /* in another file: the report joins them */
   return ab_req_value(run, figure, &v) == 0 ? v : NAN;
 }
 
@@ -383,6 +383,9 @@ static void ab__claims(json_t *d, const ab_run_t *run)
     ab__sets(o, "when", c->when);
     json_object_set_new(o, "applies", json_boolean(applies));
     ab__setn(o, "measured", applies ? ab__claim_figure(run, c->figure, pss) : NAN);
+    const char *inner = !strncmp(c->figure, "ratio_to:", 9) ? strchr(c->figure + 9, ':') : NULL;
+    if (inner) /* this run's side of the ratio, for the report to divide */
+      ab__setn(o, "here", applies ? ab__claim_figure(run, inner + 1, pss) : NAN);
     json_array_append_new(a, o);
   }
 }

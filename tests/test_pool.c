@@ -361,3 +361,26 @@ TEST(pool_offered_without_a_role_to_pool_is_a_descriptor_bug)
   ASSERT(ab_scenario_check(&sc2, err, sizeof err) < 0);
   ASSERT_CONTAINS(err, "bytes of state");
 }
+
+/* The document's "hybrid 3-4x threads" is a ratio between two runs: a hybrid run under the
+ * GIL carries its own side (here), and leaves the ratio to the report, which has both. */
+TEST_T(hybrid_claim_carries_its_side_of_the_ratio, 60)
+{
+  const char *out = temp_path(1);
+  proc_t p;
+  run_ab(&p, L("run", "agents", "--arch", "hybrid", "--gil", "--param", "n=3", "--param", "cache=none", "--duration",
+               "500ms", "--out", out, "--quiet"), EXEC_TIMEOUT_S);
+  if (p.code != 0 && p.code != 1)
+    AB_FAIL("`%s` exited %d: %s", p.cmd, p.code, p.err);
+  json_t *r = load_result(out, "agents.hybrid.gil.json"), *a = json_object_get(r, "claims"), *c, *hit = NULL;
+  size_t i;
+  json_array_foreach(a, i, c) if (!strcmp(json_string_value(json_object_get(c, "id")), "hybrid_speedup")) hit = c;
+  ASSERT(hit != NULL);
+  ASSERT(json_is_true(json_object_get(hit, "applies")));
+  ASSERT_STR(jstr(hit, "figure"), "ratio_to:threads:agents.steps_per_s");
+  ASSERT(json_is_null(json_object_get(hit, "measured")));
+  ASSERT_DBL(jnum(hit, "here"), ==, jnum(jobj(r, "values"), "agents.steps_per_s"));
+  json_decref(r);
+  proc_free(&p);
+  cleanup_now();
+}
