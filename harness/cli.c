@@ -37,6 +37,8 @@ static const char usage[] =
     "--sweep k=a,b,c runs once per value of param k (a result each, agents.threads.n=10.json).\n"
     "--gil models CPython's GIL in each process (switch interval --gil-interval, 5 ms as CPython);\n"
     "    --param gil_free=F runs that fraction of compute without it, as numpy's BLAS calls do.\n"
+    "--arch pool runs the CPU roles' steps as tasks in --param workers=W processes (the CPU count),\n"
+    "    each carrying its agent's state; hybrid also runs their I/O in a pool of 20 threads.\n"
     "exit codes: 0 ok, 1 a requirement failed, 2 bad usage, 3 missing device or permission, 130 interrupted\n";
 
 int ab_usage_error(const char *fmt, const char *a, const char *b)
