@@ -69,7 +69,10 @@ int ab__block_alloc(ab_run_t *run)
     run->state_off[k] = st;
     st += run->state_size[k] * (size_t)run->role_n[k];
   }
-  run->blk_size = off_st + st;
+  /* A pool's master copies stay in the supervisor's own memory: a worker can only have a
+   * state by the copy that travels with its task. */
+  int private_state = run->rt && run->rt->pooled;
+  run->blk_size = off_st + (private_state ? 0 : st);
   run->blk = ab_shm_alloc(run->blk_size, run->shared);
   if (!run->blk)
     return -errno;
@@ -78,7 +81,10 @@ int ab__block_alloc(ab_run_t *run)
   run->hists = (ab_hist_t *)((char *)run->blk + off_h);
   run->counters = (int64_t *)((char *)run->blk + off_c);
   run->sidx = (uint32_t *)((char *)run->blk + off_x);
-  run->state = (char *)run->blk + off_st;
+  run->state = private_state ? (st ? calloc(1, st) : NULL) : (char *)run->blk + off_st;
+  if (private_state && st && !run->state)
+    return -ENOMEM;
+  run->state_private = private_state;
   for (int i = 0; i < run->nmt * rows; i++)
     ab_hist_init(&run->hists[i]);
   if (sparse && !(run->spool = ab_spool_new(ab__pool_pages(run, sparse), &run->spool_size)))
@@ -101,6 +107,9 @@ void ab__block_free(ab_run_t *run)
   free(run->pchans), free(run->pchan_made);
   free(run->rt_pids);
   run->rt_pids = NULL;
+  if (run->state_private)
+    free(run->state);
+  run->state = NULL;
   run->n_rt_pids = 0;
 }
 

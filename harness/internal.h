@@ -166,6 +166,7 @@ struct ab_run {
   int mt_lateness[AB_MAX_ROLES], mt_step[AB_MAX_ROLES], mt_chan[AB_MAX_CHANS];
   int mt_gil[AB_MAX_ROLES], ct_gil_forced[AB_MAX_ROLES]; /* with --gil */
   int mt_transfer[AB_MAX_ROLES];   /* a pooled role's task transfer (pool, hybrid), else -1 */
+  int mt_queue[AB_MAX_ROLES];      /* ... and its tasks' wait for a free worker */
   int ct_missed[AB_MAX_ROLES], ct_closed[AB_MAX_ROLES], ct_msgs[AB_MAX_CHANS],
       ct_drops[AB_MAX_CHANS], ct_maxdepth[AB_MAX_CHANS], ct_bytes[AB_MAX_CHANS];
   double values[AB_MAX_VALUES];    /* the scenario's derived values (finish) */
@@ -203,7 +204,9 @@ struct ab_run {
   uint32_t *sidx;                  /* [nslots][nmt]: sparse histogram headers, 0: none */
   ab_spool_t *spool;               /* the sparse histograms' pages */
   size_t spool_size;
-  char *state;                     /* the instances' portable state (ab_state), in the block: */
+  char *state;                     /* the instances' portable state (ab_state), in the block
+                                    * (private memory for a pool: state_private): */
+  int state_private;
   size_t state_off[AB_MAX_ROLES], state_size[AB_MAX_ROLES]; /* role r's instance i at
                                     * state + state_off[r] + i * state_size[r] */
   void *scen_shared;

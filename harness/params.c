@@ -231,10 +231,12 @@ void ab__tables(ab_run_t *run)
     }
     snprintf(run->mt_name[m], AB_NAMELEN, "%s.step_ns", sc->roles[r].name);
     run->mt_step[r] = m++;
-    run->mt_gil[r] = run->ct_gil_forced[r] = run->mt_transfer[r] = -1;
+    run->mt_gil[r] = run->ct_gil_forced[r] = run->mt_transfer[r] = run->mt_queue[r] = -1;
     if (run->rt && ab__role_pooled(run, r)) {
       snprintf(run->mt_name[m], AB_NAMELEN, "%s.transfer_ns", sc->roles[r].name);
       run->mt_transfer[r] = m++;
+      snprintf(run->mt_name[m], AB_NAMELEN, "%s.queue_ns", sc->roles[r].name);
+      run->mt_queue[r] = m++;
     }
     if (run->gil_on) {
       snprintf(run->mt_name[m], AB_NAMELEN, "%s.gil_wait_ns", sc->roles[r].name);

@@ -17,7 +17,8 @@
  *  - Every other role is a thread of its own in the supervisor's process, as under threads.
  *  - <role>.transfer_ns: each task's round trip as the dispatcher sees it (state copied out,
  *    sent, received, copied back) minus the work the worker did on it: what the pool adds
- *    to a step.
+ *    to a step. <role>.queue_ns: how long the instance waited for a free worker before it
+ *    (from its previous task's return, or the window's start, or its I/O's end).
  *  - Costs: a pooled instance is charged its tasks' CPU (and hybrid, its I/O jobs'), from the
  *    thread CPU clock; the runtime, the dispatcher and the I/O threads outside their jobs and
  *    the workers outside their tasks; the total, the supervisor's process and the workers'.
@@ -71,6 +72,7 @@ typedef struct ab__pool {
   int *fd;                        /* [nw] the dispatcher's end; the worker's is wfd */
   int *wfd;
   int *busy;                      /* [nw] the slot in flight there, or -1 */
+  int64_t *t_ready;               /* [nslots] when the slot joined the ready queue */
   int *reaped, *wstatus;
   ab__wshared_t *ws;              /* [nw], shared memory */
   ab_ctx_t *ctx;                  /* [nslots] the supervisor's side of every instance */
@@ -93,6 +95,13 @@ typedef struct ab__pool {
 static ab__pool_t *ab__pool(const ab_run_t *run) { return *(ab__pool_t **)run->rt_state; }
 
 static void ab__fifo_push(ab__fifo_t *f, int slot) { f->q[(f->head + f->n++) % f->cap] = slot; }
+
+/* An instance is ready for its next task (under mu). */
+static void ab__ready(ab__pool_t *p, int slot)
+{
+  p->t_ready[slot] = ab_now_ns();
+  ab__fifo_push(&p->ready, slot);
+}
 
 static int ab__fifo_pop(ab__fifo_t *f)
 {
@@ -216,12 +225,14 @@ static void ab__send_task(ab_run_t *run, ab__pool_t *p, int w, int slot, ab__tas
   memset(t, 0, sizeof *t);
   t->slot = slot;
   t->t_sent = ab_now_ns();
+  int64_t since = p->t_ready[slot] > run->ctl->t_start ? p->t_ready[slot] : run->ctl->t_start;
+  ab__rec(ctx, run->mt_queue[ctx->role], t->t_sent - since);
   if (st)
     memcpy(t + 1, ctx->state, st);
   if (send(p->fd[w], t, sizeof *t + st, MSG_NOSIGNAL) != (ssize_t)(sizeof *t + st)) {
     ab__lose_worker(p, w); /* dead: its death fails the run (check); the slot waits on */
     pthread_mutex_lock(&p->mu);
-    ab__fifo_push(&p->ready, slot);
+    ab__ready(p, slot);
     pthread_mutex_unlock(&p->mu);
     return;
   }
@@ -259,7 +270,7 @@ static int ab__take_result(ab_run_t *run, ab__pool_t *p, int w, ab__task_t *t)
     ab__fifo_push(&p->ioq, slot);
     pthread_cond_signal(&p->io_cond);
   } else {
-    ab__fifo_push(&p->ready, slot);
+    ab__ready(p, slot);
   }
   pthread_mutex_unlock(&p->mu);
   return 1;
@@ -377,7 +388,7 @@ static void *ab__io_thread(void *arg)
     ab__res_add(&jobs, &r);
     pthread_mutex_lock(&p->mu);
     if (!ctx->waiting_dev) /* cut by the stop otherwise: it steps no more */
-      ab__fifo_push(&p->ready, slot);
+      ab__ready(p, slot);
     pthread_mutex_unlock(&p->mu);
     uint64_t one = 1;
     if (write(p->efd, &one, sizeof one) < 0 && errno != EAGAIN)
@@ -400,12 +411,13 @@ static int ab__pool_alloc(ab_run_t *run, ab__pool_t *p)
   p->busy = calloc(nw, sizeof *p->busy), p->reaped = calloc(nw, sizeof *p->reaped);
   p->wstatus = calloc(nw, sizeof *p->wstatus);
   p->ctx = calloc(n, sizeof *p->ctx), p->prepared = calloc(n, sizeof *p->prepared);
+  p->t_ready = calloc(n, sizeof *p->t_ready);
   p->thr = calloc(n, sizeof *p->thr), p->thr_started = calloc(n, sizeof *p->thr_started);
   p->ready.q = calloc(n, sizeof(int)), p->ioq.q = calloc(n, sizeof(int));
   p->ready.cap = p->ioq.cap = n;
   run->rt_pids = calloc(nw, sizeof *run->rt_pids);
   p->ws = ab_shm_alloc(sizeof *p->ws * nw, 1);
-  if (!p->pid || !p->fd || !p->wfd || !p->busy || !p->reaped || !p->wstatus || !p->ctx || !p->prepared || !p->thr ||
+  if (!p->pid || !p->fd || !p->wfd || !p->busy || !p->reaped || !p->wstatus || !p->ctx || !p->prepared || !p->t_ready || !p->thr ||
       !p->thr_started || !p->ready.q || !p->ioq.q || !run->rt_pids || !p->ws)
     return -ENOMEM;
   for (int w = 0; w < nw; w++)
@@ -462,7 +474,7 @@ int ab__pool_start(ab_run_t *run)
       continue;
     p->prepared[s] = 1;
     ab__role_prepare(&p->ctx[s], 0); /* a failure is the slot's init_err: the barrier says */
-    ab__fifo_push(&p->ready, s);
+    ab__fifo_push(&p->ready, s); /* ready from the window's start */
     __atomic_add_fetch(&run->ctl->ready, 1, __ATOMIC_SEQ_CST);
   }
   if ((r = ab__pool_fork(run, p)) < 0)
@@ -634,7 +646,7 @@ int ab__pool_join(ab_run_t *run)
     pthread_mutex_destroy(&p->mu), pthread_cond_destroy(&p->io_cond);
   if (p->ws)
     ab_shm_free(p->ws, sizeof *p->ws * p->nw, 1);
-  free(p->ctx), free(p->prepared), free(p->thr), free(p->thr_started), free(p->ready.q), free(p->ioq.q);
+  free(p->ctx), free(p->prepared), free(p->t_ready), free(p->thr), free(p->thr_started), free(p->ready.q), free(p->ioq.q);
   free(p->fd), free(p->wfd), free(p->busy), free(p->pid), free(p->reaped), free(p->wstatus);
   free(p);
   *(ab__pool_t **)run->rt_state = NULL;

@@ -17,7 +17,9 @@
  * belief summaries (fan-in): coord.latency_ns is, for each summary, the time from the
  * broadcast to the agent's answer, so how long a consensus takes to reach the agents.
  *
- * Figures: agent.steps (cycles completed), agent.cycle_ns (think through act), and values
+ * Figures: agent.steps (cycles completed), agent.cycle_ns (from the end of an agent's previous
+ * step, or the start of its first, to the end of this one: the waits for a CPU, the GIL or a
+ * pool's worker are in it), and values
  * agents.steps_per_s, agents.efficiency (steps/s against N x the single-agent rate
  * 1/(think+act), the document's definition) and agents.efficiency_machine (against
  * min(N x that rate, CPUs / think), what the machine can give). think there is the CPU a
@@ -59,6 +61,7 @@ typedef struct {
   double belief[D], pref[D];
   double last_entropy;
   int64_t t_cycle;        /* when the step in flight began */
+  int64_t t_last;         /* when its previous step completed (0: none yet) */
   int64_t think_cpu;      /* ... and the CPU its thinking took */
   uint64_t qid;           /* the last query sent */
 } agent_state_t;
@@ -286,7 +289,11 @@ static int agent_io(ab_ctx_t *ctx)
   st->steps++;
   ab_count(ctx, K_STEPS, 1);
   ab_count(ctx, K_THINK_CPU, st->think_cpu);
-  ab_record(ctx, M_CYCLE, ab_now_ns() - st->t_cycle);
+  /* From the end of its previous step: whatever kept it from stepping (a CPU, the GIL, a
+   * free worker of a pool) is in its cycle. */
+  int64_t now = ab_now_ns();
+  ab_record(ctx, M_CYCLE, now - (st->t_last ? st->t_last : st->t_cycle));
+  st->t_last = now;
   return 0;
 }
 
