@@ -279,7 +279,7 @@ static void figures_add_up(const char *arch, const char *file)
   ASSERT_DBL(jnum(cyc, "count"), ==, steps);      /* every completed step's cycle is recorded, once */
   /* cycles run from one step's end to the next's: each agent's add up to about the window
    * (less its first wait and its last unfinished step), whatever kept it waiting */
-  ASSERT_DBL(fabs(jnum(cyc, "mean") * steps - 3 * window), <=, 0.2 * 3 * window);
+  ASSERT_DBL(fabs(jnum(cyc, "mean") * steps / 1e9 - 3 * window), <=, 0.2 * 3 * window);
   ASSERT_DBL(rounds, >=, 5);                      /* a round each 100 ms over 1 s */
   ASSERT_DBL(jnum(lat, "count"), >, 0);           /* the agents answered the consensus */
   ASSERT_DBL(jnum(lat, "min"), >, 0);
