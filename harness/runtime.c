@@ -274,7 +274,11 @@ static int ab__step(ab_ctx_t *ctx, int64_t t0)
 {
   if (ctx->run->nfaults)
     ab__fault_step(ctx);
+  ctx->wait_fd = -1; /* a wait is named by the step that asks for it */
   int r = ctx->desc->step(ctx);
+  if (r == AB_STEP_WAIT_DEV && ab__wait_fd(ctx) < 0) /* a send's "dropped" (1) passed on? */
+    r = ab_fail(ctx, "role %s: its step asked to wait (returned %d, AB_STEP_WAIT_DEV) for no device and no fd",
+                ab__who(ctx, (char[64]){ 0 }, 64), AB_STEP_WAIT_DEV);
   if (r == AB_STEP_WAIT_DEV) {
     ctx->waiting_dev = 1;
     r = 0;

@@ -114,3 +114,37 @@ TEST_T(agents_values_compare_as_values_not_text, 60)
   ab_result_free(r);
   cleanup_now();
 }
+
+/* Agents far slower than the coordinator's rounds leave consensus unread: the newest are
+ * dropped (their queue holds 4), and the coordinator keeps its every round all the same. */
+TEST_T(agents_coordinator_keeps_its_rounds_when_consensus_is_dropped, 60)
+{
+  const char *kv[] = { "n=2", "think=100ms", "act=1ms", "cache=none", "period=10ms" };
+  ab_result_t *r = agents(AB_ARCH_THREADS, AB_NS_PER_S, kv, 5, 0);
+  int64_t rounds = 0, drops = 0;
+  ASSERT_EQ(ab_result_counter(r, "coord.rounds", &rounds), 0);
+  ASSERT_EQ(ab_result_counter(r, "consensus.drops", &drops), 0);
+  printf("%lld rounds of 10 ms in %.2f s, %lld consensus dropped\n", (long long)rounds, r->duration_s, (long long)drops);
+  ASSERT_INT(drops, >, 0);
+  ASSERT_DBL((double)rounds, >=, 0.8 * r->duration_s / 0.01);
+  ASSERT_STR(ab_result_status_names[r->status], "ok");
+  ab_result_free(r);
+}
+
+/* A step that returns 1 without a device or an fd to wait on (a send's "dropped" passed on
+ * as its result) would wait for nothing until the stop: the run fails at once, naming it. */
+static int one_step(ab_ctx_t *ctx) { return AB_STEP_WAIT_DEV; }
+
+TEST(step_asking_to_wait_for_nothing_fails_the_run_naming_it)
+{
+  static const ab_role_desc_t roles[1] = { { .name = "tick", .period_ns = 10 * AB_NS_PER_MS, .trigger = -1,
+                                             .step = one_step } };
+  static const ab_scenario_t sc = { .name = "waitnothing", .roles = roles, .nroles = 1, .archs = AB_ARCHS_DEDICATED };
+  ab_run_opts_t o = { .sc = &sc, .arch = AB_ARCH_THREADS, .duration_ns = 500 * AB_NS_PER_MS, .latency_target_us = -1,
+                      .quiet = 1, .want_result = 1 };
+  ASSERT_EQ(ab_run_one(&o), AB_EXIT_FAIL);
+  ASSERT(o.result);
+  ASSERT_STR(ab_result_status_names[o.result->status], "failed");
+  ASSERT_CONTAINS(o.result->error ? o.result->error : "", "role tick: its step asked to wait");
+  ab_result_free(o.result);
+}
