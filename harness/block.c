@@ -184,6 +184,8 @@ void ab__block_merge(ab_run_t *run)
 int64_t ab__harness_bytes(const ab_run_t *run)
 {
   int64_t b = (int64_t)run->blk_size;
+  for (int k = 0; run->state_private && k < run->sc->nroles; k++) /* a pool's, outside the block */
+    b += (int64_t)run->state_size[k] * run->role_n[k];
   if (run->spool)
     b += (int64_t)ab_spool_used(run->spool) * (int64_t)sizeof(run->spool->pages[0]);
   b += (int64_t)run->nslots * (int64_t)(2 * sizeof(int) + sizeof(int32_t) + 1 + 2 * sizeof(int64_t));

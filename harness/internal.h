@@ -26,7 +26,8 @@
 #include "shist.h"
 #include "shm.h"
 
-#define AB_MAX_MT (AB_MAX_METRICS + 3 * AB_MAX_ROLES + AB_MAX_CHANS) /* with the automatic ones */
+#define AB_MAX_MT (AB_MAX_METRICS + 4 * AB_MAX_ROLES + AB_MAX_CHANS) /* with the automatic ones: step,
+                               * lateness or a pool's transfer and queue, the GIL's wait; a channel's latency */
 #define AB_MAX_CT (AB_MAX_COUNTERS + 3 * AB_MAX_ROLES + 4 * AB_MAX_CHANS)
 #define AB_MAX_VALUES 8
 #define AB_MAX_FAULTS 4
@@ -262,6 +263,7 @@ struct ab_ctx {
   uint64_t next_k;                 /* periodic: the next activation on the schedule */
   uint64_t received[AB_MAX_CHANS]; /* messages received, per channel (faults count them) */
   int waiting_dev;                 /* a step asked for its device (AB_STEP_WAIT_DEV) */
+  int ep_fd;                       /* loop: the fd of that wait in its epoll set, or -1 */
   int wait_fd;                     /* ... or for this fd (ab_step_wait_fd); -1: its device's */
   ab_res_t res;                    /* loop: this role's callbacks' costs, summed */
   void *priv;

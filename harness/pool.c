@@ -225,8 +225,6 @@ static void ab__send_task(ab_run_t *run, ab__pool_t *p, int w, int slot, ab__tas
   memset(t, 0, sizeof *t);
   t->slot = slot;
   t->t_sent = ab_now_ns();
-  int64_t since = p->t_ready[slot] > run->ctl->t_start ? p->t_ready[slot] : run->ctl->t_start;
-  ab__rec(ctx, run->mt_queue[ctx->role], t->t_sent - since);
   if (st)
     memcpy(t + 1, ctx->state, st);
   if (send(p->fd[w], t, sizeof *t + st, MSG_NOSIGNAL) != (ssize_t)(sizeof *t + st)) {
@@ -237,6 +235,8 @@ static void ab__send_task(ab_run_t *run, ab__pool_t *p, int w, int slot, ab__tas
     return;
   }
   p->busy[w] = slot;
+  int64_t since = p->t_ready[slot] > run->ctl->t_start ? p->t_ready[slot] : run->ctl->t_start;
+  ab__rec(ctx, run->mt_queue[ctx->role], t->t_sent - since);
 }
 
 /* A task came back: its state is the master copy again; then the instance waits for its

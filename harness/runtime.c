@@ -176,7 +176,7 @@ void ab__ctx_init(ab_ctx_t *ctx, ab_run_t *run, int slot)
   ctx->stash_chan = -1;
   ctx->state = run->state_size[role] ? run->state + run->state_off[role] + (size_t)ctx->inst * run->state_size[role] : NULL;
   ctx->devi = -1;
-  ctx->dev_fd = ctx->wait_fd = -1;
+  ctx->dev_fd = ctx->wait_fd = ctx->ep_fd = -1;
   for (int d = 0; d < run->sc->ndevs; d++)
     if (run->sc->devs[d].owner == role)
       ctx->devi = d;
@@ -385,6 +385,9 @@ int ab__role_io(ab_ctx_t *ctx)
     return 0;
   ctx->wait_fd = -1; /* a wait is named anew each time */
   int r = ctx->desc->io(ctx);
+  if (r == AB_STEP_WAIT_DEV && ab__wait_fd(ctx) < 0)
+    return ab_fail(ctx, "role %s: its io asked to wait (returned %d, AB_STEP_WAIT_DEV) for no device and no fd",
+                   ab__who(ctx, (char[64]){ 0 }, 64), AB_STEP_WAIT_DEV);
   if (r == AB_STEP_WAIT_DEV) {
     ctx->waiting_dev = 1;
     return 0;

@@ -43,6 +43,8 @@ static void ab__want_dev(int ep, ab_ctx_t *ctx)
   struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ((uint64_t)ctx->slot << 8) | EV_DEV };
   if (epoll_ctl(ep, EPOLL_CTL_ADD, ab__wait_fd(ctx), &ev) < 0 && errno != EEXIST)
     ab_fail(ctx, "loop: epoll on the device of role %s: %s", ctx->desc->name, strerror(errno));
+  else
+    ctx->ep_fd = ab__wait_fd(ctx); /* what to remove, whatever the role names next */
 }
 
 static void ab__drain(ab_run_t *run, int ep)
@@ -115,7 +117,9 @@ static void ab__on_timer(ab_run_t *run, int ep, int fd, ab_ctx_t *ctx)
 static void ab__on_dev(ab_run_t *run, int ep, ab_ctx_t *ctx)
 {
   if (!ctx->desc->on_device) { /* a step's wait is over */
-    epoll_ctl(ep, EPOLL_CTL_DEL, ab__wait_fd(ctx), NULL);
+    if (ctx->ep_fd >= 0)
+      epoll_ctl(ep, EPOLL_CTL_DEL, ctx->ep_fd, NULL);
+    ctx->ep_fd = -1;
     if (!ctx->waiting_dev)
       return;
     ctx->waiting_dev = 0;

@@ -3,7 +3,9 @@
  * consensus's latency is the time to reach an agent, the window holds the work counted in
  * it, and efficiency at one agent is about 1. Ratios within a run, never a latency target.
  */
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "proc.h"
@@ -147,4 +149,36 @@ TEST(step_asking_to_wait_for_nothing_fails_the_run_naming_it)
   ASSERT_STR(ab_result_status_names[o.result->status], "failed");
   ASSERT_CONTAINS(o.result->error ? o.result->error : "", "role tick: its step asked to wait");
   ab_result_free(o.result);
+}
+
+/* The same from .io: a step waits on a readable pipe, and its io asks to wait for nothing. */
+static int pipe_fds[2] = { -1, -1 };
+static int pipe_step(ab_ctx_t *ctx)
+{
+  if (pipe_fds[0] < 0 && pipe(pipe_fds) < 0)
+    return -errno;
+  if (write(pipe_fds[1], "x", 1) != 1)
+    return -EIO;
+  return ab_step_wait_fd(ctx, pipe_fds[0]);
+}
+
+static int one_io(ab_ctx_t *ctx)
+{
+  char c;
+  return read(pipe_fds[0], &c, 1) == 1 ? AB_STEP_WAIT_DEV : -EIO;
+}
+
+TEST(io_asking_to_wait_for_nothing_fails_the_run_naming_it)
+{
+  static const ab_role_desc_t roles[1] = { { .name = "tock", .period_ns = 10 * AB_NS_PER_MS, .trigger = -1,
+                                             .step = pipe_step, .io = one_io } };
+  static const ab_scenario_t sc = { .name = "iowaitnothing", .roles = roles, .nroles = 1, .archs = AB_ARCHS_DEDICATED };
+  ab_run_opts_t o = { .sc = &sc, .arch = AB_ARCH_THREADS, .duration_ns = 500 * AB_NS_PER_MS, .latency_target_us = -1,
+                      .quiet = 1, .want_result = 1 };
+  ASSERT_EQ(ab_run_one(&o), AB_EXIT_FAIL);
+  ASSERT(o.result);
+  ASSERT_CONTAINS(o.result->error ? o.result->error : "", "role tock: its io asked to wait");
+  ab_result_free(o.result);
+  close(pipe_fds[0]), close(pipe_fds[1]);
+  pipe_fds[0] = pipe_fds[1] = -1;
 }
