@@ -317,6 +317,11 @@ void *ab__role_thread(void *arg);
 /* Start slot's thread on ab__role_thread(ctx): 1, or 0 with the slot failed as at the barrier
  * (its init_err, message, and its count among the ready). */
 int ab__role_thread_start(ab_run_t *run, pthread_t *t, ab_ctx_t *ctx);
+/* Join t by deadline (CLOCK_MONOTONIC): 1, or 0 with it detached (it never returned). */
+int ab__thread_join_by(pthread_t t, int64_t deadline);
+/* The same for slot's role thread: one that never returned fails the run naming its role,
+ * and its slot is wedged (its memory stays in use). */
+int ab__role_thread_join(ab_run_t *run, pthread_t t, int slot, int64_t deadline);
 
 /* runtimes.c: the table of AB_RUNTIMES; NULL for a number it does not hold. */
 const ab_runtime_t *ab_runtime_get(int arch);

@@ -162,24 +162,6 @@ int ab__pool_check(ab_run_t *run, char *msg, size_t len)
   return 0;
 }
 
-/* A thread of ours, within the deadline; 0 if it never returned. */
-static int ab__join_by(pthread_t t, int64_t deadline)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  int64_t left = deadline - ab_now_ns();
-  left = left < 0 ? 0 : left;
-  ts.tv_sec += left / AB_NS_PER_S;
-  ts.tv_nsec += left % AB_NS_PER_S;
-  if (ts.tv_nsec >= AB_NS_PER_S)
-    ts.tv_sec++, ts.tv_nsec -= AB_NS_PER_S;
-  if (pthread_timedjoin_np(t, NULL, &ts) == ETIMEDOUT) {
-    pthread_detach(t);
-    return 0;
-  }
-  return 1;
-}
-
 static void ab__reap_workers(ab_run_t *run, ab__pool_t *p)
 {
   int64_t deadline = ab_now_ns() + 5 * AB_NS_PER_S;
@@ -225,7 +207,7 @@ int ab__pool_join(ab_run_t *run)
   if (!p)
     return 0;
   int64_t deadline = ab_now_ns() + 10 * AB_NS_PER_S;
-  if (p->disp_started && !ab__join_by(p->disp, deadline))
+  if (p->disp_started && !ab__thread_join_by(p->disp, deadline))
     ab__wedge_pooled(run, "dispatcher");
   p->disp_started = 0;
   if (p->mu_made) {
@@ -235,18 +217,13 @@ int ab__pool_join(ab_run_t *run)
     pthread_mutex_unlock(&p->mu);
   }
   for (int k = 0; k < p->nio; k++)
-    if (!ab__join_by(p->io[k], deadline))
+    if (!ab__thread_join_by(p->io[k], deadline))
       ab__wedge_pooled(run, "I/O thread pool");
   p->nio = 0;
   for (int s = 0; p->thr_started && s < run->nslots; s++) {
     if (!p->thr_started[s])
       continue;
-    if (!ab__join_by(p->thr[s], deadline)) {
-      char who[64];
-      if (!run->error[0])
-        ab_run_fail(run, "role %s did not stop within 10 s of the end of the run", ab__slot_name(run, s, who, sizeof who));
-      run->slot_wedged[s] = 1;
-    }
+    ab__role_thread_join(run, p->thr[s], s, deadline);
     p->thr_started[s] = 0;
   }
   ab__reap_workers(run, p);

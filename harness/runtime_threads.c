@@ -72,6 +72,38 @@ static int ab__threads_start(ab_run_t *run)
 
 static int ab__threads_check(ab_run_t *run, char *msg, size_t len) { return 0; }
 
+int ab__thread_join_by(pthread_t t, int64_t deadline)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t left = deadline - ab_now_ns();
+  if (left < 0)
+    left = 0;
+  ts.tv_sec += left / AB_NS_PER_S;
+  ts.tv_nsec += left % AB_NS_PER_S;
+  if (ts.tv_nsec >= AB_NS_PER_S) {
+    ts.tv_sec++;
+    ts.tv_nsec -= AB_NS_PER_S;
+  }
+  if (pthread_timedjoin_np(t, NULL, &ts) == ETIMEDOUT) {
+    pthread_detach(t);
+    return 0;
+  }
+  return 1;
+}
+
+int ab__role_thread_join(ab_run_t *run, pthread_t t, int slot, int64_t deadline)
+{
+  if (ab__thread_join_by(t, deadline))
+    return 1;
+  /* A thread cannot be killed: it keeps the run's memory in use (ab_run_wedged). */
+  char who[64];
+  if (!run->error[0])
+    ab_run_fail(run, "role %s did not stop within 10 s of the end of the run", ab__slot_name(run, slot, who, sizeof who));
+  run->slot_wedged[slot] = 1;
+  return 0;
+}
+
 static int ab__threads_join(ab_run_t *run)
 {
   ab__threads_t *st = run->rt_state;
@@ -80,26 +112,7 @@ static int ab__threads_join(ab_run_t *run)
   for (int i = 0; thr && i < run->nslots; i++) {
     if (!thr[i].started)
       continue;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t left = deadline - ab_now_ns();
-    if (left < 0)
-      left = 0;
-    ts.tv_sec += left / AB_NS_PER_S;
-    ts.tv_nsec += left % AB_NS_PER_S;
-    if (ts.tv_nsec >= AB_NS_PER_S) {
-      ts.tv_sec++;
-      ts.tv_nsec -= AB_NS_PER_S;
-    }
-    if (pthread_timedjoin_np(thr[i].tid, NULL, &ts) == ETIMEDOUT) {
-      /* A thread cannot be killed: it keeps the run's memory in use (ab_run_wedged). */
-      char who[64];
-      if (!run->error[0])
-        ab_run_fail(run, "role %s did not stop within 10 s of the end of the run", ab__slot_name(run, i, who, sizeof who));
-      pthread_detach(thr[i].tid);
-      run->slot_wedged[i] = 1;
-      wedged = 1;
-    }
+    wedged |= !ab__role_thread_join(run, thr[i].tid, i, deadline);
     thr[i].started = 0;
   }
   if (!wedged) {
