@@ -1,16 +1,18 @@
 # archbench. `make` builds, `make bench` runs the default profile on the loopback mocks,
-# `make test` runs the suite. DEBUG=1 for -O0 -g; SANITIZE=address|undefined|thread builds
-# into build-<sanitizer>/ so it never mixes with the normal objects.
+# `make test` runs the suite. DEBUG=1 for -O0 -g; SANITIZE=address|undefined|thread (or a
+# list, SANITIZE=address,undefined) builds into build-<sanitizers>/ so it never mixes with the
+# normal objects.
 
 CC      ?= cc
 CXX     ?= c++
 PKGS    := libserialport libv4l2 jansson
 DEB_PKGS := build-essential pkg-config libbenchmark-dev libserialport-dev libv4l-dev libjansson-dev gnuplot-nox
 
+comma := ,
 ifeq ($(SANITIZE),)
 B := build
 else
-B := build-$(SANITIZE)
+B := build-$(subst $(comma),-,$(SANITIZE))
 endif
 
 CFLAGS  := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -pthread -D_GNU_SOURCE -MMD -MP
@@ -100,7 +102,7 @@ bench: all
 	@$(MICRO_PROFILE)
 
 clean:
-	rm -rf build build-address build-undefined build-thread
+	rm -rf build build-address build-undefined build-thread build-address-undefined
 
 # ---- micro-benchmarks (bench/, issue 3) ------------------------------------------------------
 # build/archbench-micro: the primitives priced through a C shim over Google Benchmark;
