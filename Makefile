@@ -15,7 +15,7 @@ else
 B := build-$(subst $(comma),-,$(SANITIZE))
 endif
 
-CFLAGS  := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -pthread -D_GNU_SOURCE -MMD -MP
+CFLAGS  := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -pthread -D_GNU_SOURCE -MMD -MP
 LDLIBS  := -pthread -lm -lrt
 ifeq ($(DEBUG),1)
 CFLAGS  += -O0 -g3
@@ -31,7 +31,7 @@ endif
 ifeq ($(SANITIZE),thread)
 export TSAN_OPTIONS := halt_on_error=1$(if $(TSAN_OPTIONS),:$(TSAN_OPTIONS))
 endif
-CFLAGS  += -Iharness -Ihw -Iscenarios $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS  += -Iharness -Ihw -Iscenarios -Ireports $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lserialport -lv4l2 -ljansson)
 
 # Every .c of these folders is the library (main.c is the CLI's entry): a new runtime,
@@ -39,7 +39,8 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lserialport -l
 HARNESS := $(filter-out harness/main.c,$(sort $(wildcard harness/*.c)))
 HW      := $(sort $(wildcard hw/*.c))
 SCEN    := $(sort $(wildcard scenarios/*.c))
-LIBSRC  := $(HARNESS) $(HW) $(SCEN)
+REPORTS := $(sort $(wildcard reports/*.c))
+LIBSRC  := $(HARNESS) $(HW) $(SCEN) $(REPORTS)
 TESTSRC := tests/runner.c $(sort $(wildcard tests/test_*.c))
 
 LIBOBJ  := $(LIBSRC:%.c=$(B)/%.o)
@@ -96,10 +97,17 @@ test: all micro-compare-tools
 mutants: all
 	@B=$(B) SANITIZE=$(SANITIZE) MUTANTS='$(MUTANTS)' tests/mutants/run
 
-# The default profile: every scenario x runtime x transport on the loopback mocks.
+# The default profile: every scenario x runtime x transport on the loopback mocks, the
+# primitives' prices, then the report (its path is the last line).
 bench: all
 	@$(B)/archbench bench $(if $(DURATION),--duration $(DURATION))
 	@$(MICRO_PROFILE)
+	@$(B)/archbench report results/latest
+
+# The report of the latest run, again (after a change of reports/, or with gnuplot installed).
+report: all
+	@test -d results/latest || { echo "no results/latest: run make bench first" >&2; exit 2; }
+	@$(B)/archbench report results/latest
 
 clean:
 	rm -rf build build-address build-undefined build-thread build-address-undefined
@@ -120,8 +128,9 @@ CXXFLAGS := -std=c++17 -Wall -Wextra -Wshadow -MMD -MP $(filter -O% -g%,$(CFLAGS
             $(shell pkg-config --cflags benchmark 2>/dev/null)
 GBLIBS   := $(shell pkg-config --libs benchmark 2>/dev/null || echo -lbenchmark)
 # The profile: the small messages of every primitive, the robot's two hand-overs, spawn and
-# the instruments, each until 50 ms of CPU (or 250 ms of wall) time.
-MICRO_FILTER := /(0|8|48)$$|^robot-frame|^(spawn|clock|hist)/|^reg/.*/64$$
+# the instruments, and the main transports' round trips at every payload (the report's
+# latency-against-size figure), each until 50 ms of CPU (or 250 ms of wall) time.
+MICRO_FILTER := /(0|8|48)$$|^robot-frame|^(spawn|clock|hist)/|^reg/.*/64$$|^(pipe|unix-seqpacket|mq|tcp|chan-shm|cacheline)/procs/rtt/
 MICRO_PROFILE = o=results/latest/micro; trap 'rm -f $$o.json.tmp' EXIT INT TERM HUP; \
                 $(B)/archbench-micro --benchmark_filter='$(MICRO_FILTER)' --benchmark_min_time=0.05 \
                 --benchmark_out=$$o.json.tmp --benchmark_out_format=json > $$o.txt 2>&1 || \
@@ -175,7 +184,7 @@ fidelity-gil: all
 .PHONY: micro-compare-tools fidelity fidelity-gil
 -include $(MICROOBJ:.o=.d)
 
-.PHONY: all deps test mutants bench clean
+.PHONY: all deps test mutants bench report clean
 -include $(LIBOBJ:.o=.d) $(TESTOBJ:.o=.d) $(B)/harness/main.d
 
 # ---- fuzzing (tests/fuzz/) -------------------------------------------------------------------

@@ -143,27 +143,44 @@ typedef struct ab_param_desc {
 /* A claim of the scenario's source document and the figure that checks it; every result
  * carries its scenario's claims, with the measured figure where the run is one the claim
  * is about, for the report's claims table. */
+enum ab_claim_sense { AB_ABOUT = 0, AB_AT_MOST, AB_AT_LEAST, AB_RANGE };
+
 typedef struct ab_claim {
   const char *id;     /* "gil_efficiency_10" */
   const char *says;   /* the document's words, short */
-  double doc;         /* its number, in unit */
-  const char *unit;   /* "ratio", "MB", "us", "x" */
+  double doc;         /* its number, in unit (the low end of a range) */
+  const char *unit;   /* "ratio", "MB", "us", "ms", "%", "x" */
   /* What measures it: a requirement-style name (a value, "metric.p50", a counter),
    * "pss_mb_per:<role>" (the run's PSS over that role's instances), "micro:<benchmark>"
    * (a micro-benchmark's per-op time, in micro.json), or "ratio_to:<arch>:<figure>" (this
    * run's figure, recorded as "here", over the same figure of the run that differs only in
-   * its runtime): the report joins those two. */
+   * its runtime): the report joins those two. "micro_ratio:<a>:<b>" is a's per-op time over
+   * b's. A micro figure is in ns, converted to a time unit; with any other unit it is
+   * multiplied by `scale` (100 messages/s at t ns each: unit "%", scale 1e-5). */
   const char *figure;
   /* The runs it is about, tokens all of which must hold: "arch=threads" (the runtime),
    * "gil" or "nogil", "<param>=<value>". Empty: every run. */
   const char *when;
+  int sense;          /* enum ab_claim_sense: how the report judges measured against doc */
+  double doc_hi;      /* AB_RANGE: the high end */
+  double scale;       /* see figure; 0: 1 */
 } ab_claim_t;
+
+/* The claims of a workload whose scenario is not built yet: the report lists them, measured
+ * where a micro-benchmark can, else as "not measured yet" by that scenario. */
+typedef struct ab_claim_set {
+  const char *scenario; /* the scenario that will measure them */
+  const char *source;   /* its document */
+  const ab_claim_t *claims; int nclaims;
+} ab_claim_set_t;
+extern const ab_claim_set_t ab_claims_pending[]; /* ends with a NULL scenario */
 
 typedef struct ab_run ab_run_t; /* the whole run, as seen by scenario set-up */
 
 typedef struct ab_scenario {
   const char *name;
   const char *summary;
+  const char *source;      /* the design document it reproduces ("seeds/000_....txt"), or NULL */
   const char *unavailable; /* non-NULL: built without what it needs, and why */
   const ab_role_desc_t *roles; int nroles;
   const ab_chan_desc_t *chans; int nchans;

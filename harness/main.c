@@ -1,4 +1,20 @@
-/* archbench: see harness/cli.c. */
-int ab_cli_main(int argc, char **argv);
+/* archbench: the commands that run are harness/cli.c's; `report`, which reads results only,
+ * is reports/report.c's. */
+#include <stdio.h>
+#include <string.h>
 
-int main(int argc, char **argv) { return ab_cli_main(argc, argv); }
+int ab_cli_main(int argc, char **argv);
+int ab_report(int ndirs, char **dirs);
+
+int main(int argc, char **argv)
+{
+  if (argc >= 2 && !strcmp(argv[1], "report")) {
+    for (int i = 2; i < argc; i++)
+      if (argv[i][0] == '-') {
+        fprintf(stderr, "archbench: report: unknown option %s (expected: archbench report RUN_DIR [RUN_DIR...])\n", argv[i]);
+        return 2;
+      }
+    return ab_report(argc - 2, argv + 2);
+  }
+  return ab_cli_main(argc, argv);
+}

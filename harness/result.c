@@ -107,6 +107,7 @@ static json_t *ab__metric(const ab_hist_t *h)
 }
 
 const char *const ab_result_status_names[3] = { "ok", "partial", "failed" };
+const char *const ab_claim_sense_names[4] = { "about", "at_most", "at_least", "range" };
 
 /* What ran, with what, where. */
 static void ab__head(json_t *d, const ab_run_t *run, double window)
@@ -114,6 +115,7 @@ static void ab__head(json_t *d, const ab_run_t *run, double window)
   const ab_scenario_t *sc = run->sc;
   ab__sets(d, "schema", AB_RESULT_SCHEMA);
   ab__sets(d, "scenario", sc->name);
+  ab__sets(d, "source", sc->source);
   ab__sets(d, "arch", run->rt->name);
   ab__sets(d, "transport", run->transport_name);
   if (run->gil_on) { /* the model, not a real interpreter: figures of a Python-like run */
@@ -136,6 +138,13 @@ static void ab__head(json_t *d, const ab_run_t *run, double window)
   } else {
     json_object_set_new(d, "pool", json_null());
   }
+  /* What presents the run (the summary table, the report): its periodic role, chain, rate. */
+  json_t *t = ab__child(d, "table", json_object());
+  ab__sets(t, "role", sc->table_role);
+  ab__sets(t, "chain", sc->table_chain);
+  ab__sets(t, "chain_lost", sc->table_chain_lost);
+  ab__sets(t, "rate", sc->table_rate);
+  ab__sets(t, "count", sc->table_count);
   if (run->sweep_key) { /* one point of a curve: the report draws them together */
     json_t *w = ab__child(d, "sweep", json_object());
     ab__sets(w, "param", run->sweep_key);
@@ -381,6 +390,11 @@ static void ab__claims(json_t *d, const ab_run_t *run)
     ab__sets(o, "unit", c->unit);
     ab__sets(o, "figure", c->figure);
     ab__sets(o, "when", c->when);
+    ab__sets(o, "sense", ab_claim_sense_names[c->sense]);
+    if (c->sense == AB_RANGE)
+      ab__setn(o, "doc_hi", c->doc_hi);
+    if (c->scale)
+      ab__setn(o, "scale", c->scale);
     json_object_set_new(o, "applies", json_boolean(applies));
     ab__setn(o, "measured", applies ? ab__claim_figure(run, c->figure, pss) : NAN);
     const char *inner = !strncmp(c->figure, "ratio_to:", 9) ? strchr(c->figure + 9, ':') : NULL;

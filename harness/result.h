@@ -20,6 +20,7 @@
 
 /* "ok", "partial", "failed": enum ab_status as the document spells it. */
 extern const char *const ab_result_status_names[3];
+extern const char *const ab_claim_sense_names[4]; /* enum ab_claim_sense, as the result writes it */
 
 typedef struct ab_result_req {
   const char *name, *op;

@@ -1,0 +1,6 @@
+# The worst lateness in each window of the run. Variables: dat, out, n, ylab.
+load tmpl.'/common.gp'
+set logscale y
+set xlabel "time into the run (s)"
+set ylabel ylab
+plot for [i=0:n-1] dat index i using 1:2 with linespoints pt 7 ps 0.3 lw 1.5 title columnheader(1)
