@@ -107,6 +107,22 @@ static int ab__fails(char *s, size_t len, const ab_rep_cand_t *c, const ab_rep_r
   return n;
 }
 
+/* How much a candidate's rank key moves between its repeats: the ranges of the figures that
+ * make it, scaled as they are in the key. */
+static double ab__key_spread(const ab_rep_cand_t *c, int floor_fails)
+{
+  const ab_rep_req_t *f = floor_fails ? ab__floor_fail(c) : NULL;
+  double s = 0;
+  for (int j = 0; j < c->nreq; j++) {
+    const ab_rep_req_t *q = &c->req[j];
+    if (!ab__failed(q) || isnan(q->lo))
+      continue;
+    double r = (q->hi - q->lo) / (fabs(q->limit) > 0 ? fabs(q->limit) : 1);
+    s += floor_fails && q != f ? r * 1e6 : r;
+  }
+  return s;
+}
+
 static double ab__spread(const ab_rep_cand_t *a, const ab_rep_cand_t *b)
 {
   double x = a->cpu_hi - a->cpu_lo, y = b->cpu_hi - b->cpu_lo;
@@ -159,6 +175,12 @@ static void ab__why(ab_rep_group_t *g)
                ab_rep_fmt(a, sizeof a, f->name, f->value - f->floor), ab_rep_fmt(b, sizeof b, f->name, f->floor));
     else if (n && g->kind == AB_REC_FLOOR_FAILS && f)
       snprintf(c->why + l, sizeof c->why - l, "; no more than its runtime's floor of %s", ab_rep_fmt(b, sizeof b, f->name, f->floor));
+    char pick[sizeof w->label];
+    memcpy(pick, w->label, sizeof pick);
+    l = strlen(c->why);
+    if (k < g->ntied)
+      snprintf(c->why + l, sizeof c->why - l, "; it ties with %s within the run-to-run spread, but costs more: %.1f%% of a "
+               "CPU against %.1f%%, %.1f MB against %.1f MB", pick, c->cpu, w->cpu, c->pss, w->pss);
   }
 }
 
@@ -226,6 +248,16 @@ void ab_rep_recommend(ab_rep_group_t *g)
         c->rank_key += f ? (f->value - f->floor) / (fabs(f->limit) > 0 ? fabs(f->limit) : 1) : 0;
     }
     ab__sort(g, 0, g->ncand, 1);
+    if (g->spread_known) { /* within the spread of what ranked them, they tie: the cheapest first */
+      const ab_rep_cand_t *b = &g->cand[g->order[0]];
+      while (g->ntied < g->ncand) {
+        const ab_rep_cand_t *c = &g->cand[g->order[g->ntied]];
+        if (c->ok != b->ok || c->rank_key - b->rank_key > fmax(ab__key_spread(b, floor_fails), ab__key_spread(c, floor_fails)))
+          break;
+        g->ntied++;
+      }
+      ab__sort(g, 0, g->ntied, 0);
+    }
   }
 
   const ab_rep_cand_t *w = &g->cand[g->order[0]];
@@ -308,6 +340,14 @@ void ab_rep_recommend(ab_rep_group_t *g)
              grp, w->label, f->name, ab_rep_fmt(v, sizeof v, f->name, f->value), ab_rep_op(f->op),
              ab_rep_fmt(l, sizeof l, f->name, f->limit), fl);
   }
+  }
+  if ((g->kind == AB_REC_FLOOR_FAILS || g->kind == AB_REC_NONE_PASS) && g->ntied > 1) {
+    size_t k = strlen(g->sentence);
+    k += snprintf(g->sentence + k, sizeof g->sentence - k, " Within the run-to-run spread it ties with ");
+    for (int i = 1; i < g->ntied; i++)
+      k += snprintf(g->sentence + k, sizeof g->sentence - k, "%s%s (%.1f%%, %.1f MB)", i > 1 ? ", " : "",
+                    g->cand[g->order[i]].label, g->cand[g->order[i]].cpu, g->cand[g->order[i]].pss);
+    snprintf(g->sentence + k, sizeof g->sentence - k, ", and costs the least of them.");
   }
   if (g->spread_known) {
     double s = 0;
