@@ -46,7 +46,7 @@ typedef struct ab_rep_req {
 /* One architecture in a group: its repeats pooled. */
 typedef struct ab_rep_cand {
   char label[64];
-  int run[16], nrep;    /* indices in ab_rep_t.run */
+  int run[100], nrep;   /* indices in ab_rep_t.run: its repeats (--repeat allows 100) */
   int ok;               /* every repeat ran to the end (status ok) */
   int pass;             /* ... and passed every requirement */
   double cpu, cpu_lo, cpu_hi; /* % of one CPU */
