@@ -92,6 +92,14 @@ typedef struct ab_slot {
   char init_msg[AB_ERRLEN];
 } ab_slot_t;
 
+/* One window of a periodic role's lateness series (series.c): the activations intended in
+ * it, the missed periods among them and the largest lateness. Every instance of the role,
+ * in any process, adds to the same window, with relaxed atomics. */
+#define AB_SERIES_MAX 2000 /* windows of a series, at most */
+typedef struct ab_win {
+  int64_t max_ns, count, missed;
+} ab_win_t;
+
 typedef struct ab_runtime ab_runtime_t;
 
 /* What a runtime (or a layer such as a GIL model) wraps around a role's work: the outermost
@@ -217,6 +225,12 @@ struct ab_run {
 
   size_t chan_size[AB_MAX_CHANS];
   int64_t period[AB_MAX_ROLES];    /* from the descriptor; set-up may change it */
+  /* Periodic role r's lateness series: AB_SERIES_MAX windows in the block (NULL: not
+   * periodic), of series_w[r] ns each (whole periods), series_n[r] of them spanning the
+   * requested duration from ctl->t_start (ab__series_plan, after set-up). */
+  ab_win_t *series[AB_MAX_ROLES];
+  int64_t series_w[AB_MAX_ROLES];
+  int series_n[AB_MAX_ROLES];
   /* Channel k is chan_n[k] queues (one per instance of its receiver) from pchans +
    * chan_first[k]; several sending instances share each (locked). */
   ab_chan_t *pchans;
@@ -354,6 +368,13 @@ int ab__role_activate(ab_ctx_t *ctx, int64_t intended, int64_t now); /* one peri
 /* At the end of a periodic role's run: every activation due before the stop (or the end of
  * the window) that never started is a missed period, its lateness at least now - intended. */
 void ab__role_close_due(ab_ctx_t *ctx);
+/* series.c: the lateness series. Plan the windows from the periods set-up chose and the
+ * requested duration; record an activation (or a period closed as missed) into the window
+ * of its intended start; the windows the run covered, as the result writes them. */
+void ab__series_plan(ab_run_t *run);
+void ab__series_rec(ab_ctx_t *ctx, int64_t intended, int64_t late, int missed);
+struct json_t;
+struct json_t *ab__series_json(const ab_run_t *run);
 /* After go, before the first activation: devices start their clocks at the run's start. */
 void ab__role_begin(ab_ctx_t *ctx);
 /* Threads and procs: a step asked for its device; wait for it (or the stop), then .io. */

@@ -243,7 +243,8 @@ static void ab__instances_detail(json_t *res, const ab_run_t *run)
   }
 }
 
-/* What it measured: metrics, counters, the scenario's derived values. */
+/* What it measured: metrics, counters, the scenario's derived values, the periodic roles'
+ * lateness series. */
 static void ab__figures(json_t *d, const ab_run_t *run)
 {
   json_t *o = ab__child(d, "metrics", json_object());
@@ -257,6 +258,7 @@ static void ab__figures(json_t *d, const ab_run_t *run)
     for (int v = 0; v < run->sc->nvalues; v++)
       ab__setn(o, run->sc->values[v], run->value_set[v] ? run->values[v] : NAN);
   }
+  json_object_set_new(d, "series", ab__series_json(run)); /* lateness over time */
 }
 
 /* Costs: the total measured whole; each role; the runtime's own work outside every role
