@@ -63,7 +63,7 @@ typedef struct ab__row {
   int64_t missed;
   double chain[3];
   int64_t chain_lost;
-  int has_lat, has_chain, has_lost;
+  int has_lat, has_chain, has_lost, has_missed;
   double cpu_pct, pss_mb;
   char failed_reqs[200];
 } ab__row_t;
@@ -77,7 +77,12 @@ typedef struct ab__table {
 void ab_table_add(ab__table_t *tb, const ab_result_t *r);
 /* The table as text, header first, a line per row. */
 void ab_table_write(const ab__table_t *tb, FILE *f);
-/* The table on stdout, and in <out>/summary.txt (nothing when it has no row). */
+/* The same rows for programs: a header line (ab_table_csv_header), then a line per row,
+ * numbers in base units (ns, counts, percent, MB), an empty cell for none, a field holding
+ * a comma or a quote quoted as RFC 4180 says (lines end in CRLF, as it says too). */
+extern const char ab_table_csv_header[];
+void ab_table_csv(const ab__table_t *tb, FILE *f);
+/* The table on stdout, and in <out>/summary.txt and summary.csv (nothing when it has no row). */
 void ab_table_print(const ab__table_t *tb, const char *out);
 
 /* Where the results go, and what creating it changed (undone if no result lands). */

@@ -526,6 +526,8 @@ int ab_parse_size(const char *s, int64_t *bytes);
 int ab_parse_int(const char *s, int64_t *v);
 int ab_parse_double(const char *s, double *v);
 void ab_fmt_ns(char *buf, size_t len, double ns); /* "1.23 ms" */
+/* The shortest of %.15g..%.17g that reads back as v (buf of 32 bytes or more). */
+void ab_fmt_exact(char *buf, size_t len, double v);
 
 /* sysinfo.c */
 typedef struct ab_sysinfo {

@@ -427,15 +427,11 @@ static void ab__dstr(FILE *f, const char *s)
   fputc('"', f);
 }
 
-/* The shortest of %.15g..%.17g that reads back as v, and that reads as a real. */
+/* The shortest form that reads back as v, and that reads as a real. */
 static void ab__dreal(FILE *f, double v)
 {
   char b[40];
-  for (int p = 15; p <= 17; p++) {
-    snprintf(b, sizeof b, "%.*g", p, v);
-    if (strtod(b, NULL) == v)
-      break;
-  }
+  ab_fmt_exact(b, sizeof b, v);
   fputs(b, f);
   if (!strpbrk(b, ".eEni"))
     fputs(".0", f);

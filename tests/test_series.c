@@ -80,11 +80,7 @@ static void baseline_series(const char *arch, const char *file)
   ASSERT_EQ(check_series(r, "tick", 700 * AB_NS_PER_US, 2 * AB_NS_PER_S, 1, 1), 1429);
   json_decref(r);
   /* the reader's accessor says what the file says */
-  char path[512], err[256];
-  snprintf(path, sizeof path, "%s/%s", out, file);
-  ab_result_t *res = ab_result_load(path, err, sizeof err);
-  if (!res)
-    AB_FAIL("%s", err);
+  ab_result_t *res = load_view(out, file);
   static int64_t mx[2000], ct[2000], ms[2000];
   int64_t w = 0, total = 0;
   ASSERT_EQ(ab_result_series(res, "tick.lateness_ns", &w, mx, ct, ms, 2000), 1429);
