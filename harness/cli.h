@@ -1,5 +1,6 @@
-/* The command line's pieces beside harness/cli.c: the options, the plan of runs (plan.c),
- * the summary table (table.c) and the output directory with its result locks (outdir.c).
+/* The command line's pieces beside harness/cli.c: the options, the plan of runs (plan.c)
+ * and its running (execute.c), the summary table (table.c) and the output directory with
+ * its result locks (outdir.c).
  * Internal to the CLI. */
 #ifndef AB_CLI_H
 #define AB_CLI_H
@@ -52,6 +53,10 @@ int ab_usage_error(const char *fmt, const char *a, const char *b);
  * exit code after saying why. */
 int ab_plan_scenario(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc, const char *archs,
                      const char *transports);
+
+/* Validate every run, create the output directory, claim the results, run them, print
+ * the table (bench: a failed requirement is a finding, not an error). The exit code. */
+int ab_plan_execute(ab__plan_t *p, const ab__cli_t *c, int bench);
 
 typedef struct ab__row {
   char scenario[48], arch[32];     /* the scenario with its sweep point: "agents n=10" */
