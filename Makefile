@@ -96,9 +96,10 @@ test: all micro-compare-tools
 mutants: all
 	@B=$(B) SANITIZE=$(SANITIZE) MUTANTS='$(MUTANTS)' tests/mutants/run
 
-# The default profile: every scenario x runtime x transport on the loopback mocks.
+# The default profile: every scenario x runtime x transport on the loopback mocks;
+# REPEAT=K makes every run K times, in rounds (archbench bench --repeat K).
 bench: all
-	@$(B)/archbench bench $(if $(DURATION),--duration $(DURATION))
+	@$(B)/archbench bench $(if $(DURATION),--duration $(DURATION)) $(if $(REPEAT),--repeat $(REPEAT))
 	@$(MICRO_PROFILE)
 
 clean:

@@ -17,19 +17,25 @@
 
 #include "cli.h"
 
+#define AB__STR(x) AB__STR2(x)
+#define AB__STR2(x) #x
+
 static const char usage[] =
     "usage: archbench list\n"
     "       archbench run SCENARIO [--arch A[,B..]|all] [--duration 10s] [--transport T[,U..]|all]\n"
     "                     [--out DIR] [--param k=v ...] [--sweep k=a,b,c] [--serial DEV] [--baud N]\n"
     "                     [--camera DEV]\n"
     "                     [--cpus LIST] [--rt-prio N] [--latency-target US | --no-latency-target]\n"
-    "                     [--gil] [--gil-interval 5ms] [--fault SPEC ...] [--per-instance] [--quiet]\n"
-    "       archbench bench [--duration 4s] [--out DIR] [--quiet]\n"
+    "                     [--gil] [--gil-interval 5ms] [--fault SPEC ...] [--per-instance] [--repeat K]\n"
+    "                     [--quiet]\n"
+    "       archbench bench [--duration 4s] [--out DIR] [--repeat K] [--quiet]\n"
     "--latency-target US holds /dev/cpu_dma_latency at US for the run (PM QoS, as cyclictest does);\n"
     "    it is 0 by default with --rt-prio, off otherwise.\n"
     "--fault stall:ROLE:K:DUR | corrupt:CHAN:K injects a known fault (for tests; the result lists it).\n"
     "--per-instance adds each role instance's costs and activations to the result.\n"
     "--sweep k=a,b,c runs once per value of param k (a result each, agents.threads.n=10.json).\n"
+    "--repeat K (1 to 100) makes every run K times, in rounds (each run once, then again...), so that\n"
+    "    drift on a shared machine reaches every runtime alike; robot.threads.r1.json .. .rK.json.\n"
     "--gil models CPython's GIL in each process (switch interval --gil-interval, 5 ms as CPython);\n"
     "    --param gil_free=F runs that fraction of compute without it, as numpy's BLAS calls do.\n"
     "--arch pool runs the CPU roles' steps as tasks in --param workers=W processes (the CPU count),\n"
@@ -181,6 +187,12 @@ static int ab__parse_opt(int argc, char **argv, int *i, ab__cli_t *c)
     if (c->sweep)
       return ab_usage_error("--sweep %s: one sweep per command (already --sweep %s)", v, c->sweep);
     c->sweep = v;
+  } else if (OPT("--repeat")) {
+    VAL("--repeat");
+    int64_t k;
+    if (ab_parse_int(v, &k) < 0 || k < 1 || k > AB_MAX_REPEAT)
+      return ab_usage_error("--repeat %s: expected an integer from 1 to %s", v, AB__STR(AB_MAX_REPEAT));
+    c->repeat = (int)k;
   } else if (OPT("--fault")) {
     VAL("--fault");
     if (c->nfaults == AB_MAX_FAULTS)

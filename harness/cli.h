@@ -13,6 +13,7 @@
 
 #define AB_MAX_PLAN 64
 #define AB_MAX_SWEEP 16
+#define AB_MAX_REPEAT 100
 
 /* The options of `run` and `bench`, as parsed. */
 typedef struct ab__cli {
@@ -29,19 +30,23 @@ typedef struct ab__cli {
   int detail;                    /* --per-instance */
   int gil;                       /* --gil */
   const char *sweep;             /* --sweep k=a,b,c */
+  int repeat;                    /* --repeat K (0: once) */
   int64_t gil_interval_ns;       /* --gil-interval (0: CPython's 5 ms) */
   int latency_us, latency_set, latency_off;
   cpu_set_t cpus;
   int cpus_set;
 } ab__cli_t;
 
-/* A plan: the (scenario, arch, transport) runs of one command, their result files and locks. */
+/* A plan: the (scenario, arch, transport) runs of one command, their result files and locks.
+ * With --repeat K every run is made K times, in rounds: round r (from 0) makes run k as the
+ * plan's (r * n + k)-th, with its own result file. */
 typedef struct ab__plan {
   ab_run_opts_t run[AB_MAX_PLAN];
   ab_run_t *made[AB_MAX_PLAN];  /* each run resolved (ab_run_new) before the first starts */
-  char *path[AB_MAX_PLAN]; /* each run's result file */
-  int lock[AB_MAX_PLAN];   /* its lock, held for the command */
+  char *path[AB_MAX_PLAN * AB_MAX_REPEAT]; /* each made run's result file */
+  int lock[AB_MAX_PLAN * AB_MAX_REPEAT];   /* its lock, held for the command */
   int n;
+  int rounds;                   /* K of --repeat K (1: once) */
   /* --sweep: its param, its points, each run's "k=v" */
   char sweep_key[32], sweep_vals[AB_MAX_SWEEP][32], sweep_kv[AB_MAX_PLAN][72];
   int nsweep;
@@ -60,6 +65,7 @@ int ab_plan_execute(ab__plan_t *p, const ab__cli_t *c, int bench);
 
 typedef struct ab__row {
   char scenario[48], arch[32];     /* the scenario with its sweep point: "agents n=10" */
+  int repeat;                      /* its round of --repeat (1..K); 0: not repeated */
   double rate;                     /* the scenario's table_rate value */
   int has_rate;
   int64_t count;                   /* ... and its table_count counter (-1: none) */
@@ -83,7 +89,8 @@ void ab_table_add(ab__table_t *tb, const ab_result_t *r);
 /* The table as text, header first, a line per row. */
 void ab_table_write(const ab__table_t *tb, FILE *f);
 /* The same rows for programs: a header line (ab_table_csv_header), then a line per row,
- * numbers in base units (ns, counts, percent, MB), an empty cell for none, a field holding
+ * numbers in base units (ns, counts, percent, MB), the round of --repeat in a column of its
+ * own (the arch column as the label alone), an empty cell for none, a field holding
  * a comma or a quote quoted as RFC 4180 says (lines end in CRLF, as it says too). */
 extern const char ab_table_csv_header[];
 void ab_table_csv(const ab__table_t *tb, FILE *f);

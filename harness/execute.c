@@ -6,6 +6,7 @@
  * results may share it). Then the runs one after the other, each saying how it goes on
  * stderr, and the summary table of their results.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +30,19 @@ static void ab__plan_unmake(ab__plan_t *p)
   }
 }
 
-/* Every refusal before anything is created: each run resolved once, here. */
+/* How many runs the plan makes: each of its runs in every round. */
+static int ab__plan_total(const ab__plan_t *p) { return p->n * (p->rounds > 1 ? p->rounds : 1); }
+
+/* Every refusal before anything is created: each run resolved once, here (its later rounds
+ * are made again as they come, from the same options), and room for every result's lock. */
 static int ab__plan_validate(ab__plan_t *p)
 {
+  uint64_t need = (uint64_t)ab__plan_total(p) + 64, max = 0;
+  if (ab__fd_reserve(need, &max) == -EMFILE) {
+    fprintf(stderr, "archbench: --repeat %d: %d result files to lock need about %llu file descriptors; the limit is "
+            "%llu (ulimit -n)\n", p->rounds, ab__plan_total(p), (unsigned long long)need, (unsigned long long)max);
+    return AB_EXIT_RESOURCE;
+  }
   for (int k = 0; k < p->n; k++) {
     char err[512];
     int code;
@@ -50,22 +61,35 @@ static int ab__plan_validate(ab__plan_t *p)
   return 0;
 }
 
-/* Result paths and their locks, all before the first run. */
+/* Made run j's options: run j % n of the plan, as round j / n. */
+static ab_run_opts_t *ab__plan_at(ab__plan_t *p, int j)
+{
+  ab_run_opts_t *o = &p->run[j % p->n];
+  if (o->repeat_of)
+    o->repeat_index = j / p->n + 1;
+  o->result_path = p->path[j];
+  return o;
+}
+
+/* Result paths and their locks, every round's, all before the first run. Rounds never share
+ * a name (their suffixes differ): only runs of one round are compared. */
 static int ab__plan_claim(ab__plan_t *p, const char *out)
 {
-  for (int k = 0; k < p->n; k++) {
-    char *name = ab_result_name(&p->run[k]);
-    if (!name || asprintf(&p->path[k], "%s/%s", out, name) < 0) {
+  int total = ab__plan_total(p);
+  for (int j = 0; j < total; j++)
+    p->lock[j] = -1;
+  for (int j = 0; j < total; j++) {
+    char *name = ab_result_name(ab__plan_at(p, j));
+    if (!name || asprintf(&p->path[j], "%s/%s", out, name) < 0) {
       free(name);
       return AB_EXIT_RESOURCE;
     }
     free(name);
-    p->run[k].result_path = p->path[k];
     int dup = 0;
-    for (int j = 0; j < k; j++)
-      dup |= !strcmp(p->path[j], p->path[k]);
+    for (int i = j - j % p->n; i < j; i++)
+      dup |= !strcmp(p->path[i], p->path[j]);
     if (!dup) {
-      int r = ab_result_lock(p->path[k], &p->lock[k]);
+      int r = ab_result_lock(p->path[j], &p->lock[j]);
       if (r)
         return r;
     }
@@ -75,11 +99,11 @@ static int ab__plan_claim(ab__plan_t *p, const char *out)
 
 static void ab__plan_release(ab__plan_t *p)
 {
-  for (int k = 0; k < p->n; k++) {
-    ab_result_unlock(p->path[k], p->lock[k]);
-    free(p->path[k]);
-    p->path[k] = NULL;
-    p->lock[k] = -1;
+  for (int j = 0; j < ab__plan_total(p); j++) {
+    ab_result_unlock(p->path[j], p->lock[j]);
+    free(p->path[j]);
+    p->path[j] = NULL;
+    p->lock[j] = -1;
   }
 }
 
@@ -120,20 +144,35 @@ static void ab__report_failed(const ab_result_t *r)
   fputc('\n', stderr);
 }
 
+/* A later round's run, made again from its options (validated with the first round's). */
+static ab_run_t *ab__plan_make(ab__plan_t *p, int k, ab_run_opts_t *o, int *code)
+{
+  ab_run_t *run = p->made[k];
+  p->made[k] = NULL;
+  char err[512];
+  if (!run && !(run = ab_run_new(o, code, err, sizeof err)))
+    fprintf(stderr, "archbench: %s\n", err);
+  return run;
+}
+
+/* Round after round (--repeat), each round every run of the plan once: drift on a shared
+ * machine reaches every architecture alike. */
 static int ab__plan_run(ab__plan_t *p, ab__table_t *tb, int bench)
 {
-  int code = 0;
-  for (int k = 0; k < p->n; k++) {
+  int code = 0, total = ab__plan_total(p);
+  for (int j = 0; j < total; j++) {
     char label[32];
-    snprintf(label, sizeof label, "[%d/%d]", k + 1, p->n);
-    ab_run_opts_t *o = &p->run[k];
+    snprintf(label, sizeof label, "[%d/%d]", j + 1, total);
+    ab_run_opts_t *o = ab__plan_at(p, j);
     ab__voice_t voice = { label, o->quiet };
     o->on_progress = ab__on_progress;
     o->on_message = ab__on_message;
     o->cb_arg = &voice;
     o->result = NULL;
-    int r = ab_run_exec(p->made[k], o);
-    p->made[k] = NULL;
+    int r = AB_EXIT_OK;
+    ab_run_t *run = ab__plan_make(p, j % p->n, o, &r);
+    if (run)
+      r = ab_run_exec(run, o);
     int failed_run = 0;
     if (o->result) {
       failed_run = o->result->status == AB_ST_FAILED;
@@ -147,9 +186,9 @@ static int ab__plan_run(ab__plan_t *p, ab__table_t *tb, int bench)
       r = 0; /* in the profile a failed requirement is a finding, not an error */
     code = ab__worse(code, r);
     if (o->wedged) {
-      if (k + 1 < p->n)
+      if (j + 1 < total)
         fprintf(stderr, "archbench: a role never stopped and its thread cannot be killed: the %d remaining "
-                        "run(s) are not started\n", p->n - k - 1);
+                        "run(s) are not started\n", total - j - 1);
       break;
     }
     if (r == AB_EXIT_INTR || r == AB_EXIT_USAGE || r == AB_EXIT_RESOURCE)
@@ -181,9 +220,10 @@ int ab_plan_execute(ab__plan_t *p, const ab__cli_t *c, int bench)
   if ((r = ab__plan_claim(p, out.dir)) == 0) {
     if (bench && !c->quiet) {
       double total = 0;
-      for (int k = 0; k < p->n; k++)
-        total += (double)p->run[k].duration_ns / 1e9;
-      fprintf(stderr, "archbench: default profile, %d runs, %.0fs of measuring in all, into %s/\n", p->n, total, out.dir);
+      for (int j = 0; j < ab__plan_total(p); j++)
+        total += (double)p->run[j % p->n].duration_ns / 1e9;
+      fprintf(stderr, "archbench: default profile, %d runs, %.0fs of measuring in all, into %s/\n", ab__plan_total(p),
+              total, out.dir);
     }
     r = ab__plan_run(p, &tb, bench);
     if ((!c->quiet || bench) && tb.n) {

@@ -164,6 +164,7 @@ struct ab_run {
   int64_t gil_check_ns;            /* work between two eval-breaker checks */
   double gil_free;                 /* --param gil_free: compute run without the GIL */
   const char *sweep_key, *sweep_value, *sweep_points; /* a sweep's point (the options') */
+  int repeat_index, repeat_of;     /* a round of --repeat (the options'); 0: not repeated */
   ab_gil_t gil;
   ab_hooks_t gil_hooks;
 
@@ -449,6 +450,8 @@ typedef struct ab_run_opts {
   /* one point of a sweep (--sweep k=a,b,c): its param (also in params), its value, all the
    * points as given; NULL: not swept */
   const char *sweep_key, *sweep_value, *sweep_points;
+  /* one of the runs of --repeat K (K > 1): round repeat_index of repeat_of; 0: not repeated */
+  int repeat_index, repeat_of;
   int64_t gil_interval_ns;           /* --gil-interval; 0: 5 ms, CPython's default */
   int wedged;                        /* out: a role thread never stopped; run nothing more */
   struct ab_result *result;          /* out: the run's result if it ran and want_result was
@@ -471,7 +474,8 @@ const char *ab_req_op_name(int op);
 /* `archbench run ARGS` parsed and planned, nothing validated against the machine nor
  * created: 0 or the exit code the command would give. (For the fuzzer.) */
 int ab_cli_plan_only(int argc, char **argv);
-/* The result file's name: <scenario>.<arch>[.<transport>].json (malloc'd). */
+/* The result file's name (malloc'd): <scenario>.<arch>[.<transport>][.<k>=<v>][.gil][.r<i>].json,
+ * with a sweep's point, the GIL model, and a round of --repeat. */
 char *ab_result_name(const ab_run_opts_t *o);
 /* A parameter's descriptor, the scenario's or the harness's own (gil_free); NULL: none. */
 const ab_param_desc_t *ab_param_desc(const ab_scenario_t *sc, const char *name);
@@ -483,6 +487,10 @@ void ab_run_free(ab_run_t *run);
 int ab_param_resolve(ab_run_t *run, const char *const *kv, int n, char *err, size_t len);
 int ab_run_result_write(ab_run_t *run, const char *path);
 void ab_run_total(const ab_run_t *run, ab_res_t *total);
+
+/* queues.c: room for `need` file descriptors, the soft limit raised to the hard one when it
+ * is short: 0, or -EMFILE with *max the hard limit when even that is too few. */
+int ab__fd_reserve(uint64_t need, uint64_t *max);
 
 /* validate.c: the supervisor's checks, shared with ab_run_one. Fill the run from the
  * options, refusing what is wrong (0 or an exit code, err set); hold PM QoS (the fd or

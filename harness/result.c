@@ -149,6 +149,13 @@ static void ab__head(json_t *d, const ab_run_t *run, double window)
   } else {
     json_object_set_new(d, "sweep", json_null());
   }
+  if (run->repeat_of) { /* one round of --repeat K */
+    json_t *k = ab__child(d, "repeat", json_object());
+    ab__setn(k, "index", run->repeat_index);
+    ab__setn(k, "of", run->repeat_of);
+  } else {
+    json_object_set_new(d, "repeat", json_null());
+  }
   ab__sets(d, "status", ab_result_status_names[run->status]);
   ab__sets(d, "error", run->error[0] ? run->error : NULL);
   ab__sets(d, "started_at", run->started_at);

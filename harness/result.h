@@ -33,6 +33,7 @@ typedef struct ab_result {
   int gil;                         /* run under the GIL model (--gil) */
   double gil_interval_s, gil_free; /* its switch interval, and the compute it ran without it */
   const char *sweep_param, *sweep_value; /* a point of a sweep (--sweep), else NULL */
+  int repeat_index, repeat_of;     /* a round of --repeat K: index 1..K of K; 0 and 0: none */
   int status;                      /* enum ab_status */
   double duration_s;
   int nfaults;                     /* injected on purpose: a test's figures */

@@ -226,6 +226,14 @@ ab_result_t *ab_result_parse(json_t *doc, char *err, size_t len)
     r->sweep_value = ab__gets(&rd, w, "value", 0);
     ab__get(&rd, w, "points", JSON_ARRAY, "an array");
   }
+  json_t *k = json_object_get(doc, "repeat");
+  if (k && !json_is_null(k) && (k = ab__get(&rd, doc, "repeat", JSON_OBJECT, "an object or null"))) {
+    double i = ab__getn(&rd, k, "index", 0), of = ab__getn(&rd, k, "of", 0);
+    if (!rd.bad && !(i == floor(i) && of == floor(of) && i >= 1 && i <= of && of <= 1000))
+      ab__bad(&rd, "\"repeat\": index %g of %g, expected whole numbers with 1 <= index <= of", i, of);
+    if (!rd.bad)
+      r->repeat_index = (int)i, r->repeat_of = (int)of;
+  }
   r->started_at = ab__gets(&rd, doc, "started_at", 0);
   r->duration_s = ab__getn(&rd, doc, "duration_s", 0);
   json_t *f = json_object_get(doc, "faults");

@@ -51,6 +51,7 @@ void ab_table_add(ab__table_t *tb, const ab_result_t *r)
   if (sc && sc->table_count)
     ab_result_counter(r, sc->table_count, &w->count);
   ab_result_label(r, w->arch, sizeof w->arch);
+  w->repeat = r->repeat_index;
   w->status = r->status;
   w->faults = r->nfaults;
   char name[96];
@@ -126,16 +127,17 @@ void ab_table_write(const ab__table_t *tb, FILE *f)
       snprintf(rate, sizeof rate, "%.1f/%lld", w->rate, (long long)w->count);
     else
       snprintf(rate, sizeof rate, w->has_rate ? "%.1f" : "-", w->rate);
-    char verdict[280];
+    char verdict[280], arch[48]; /* with its round of --repeat: "threads #2" */
     ab__verdict(w, verdict, sizeof verdict);
-    fprintf(f, "%-14s %-16s %9s %9s %9s %6lld  %9s %9s %9s %5s %12s %6.1f %7.1f  %s\n", w->scenario, w->arch, c[0],
+    snprintf(arch, sizeof arch, w->repeat ? "%s #%d" : "%s", w->arch, w->repeat);
+    fprintf(f, "%-14s %-16s %9s %9s %9s %6lld  %9s %9s %9s %5s %12s %6.1f %7.1f  %s\n", w->scenario, arch, c[0],
             c[1], c[2], (long long)w->missed, c[3], c[4], c[5], lost, rate, w->cpu_pct, w->pss_mb, verdict);
   }
 }
 
 /* ---- summary.csv ----------------------------------------------------------------------------- */
 
-const char ab_table_csv_header[] = "scenario,arch,late_p50_ns,late_p99_ns,late_p999_ns,missed_periods,chain_p50_ns,"
+const char ab_table_csv_header[] = "scenario,arch,repeat,late_p50_ns,late_p99_ns,late_p999_ns,missed_periods,chain_p50_ns,"
                                    "chain_p99_ns,chain_max_ns,chain_lost,rate_per_s,rate_count,cpu_percent,pss_mb,"
                                    "status,verdict";
 
@@ -175,6 +177,7 @@ void ab_table_csv(const ab__table_t *tb, FILE *f)
     char verdict[280];
     ab__csv_str(f, w->scenario, 0);
     ab__csv_str(f, w->arch, 1);
+    ab__csv_num(f, w->repeat, w->repeat > 0);
     for (int k = 0; k < 3; k++)
       ab__csv_num(f, w->lat[k], w->has_lat);
     ab__csv_num(f, (double)w->missed, w->has_missed);

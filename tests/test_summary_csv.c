@@ -15,9 +15,9 @@
 #include "test.h"
 
 #define HEADER                                                                                                 \
-  "scenario,arch,late_p50_ns,late_p99_ns,late_p999_ns,missed_periods,chain_p50_ns,chain_p99_ns,chain_max_ns," \
+  "scenario,arch,repeat,late_p50_ns,late_p99_ns,late_p999_ns,missed_periods,chain_p50_ns,chain_p99_ns,chain_max_ns," \
   "chain_lost,rate_per_s,rate_count,cpu_percent,pss_mb,status,verdict"
-#define NCOL 16
+#define NCOL 17
 #define MAXROW 16
 
 typedef struct csv {
@@ -127,9 +127,9 @@ TEST(summary_csv_has_a_row_per_result_in_base_units)
     ASSERT_DBL(num(&c, row, "cpu_percent"), ==, r->cpu_percent);
     ASSERT_DBL(num(&c, row, "pss_mb") * 1024, ==, r->pss_kb);
     /* what the baseline does not have is an empty cell, not a 0 or a "-" */
-    static const char *const none[] = { "chain_p50_ns", "chain_p99_ns", "chain_max_ns", "chain_lost", "rate_per_s",
-                                        "rate_count" };
-    for (int k = 0; k < 6; k++)
+    static const char *const none[] = { "repeat", "chain_p50_ns", "chain_p99_ns", "chain_max_ns", "chain_lost",
+                                        "rate_per_s", "rate_count" };
+    for (int k = 0; k < 7; k++)
       ASSERT_STR(cell(&c, row, none[k]), "");
     ASSERT_STR(cell(&c, row, "status"), "ok");
     ASSERT_STR(cell(&c, row, "verdict"), "no requirements");
