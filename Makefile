@@ -97,10 +97,11 @@ test: all micro-compare-tools
 mutants: all
 	@B=$(B) SANITIZE=$(SANITIZE) MUTANTS='$(MUTANTS)' tests/mutants/run
 
-# The default profile: every scenario x runtime x transport on the loopback mocks, the
-# primitives' prices, then the report (its path is the last line).
+# The default profile: every scenario x runtime x transport on the loopback mocks (REPEAT=K
+# makes every run K times, in rounds: archbench bench --repeat K), the primitives' prices,
+# then the report (its path is the last line).
 bench: all
-	@$(B)/archbench bench $(if $(DURATION),--duration $(DURATION))
+	@$(B)/archbench bench $(if $(DURATION),--duration $(DURATION)) $(if $(REPEAT),--repeat $(REPEAT))
 	@$(MICRO_PROFILE)
 	@$(B)/archbench report results/latest
 

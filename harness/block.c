@@ -1,7 +1,8 @@
 /* The run's memory: the shared block every instance writes into (control words, one slot
  * per instance, full histogram rows for the roles of one instance, counters, the sparse
- * histograms' headers), the pool of sparse pages, the supervisor's own tables, and the
- * merge of it all into one figure per metric and counter after the roles stop.
+ * histograms' headers, the periodic roles' lateness series), the pool of sparse pages, the
+ * supervisor's own tables, and the merge of it all into one figure per metric and counter
+ * after the roles stop.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -63,7 +64,10 @@ int ab__block_alloc(ab_run_t *run)
   size_t off_h = ab__up64(off_s + sizeof(ab_slot_t) * n);
   size_t off_c = ab__up64(off_h + sizeof(ab_hist_t) * run->nmt * rows);
   size_t off_x = ab__up64(off_c + sizeof(int64_t) * run->nct * n);
-  size_t off_st = ab__up64(off_x + sizeof(uint32_t) * run->nmt * n), st = 0;
+  size_t off_w = ab__up64(off_x + sizeof(uint32_t) * run->nmt * n), nw = 0;
+  for (int k = 0; k < run->sc->nroles; k++) /* the lateness series, written by every process */
+    nw += run->mt_lateness[k] >= 0 ? AB_SERIES_MAX : 0;
+  size_t off_st = ab__up64(off_w + sizeof(ab_win_t) * nw), st = 0;
   for (int k = 0; k < run->sc->nroles; k++) { /* each instance's portable state, 16-aligned */
     run->state_size[k] = (run->sc->roles[k].state_size + 15) & ~(size_t)15;
     run->state_off[k] = st;
@@ -81,6 +85,12 @@ int ab__block_alloc(ab_run_t *run)
   run->hists = (ab_hist_t *)((char *)run->blk + off_h);
   run->counters = (int64_t *)((char *)run->blk + off_c);
   run->sidx = (uint32_t *)((char *)run->blk + off_x);
+  ab_win_t *w = (ab_win_t *)((char *)run->blk + off_w);
+  for (int k = 0; k < run->sc->nroles; k++)
+    if (run->mt_lateness[k] >= 0) {
+      run->series[k] = w;
+      w += AB_SERIES_MAX;
+    }
   run->state = private_state ? (st ? calloc(1, st) : NULL) : (char *)run->blk + off_st;
   if (private_state && st && !run->state)
     return -ENOMEM;

@@ -1,26 +1,24 @@
 /* The command line: `list`, `run`, `bench` (the default profile behind `make bench`). The
- * plan of runs is plan.c's, the summary table table.c's, the output directory and the
- * result locks outdir.c's (cli.h joins them). Options are typed and range-checked; every
+ * plan of runs is plan.c's, its running execute.c's, the summary table table.c's, the
+ * output directory and the result locks outdir.c's (cli.h joins them). Options are typed and range-checked; every
  * bad value is named in a one-line error with what was expected, and mapped to the exit
  * codes of DESIGN.md (2 bad usage, 3 missing resource).
  *
- * Order of work: parse, plan, validate every run of the plan (ab_run_new: params,
- * faults, devices, scheduling), check the output directory, and only then create anything:
- * a refused command leaves no directory behind and never repoints results/latest. Each
- * result file is locked for the time of its run, so two runs writing the same result into
- * one directory cannot silently replace each other (different results may share it).
- * Errors always go to stderr; --quiet only drops the progress line and the table.
+ * Order of work: parse, plan, then run the plan (execute.c's ab_plan_execute: every run
+ * validated before anything is created). Errors always go to stderr; --quiet only drops the
+ * progress line and the table.
  */
 #include <errno.h>
 #include <glob.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+
+#define AB__STR(x) AB__STR2(x)
+#define AB__STR2(x) #x
 
 static const char usage[] =
     "usage: archbench list\n"
@@ -28,14 +26,17 @@ static const char usage[] =
     "                     [--out DIR] [--param k=v ...] [--sweep k=a,b,c] [--serial DEV] [--baud N]\n"
     "                     [--camera DEV]\n"
     "                     [--cpus LIST] [--rt-prio N] [--latency-target US | --no-latency-target]\n"
-    "                     [--gil] [--gil-interval 5ms] [--fault SPEC ...] [--per-instance] [--quiet]\n"
-    "       archbench bench [--duration 4s] [--out DIR] [--quiet]\n"
+    "                     [--gil] [--gil-interval 5ms] [--fault SPEC ...] [--per-instance] [--repeat K]\n"
+    "                     [--quiet]\n"
+    "       archbench bench [--duration 4s] [--out DIR] [--repeat K] [--quiet]\n"
     "       archbench report RUN_DIR [RUN_DIR..]   the page into RUN_DIR/report/index.html\n"
     "--latency-target US holds /dev/cpu_dma_latency at US for the run (PM QoS, as cyclictest does);\n"
     "    it is 0 by default with --rt-prio, off otherwise.\n"
     "--fault stall:ROLE:K:DUR | corrupt:CHAN:K injects a known fault (for tests; the result lists it).\n"
     "--per-instance adds each role instance's costs and activations to the result.\n"
     "--sweep k=a,b,c runs once per value of param k (a result each, agents.threads.n=10.json).\n"
+    "--repeat K (1 to 100) makes every run K times, in rounds (each run once, then again...), so that\n"
+    "    drift on a shared machine reaches every runtime alike; robot.threads.r1.json .. .rK.json.\n"
     "--gil models CPython's GIL in each process (switch interval --gil-interval, 5 ms as CPython);\n"
     "    --param gil_free=F runs that fraction of compute without it, as numpy's BLAS calls do.\n"
     "--arch pool runs the CPU roles' steps as tasks in --param workers=W processes (the CPU count),\n"
@@ -187,6 +188,12 @@ static int ab__parse_opt(int argc, char **argv, int *i, ab__cli_t *c)
     if (c->sweep)
       return ab_usage_error("--sweep %s: one sweep per command (already --sweep %s)", v, c->sweep);
     c->sweep = v;
+  } else if (OPT("--repeat")) {
+    VAL("--repeat");
+    int64_t k;
+    if (ab_parse_int(v, &k) < 0 || k < 1 || k > AB_MAX_REPEAT)
+      return ab_usage_error("--repeat %s: expected an integer from 1 to %s", v, AB__STR(AB_MAX_REPEAT));
+    c->repeat = (int)k;
   } else if (OPT("--fault")) {
     VAL("--fault");
     if (c->nfaults == AB_MAX_FAULTS)
@@ -238,197 +245,6 @@ static int ab__parse(int argc, char **argv, int first, ab__cli_t *c, int need_sc
   return 0;
 }
 
-/* ---- running a plan --------------------------------------------------------------------------- */
-
-static int ab__worse(int code, int r)
-{
-  if (r == AB_EXIT_INTR || code == AB_EXIT_INTR)
-    return AB_EXIT_INTR;
-  return r > code ? r : code;
-}
-
-static void ab__plan_unmake(ab__plan_t *p)
-{
-  for (int k = 0; k < p->n; k++) {
-    ab_run_free(p->made[k]);
-    p->made[k] = NULL;
-  }
-}
-
-/* Every refusal before anything is created: each run resolved once, here. */
-static int ab__plan_validate(ab__plan_t *p)
-{
-  for (int k = 0; k < p->n; k++) {
-    char err[512];
-    int code;
-    if (!(p->made[k] = ab_run_new(&p->run[k], &code, err, sizeof err))) {
-      /* a sweep's point is refused as the --sweep it came from, not a --param never typed */
-      const char *k_ = p->run[k].sweep_key;
-      size_t kl = k_ ? strlen(k_) : 0;
-      if (k_ && !strncmp(err, "--param ", 8) && !strncmp(err + 8, k_, kl) && err[8 + kl] == '=')
-        fprintf(stderr, "archbench: --sweep %s\n", err + 8);
-      else
-        fprintf(stderr, "archbench: %s\n", err);
-      ab__plan_unmake(p);
-      return code;
-    }
-  }
-  return 0;
-}
-
-/* Result paths and their locks, all before the first run. */
-static int ab__plan_claim(ab__plan_t *p, const char *out)
-{
-  for (int k = 0; k < p->n; k++) {
-    char *name = ab_result_name(&p->run[k]);
-    if (!name || asprintf(&p->path[k], "%s/%s", out, name) < 0) {
-      free(name);
-      return AB_EXIT_RESOURCE;
-    }
-    free(name);
-    p->run[k].result_path = p->path[k];
-    int dup = 0;
-    for (int j = 0; j < k; j++)
-      dup |= !strcmp(p->path[j], p->path[k]);
-    if (!dup) {
-      int r = ab_result_lock(p->path[k], &p->lock[k]);
-      if (r)
-        return r;
-    }
-  }
-  return 0;
-}
-
-static void ab__plan_release(ab__plan_t *p)
-{
-  for (int k = 0; k < p->n; k++) {
-    ab_result_unlock(p->path[k], p->lock[k]);
-    free(p->path[k]);
-    p->path[k] = NULL;
-    p->lock[k] = -1;
-  }
-}
-
-/* What the supervisor says, said here: progress drawn on stderr when it is a terminal,
- * messages as one line each. */
-typedef struct ab__voice {
-  const char *label; /* "[3/9]" */
-  int quiet;
-} ab__voice_t;
-
-static void ab__on_progress(void *arg, const ab_progress_t *p)
-{
-  const ab__voice_t *v = arg;
-  if (v->quiet || !isatty(2))
-    return;
-  fprintf(stderr, "\r%s %s %s %4.1fs/%.1fs%s", v->label, p->scenario, p->label, p->elapsed_s, p->total_s,
-          p->done ? "\r\033[K" : "  ");
-}
-
-static void ab__on_message(void *arg, const char *msg) { fprintf(stderr, "archbench: %s\n", msg); }
-
-/* With --quiet there is no table: which requirements failed goes to stderr instead. */
-static void ab__report_failed(const ab_result_t *r)
-{
-  char label[64];
-  fprintf(stderr, "archbench: %s %s: requirement%s failed:", r->scenario, ab_result_label(r, label, sizeof label),
-          r->req_failed > 1 ? "s" : "");
-  for (int i = 0, n = 0; i < r->nreqs; i++) {
-    const ab_result_req_t *e = &r->reqs[i];
-    if (e->pass)
-      continue;
-    fprintf(stderr, "%s %s ", n++ ? "," : "", e->name);
-    if (e->have)
-      fprintf(stderr, "%g (expected %s %g)", e->value, e->op, e->limit);
-    else
-      fprintf(stderr, "(no data)");
-  }
-  fputc('\n', stderr);
-}
-
-static int ab__plan_run(ab__plan_t *p, ab__table_t *tb, int bench)
-{
-  int code = 0;
-  for (int k = 0; k < p->n; k++) {
-    char label[32];
-    snprintf(label, sizeof label, "[%d/%d]", k + 1, p->n);
-    ab_run_opts_t *o = &p->run[k];
-    ab__voice_t voice = { label, o->quiet };
-    o->on_progress = ab__on_progress;
-    o->on_message = ab__on_message;
-    o->cb_arg = &voice;
-    o->result = NULL;
-    int r = ab_run_exec(p->made[k], o);
-    p->made[k] = NULL;
-    int failed_run = 0;
-    if (o->result) {
-      failed_run = o->result->status == AB_ST_FAILED;
-      if (o->quiet && o->result->req_failed && !failed_run)
-        ab__report_failed(o->result);
-      ab_table_add(tb, o->result);
-      ab_result_free(o->result);
-      o->result = NULL;
-    }
-    if (bench && r == AB_EXIT_FAIL && !failed_run)
-      r = 0; /* in the profile a failed requirement is a finding, not an error */
-    code = ab__worse(code, r);
-    if (o->wedged) {
-      if (k + 1 < p->n)
-        fprintf(stderr, "archbench: a role never stopped and its thread cannot be killed: the %d remaining "
-                        "run(s) are not started\n", p->n - k - 1);
-      break;
-    }
-    if (r == AB_EXIT_INTR || r == AB_EXIT_USAGE || r == AB_EXIT_RESOURCE)
-      break;
-  }
-  return code;
-}
-
-/* validate, create the output directory, claim the results, run, print the table. */
-static int ab__execute(ab__plan_t *p, const ab__cli_t *c, int bench)
-{
-  int r = ab__plan_validate(p);
-  if (r)
-    return r;
-  /* From here on something exists that a signal must not leave behind (locks): Ctrl-C is
-   * taken by the run in progress, or at the end if it came between runs. */
-  sigset_t sigs, old;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGHUP);
-  sigprocmask(SIG_BLOCK, &sigs, &old);
-  ab__out_t out;
-  if ((r = ab_outdir_make(c->outdir, &out))) {
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    ab__plan_unmake(p);
-    return r;
-  }
-  ab__table_t tb = { 0 };
-  if ((r = ab__plan_claim(p, out.dir)) == 0) {
-    if (bench && !c->quiet) {
-      double total = 0;
-      for (int k = 0; k < p->n; k++)
-        total += (double)p->run[k].duration_ns / 1e9;
-      fprintf(stderr, "archbench: default profile, %d runs, %.0fs of measuring in all, into %s/\n", p->n, total, out.dir);
-    }
-    r = ab__plan_run(p, &tb, bench);
-    if ((!c->quiet || bench) && tb.n) {
-      ab_table_print(&tb, out.dir);
-      printf(bench ? "\nresults: %s/  (results/latest points at it)\n" : "\nresults: %s/\n", out.dir);
-    }
-  }
-  ab__plan_release(p);
-  ab__plan_unmake(p); /* the runs never started (a refusal, a stop) */
-  free(tb.rows);
-  ab_outdir_done(&out);
-  struct timespec zero = { 0, 0 };
-  if (sigtimedwait(&sigs, NULL, &zero) > 0)
-    r = AB_EXIT_INTR;
-  sigprocmask(SIG_SETMASK, &old, NULL);
-  return r;
-}
-
 /* `run`'s arguments as far as the plan, with nothing created: 0 and the plan, or an exit code
  * (AB__HELP for --help). */
 static int ab__run_plan(int argc, char **argv, ab__cli_t *c, ab__plan_t *p)
@@ -473,7 +289,7 @@ static int ab__cmd_run(int argc, char **argv)
   }
   if (r)
     return r;
-  return ab__execute(&p, &c, 0);
+  return ab_plan_execute(&p, &c, 0);
 }
 
 static int ab__cmd_bench(int argc, char **argv)
@@ -522,7 +338,7 @@ static int ab__cmd_bench(int argc, char **argv)
     if (path && !used[k])
       return ab_usage_error("%s %s: no scenario has such a device", ops->option, path);
   }
-  return ab__execute(&p, &c, 1);
+  return ab_plan_execute(&p, &c, 1);
 }
 
 /* ---- list ------------------------------------------------------------------------------------- */

@@ -92,6 +92,14 @@ typedef struct ab_slot {
   char init_msg[AB_ERRLEN];
 } ab_slot_t;
 
+/* One window of a periodic role's lateness series (series.c): the activations intended in
+ * it, the missed periods among them and the largest lateness. Every instance of the role,
+ * in any process, adds to the same window, with relaxed atomics. */
+#define AB_SERIES_MAX 2000 /* windows of a series, at most */
+typedef struct ab_win {
+  int64_t max_ns, count, missed;
+} ab_win_t;
+
 typedef struct ab_runtime ab_runtime_t;
 
 /* What a runtime (or a layer such as a GIL model) wraps around a role's work: the outermost
@@ -156,6 +164,7 @@ struct ab_run {
   int64_t gil_check_ns;            /* work between two eval-breaker checks */
   double gil_free;                 /* --param gil_free: compute run without the GIL */
   const char *sweep_key, *sweep_value, *sweep_points; /* a sweep's point (the options') */
+  int repeat_index, repeat_of;     /* a round of --repeat (the options'); 0: not repeated */
   ab_gil_t gil;
   ab_hooks_t gil_hooks;
 
@@ -217,6 +226,12 @@ struct ab_run {
 
   size_t chan_size[AB_MAX_CHANS];
   int64_t period[AB_MAX_ROLES];    /* from the descriptor; set-up may change it */
+  /* Periodic role r's lateness series: AB_SERIES_MAX windows in the block (NULL: not
+   * periodic), of series_w[r] ns each (whole periods), series_n[r] of them spanning the
+   * requested duration from ctl->t_start (ab__series_plan, after set-up). */
+  ab_win_t *series[AB_MAX_ROLES];
+  int64_t series_w[AB_MAX_ROLES];
+  int series_n[AB_MAX_ROLES];
   /* Channel k is chan_n[k] queues (one per instance of its receiver) from pchans +
    * chan_first[k]; several sending instances share each (locked). */
   ab_chan_t *pchans;
@@ -354,6 +369,13 @@ int ab__role_activate(ab_ctx_t *ctx, int64_t intended, int64_t now); /* one peri
 /* At the end of a periodic role's run: every activation due before the stop (or the end of
  * the window) that never started is a missed period, its lateness at least now - intended. */
 void ab__role_close_due(ab_ctx_t *ctx);
+/* series.c: the lateness series. Plan the windows from the periods set-up chose and the
+ * requested duration; record an activation (or a period closed as missed) into the window
+ * of its intended start; the windows the run covered, as the result writes them. */
+void ab__series_plan(ab_run_t *run);
+void ab__series_rec(ab_ctx_t *ctx, int64_t intended, int64_t late, int missed);
+struct json_t;
+struct json_t *ab__series_json(const ab_run_t *run);
 /* After go, before the first activation: devices start their clocks at the run's start. */
 void ab__role_begin(ab_ctx_t *ctx);
 /* Threads and procs: a step asked for its device; wait for it (or the stop), then .io. */
@@ -428,6 +450,8 @@ typedef struct ab_run_opts {
   /* one point of a sweep (--sweep k=a,b,c): its param (also in params), its value, all the
    * points as given; NULL: not swept */
   const char *sweep_key, *sweep_value, *sweep_points;
+  /* one of the runs of --repeat K (K > 1): round repeat_index of repeat_of; 0: not repeated */
+  int repeat_index, repeat_of;
   int64_t gil_interval_ns;           /* --gil-interval; 0: 5 ms, CPython's default */
   int wedged;                        /* out: a role thread never stopped; run nothing more */
   struct ab_result *result;          /* out: the run's result if it ran and want_result was
@@ -450,7 +474,8 @@ const char *ab_req_op_name(int op);
 /* `archbench run ARGS` parsed and planned, nothing validated against the machine nor
  * created: 0 or the exit code the command would give. (For the fuzzer.) */
 int ab_cli_plan_only(int argc, char **argv);
-/* The result file's name: <scenario>.<arch>[.<transport>].json (malloc'd). */
+/* The result file's name (malloc'd): <scenario>.<arch>[.<transport>][.<k>=<v>][.gil][.r<i>].json,
+ * with a sweep's point, the GIL model, and a round of --repeat. */
 char *ab_result_name(const ab_run_opts_t *o);
 /* A parameter's descriptor, the scenario's or the harness's own (gil_free); NULL: none. */
 const ab_param_desc_t *ab_param_desc(const ab_scenario_t *sc, const char *name);
@@ -462,6 +487,10 @@ void ab_run_free(ab_run_t *run);
 int ab_param_resolve(ab_run_t *run, const char *const *kv, int n, char *err, size_t len);
 int ab_run_result_write(ab_run_t *run, const char *path);
 void ab_run_total(const ab_run_t *run, ab_res_t *total);
+
+/* queues.c: room for `need` file descriptors, the soft limit raised to the hard one when it
+ * is short: 0, or -EMFILE with *max the hard limit when even that is too few. */
+int ab__fd_reserve(uint64_t need, uint64_t *max);
 
 /* validate.c: the supervisor's checks, shared with ab_run_one. Fill the run from the
  * options, refusing what is wrong (0 or an exit code, err set); hold PM QoS (the fd or
@@ -505,6 +534,8 @@ int ab_parse_size(const char *s, int64_t *bytes);
 int ab_parse_int(const char *s, int64_t *v);
 int ab_parse_double(const char *s, double *v);
 void ab_fmt_ns(char *buf, size_t len, double ns); /* "1.23 ms" */
+/* The shortest of %.15g..%.17g that reads back as v (buf of 32 bytes or more). */
+void ab_fmt_exact(char *buf, size_t len, double v);
 
 /* sysinfo.c */
 typedef struct ab_sysinfo {

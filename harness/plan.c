@@ -66,7 +66,9 @@ static int ab__plan_one(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *
   o->latency_explicit = c->latency_set;
   o->latency_target_us = c->latency_off ? -1 : c->latency_set ? c->latency_us : c->rt_prio > 0 ? 0 : -1;
   o->want_result = 1;
-  p->lock[p->n] = -1;
+  o->repeat_of = c->repeat > 1 ? c->repeat : 0; /* its rounds are made as it runs */
+  o->repeat_index = o->repeat_of ? 1 : 0;
+  p->rounds = c->repeat > 1 ? c->repeat : 1;
   p->n++;
   return 0;
 }

@@ -8,21 +8,29 @@
 
 #include "internal.h"
 
-/* Queues by the thousand may need more descriptors than the soft limit allows: raised to
- * the hard limit when so, refused (naming both) when even that is too few. */
-static int ab__fd_room(const ab_run_t *run, char *err, size_t len)
+int ab__fd_reserve(uint64_t need, uint64_t *max)
 {
   struct rlimit rl;
-  rlim_t need = (rlim_t)run->nphys * 3 + (rlim_t)run->nslots * 2 + 64;
   if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
     return 0;
   if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
-    snprintf(err, len, "%d queues and %d instances need about %llu file descriptors; the limit is %llu (ulimit -n)",
-             run->nphys, run->nslots, (unsigned long long)need, (unsigned long long)rl.rlim_max);
+    *max = rl.rlim_max;
     return -EMFILE;
   }
   rl.rlim_cur = rl.rlim_max;
   return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 0;
+}
+
+/* Queues by the thousand may need more descriptors than the soft limit allows: raised to
+ * the hard limit when so, refused (naming both) when even that is too few. */
+static int ab__fd_room(const ab_run_t *run, char *err, size_t len)
+{
+  uint64_t need = (uint64_t)run->nphys * 3 + (uint64_t)run->nslots * 2 + 64, max = 0;
+  int r = ab__fd_reserve(need, &max);
+  if (r == -EMFILE)
+    snprintf(err, len, "%d queues and %d instances need about %llu file descriptors; the limit is %llu (ulimit -n)",
+             run->nphys, run->nslots, (unsigned long long)need, (unsigned long long)max);
+  return r;
 }
 
 /* Why mq_open said ENOSPC: the system's limit on message queues, which a run of many

@@ -158,6 +158,13 @@ static void ab__head(json_t *d, const ab_run_t *run, double window)
   } else {
     json_object_set_new(d, "sweep", json_null());
   }
+  if (run->repeat_of) { /* one round of --repeat K */
+    json_t *k = ab__child(d, "repeat", json_object());
+    ab__setn(k, "index", run->repeat_index);
+    ab__setn(k, "of", run->repeat_of);
+  } else {
+    json_object_set_new(d, "repeat", json_null());
+  }
   ab__sets(d, "status", ab_result_status_names[run->status]);
   ab__sets(d, "error", run->error[0] ? run->error : NULL);
   ab__sets(d, "started_at", run->started_at);
@@ -252,7 +259,8 @@ static void ab__instances_detail(json_t *res, const ab_run_t *run)
   }
 }
 
-/* What it measured: metrics, counters, the scenario's derived values. */
+/* What it measured: metrics, counters, the scenario's derived values, the periodic roles'
+ * lateness series. */
 static void ab__figures(json_t *d, const ab_run_t *run)
 {
   json_t *o = ab__child(d, "metrics", json_object());
@@ -266,6 +274,7 @@ static void ab__figures(json_t *d, const ab_run_t *run)
     for (int v = 0; v < run->sc->nvalues; v++)
       ab__setn(o, run->sc->values[v], run->value_set[v] ? run->values[v] : NAN);
   }
+  json_object_set_new(d, "series", ab__series_json(run)); /* lateness over time */
 }
 
 /* Costs: the total measured whole; each role; the runtime's own work outside every role
@@ -439,15 +448,11 @@ static void ab__dstr(FILE *f, const char *s)
   fputc('"', f);
 }
 
-/* The shortest of %.15g..%.17g that reads back as v, and that reads as a real. */
+/* The shortest form that reads back as v, and that reads as a real. */
 static void ab__dreal(FILE *f, double v)
 {
   char b[40];
-  for (int p = 15; p <= 17; p++) {
-    snprintf(b, sizeof b, "%.*g", p, v);
-    if (strtod(b, NULL) == v)
-      break;
-  }
+  ab_fmt_exact(b, sizeof b, v);
   fputs(b, f);
   if (!strpbrk(b, ".eEni"))
     fputs(".0", f);

@@ -34,6 +34,7 @@ typedef struct ab_result {
   int gil;                         /* run under the GIL model (--gil) */
   double gil_interval_s, gil_free; /* its switch interval, and the compute it ran without it */
   const char *sweep_param, *sweep_value; /* a point of a sweep (--sweep), else NULL */
+  int repeat_index, repeat_of;     /* a round of --repeat K: index 1..K of K; 0 and 0: none */
   int status;                      /* enum ab_status */
   double duration_s;
   int nfaults;                     /* injected on purpose: a test's figures */
@@ -62,6 +63,11 @@ int ab_result_metric(const ab_result_t *r, const char *name, ab_summary_t *s);
  * mean and the standard deviation): 0, -ENOENT, or -EINVAL for a bucket bound that is not
  * one of ab_hist's or buckets that do not add up to the count. */
 int ab_result_hist(const ab_result_t *r, const char *name, ab_hist_t *h);
+/* A periodic role's lateness series ("inner.lateness_ns"): its window length, and its first
+ * cap windows into the arrays (each may be NULL; max_ns -1 for a window without activation).
+ * Returns how many windows it has, or -ENOENT. */
+int ab_result_series(const ab_result_t *r, const char *name, int64_t *window_ns, int64_t *max_ns, int64_t *count,
+                     int64_t *missed, int cap);
 /* A counter: 0 and *v, or -ENOENT. */
 int ab_result_counter(const ab_result_t *r, const char *name, int64_t *v);
 /* "threads", or "procs/shm" for a runtime whose channels use a transport. */

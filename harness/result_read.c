@@ -149,6 +149,39 @@ static void ab__view_figures(ab__rd_t *rd, ab_result_t *r)
   json_object_foreach(cs, k, m) if (!ab__whole(m, 0)) ab__bad(rd, "counters \"%s\": expected a whole number", k);
 }
 
+/* "series" (absent before it existed): per periodic role, a window length and three arrays
+ * of one length, at most AB_SERIES_MAX: whole counts, and maxima whole or null (empty). */
+static void ab__view_series(ab__rd_t *rd, ab_result_t *r)
+{
+  json_t *all = json_object_get(r->doc, "series"), *s;
+  const char *k;
+  if (!all)
+    return;
+  if (!json_is_object(all)) {
+    ab__bad(rd, "\"series\": of the wrong type, expected an object");
+    return;
+  }
+  json_object_foreach(all, k, s) {
+    static const char *const arrays[] = { "max_ns", "count", "missed" };
+    json_t *w = json_object_get(s, "window_ns");
+    if (!json_is_object(s) || !ab__whole(w, 1) || json_number_value(w) <= 0 || !ab__whole(json_object_get(s, "t0_ns"), 1)) {
+      ab__bad(rd, "series \"%s\": expected an object with a window_ns above 0 and a t0_ns", k);
+      return;
+    }
+    size_t n = json_array_size(json_object_get(s, "count")), i;
+    for (int a = 0; a < 3; a++) {
+      json_t *v = json_object_get(s, arrays[a]), *e;
+      if (!json_is_array(v) || json_array_size(v) != n || n > AB_SERIES_MAX) {
+        ab__bad(rd, "series \"%s\" \"%s\": expected an array as long as \"count\", at most %d", k, arrays[a],
+                AB_SERIES_MAX);
+        return;
+      }
+      json_array_foreach(v, i, e) if (!ab__whole(e, 1) && !(a == 0 && json_is_null(e)))
+        ab__bad(rd, "series \"%s\" \"%s\"[%zu]: expected a whole number%s", k, arrays[a], i, a ? "" : " or null");
+    }
+  }
+}
+
 static void ab__view_costs(ab__rd_t *rd, ab_result_t *r)
 {
   json_t *res = ab__get(rd, r->doc, "resources", JSON_OBJECT, "an object");
@@ -193,6 +226,14 @@ ab_result_t *ab_result_parse(json_t *doc, char *err, size_t len)
     r->sweep_value = ab__gets(&rd, w, "value", 0);
     ab__get(&rd, w, "points", JSON_ARRAY, "an array");
   }
+  json_t *k = json_object_get(doc, "repeat");
+  if (k && !json_is_null(k) && (k = ab__get(&rd, doc, "repeat", JSON_OBJECT, "an object or null"))) {
+    double i = ab__getn(&rd, k, "index", 0), of = ab__getn(&rd, k, "of", 0);
+    if (!rd.bad && !(i == floor(i) && of == floor(of) && i >= 1 && i <= of && of <= 1000))
+      ab__bad(&rd, "\"repeat\": index %g of %g, expected whole numbers with 1 <= index <= of", i, of);
+    if (!rd.bad)
+      r->repeat_index = (int)i, r->repeat_of = (int)of;
+  }
   r->started_at = ab__gets(&rd, doc, "started_at", 0);
   r->duration_s = ab__getn(&rd, doc, "duration_s", 0);
   json_t *f = json_object_get(doc, "faults");
@@ -201,6 +242,8 @@ ab_result_t *ab_result_parse(json_t *doc, char *err, size_t len)
   ab__get(&rd, doc, "counters", JSON_OBJECT, "an object");
   if (!rd.bad)
     ab__view_figures(&rd, r);
+  if (!rd.bad)
+    ab__view_series(&rd, r);
   ab__view_costs(&rd, r);
   ab__view_reqs(&rd, r);
   if (rd.bad) {
@@ -288,6 +331,28 @@ int ab_result_hist(const ab_result_t *r, const char *name, ab_hist_t *h)
     h->sumsq = (s.stddev * s.stddev + s.mean * s.mean) * s.count;
   }
   return 0;
+}
+
+int ab_result_series(const ab_result_t *r, const char *name, int64_t *window_ns, int64_t *max_ns, int64_t *count,
+                     int64_t *missed, int cap)
+{
+  json_t *s = ab__section(r, "series", name);
+  if (!json_is_object(s))
+    return -ENOENT;
+  json_t *mx = json_object_get(s, "max_ns"), *ct = json_object_get(s, "count"), *ms = json_object_get(s, "missed");
+  int n = (int)json_array_size(ct);
+  if (window_ns)
+    *window_ns = (int64_t)json_number_value(json_object_get(s, "window_ns"));
+  for (int k = 0; k < n && k < cap; k++) {
+    json_t *m = json_array_get(mx, k);
+    if (max_ns)
+      max_ns[k] = json_is_number(m) ? (int64_t)json_number_value(m) : -1;
+    if (count)
+      count[k] = (int64_t)json_number_value(json_array_get(ct, k));
+    if (missed)
+      missed[k] = (int64_t)json_number_value(json_array_get(ms, k));
+  }
+  return n;
 }
 
 int ab_result_counter(const ab_result_t *r, const char *name, int64_t *v)

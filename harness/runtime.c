@@ -300,9 +300,11 @@ static void ab__lateness(ab_ctx_t *ctx, int64_t intended, int64_t now)
 {
   ab_run_t *run = ctx->run;
   int64_t late = now - intended;
+  int missed = late >= run->period[ctx->role];
   ab__rec(ctx, run->mt_lateness[ctx->role], late);
-  if (late >= run->period[ctx->role])
+  if (missed)
     ctx->counters[run->ct_missed[ctx->role]]++;
+  ab__series_rec(ctx, intended, late, missed);
 }
 
 int ab__role_activate(ab_ctx_t *ctx, int64_t intended, int64_t now)
@@ -329,6 +331,7 @@ void ab__role_close_due(ab_ctx_t *ctx)
     ab__rec(ctx, run->mt_lateness[ctx->role], now - intended);
     ctx->counters[run->ct_missed[ctx->role]]++;
     ctx->counters[run->ct_closed[ctx->role]]++;
+    ab__series_rec(ctx, intended, now - intended, 1);
   }
 }
 

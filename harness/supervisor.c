@@ -425,6 +425,7 @@ static int ab__setup(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t le
       snprintf(err, len, "%s: set-up failed: %.400s", sc->name, run->error[0] ? run->error : strerror(-r));
     return ab__exit_for(r);
   }
+  ab__series_plan(run); /* from the periods set-up chose */
   return ab__build(run, err, len) < 0 ? AB_EXIT_RESOURCE : 0;
 }
 

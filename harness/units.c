@@ -123,3 +123,12 @@ void ab_fmt_ns(char *buf, size_t len, double ns)
   else
     snprintf(buf, len, "%.3g s", ns / 1e9);
 }
+
+void ab_fmt_exact(char *buf, size_t len, double v)
+{
+  for (int p = 15; p <= 17; p++) {
+    snprintf(buf, len, "%.*g", p, v);
+    if (strtod(buf, NULL) == v)
+      return;
+  }
+}

@@ -181,6 +181,8 @@ int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
   run->sweep_key = o->sweep_key;
   run->sweep_value = o->sweep_value;
   run->sweep_points = o->sweep_points;
+  run->repeat_index = o->repeat_of > 1 ? o->repeat_index : 0;
+  run->repeat_of = o->repeat_of > 1 ? o->repeat_of : 0;
   run->gil_interval_ns = o->gil_interval_ns > 0 ? o->gil_interval_ns : 5 * AB_NS_PER_MS;
   run->gil_check_ns = AB_NS_PER_US; /* CPython checks its eval breaker every few bytecodes */
   run->devopts = o->dev;
@@ -275,6 +277,8 @@ char *ab_result_name(const ab_run_opts_t *o)
     snprintf(pt, sizeof pt, ".%s=%s", o->sweep_key, o->sweep_value);
   if (o->gil)
     strcat(pt, ".gil");
+  if (o->repeat_of > 1) /* robot.threads.r2.json */
+    snprintf(pt + strlen(pt), sizeof pt - strlen(pt), ".r%d", o->repeat_index);
   int r = rt && rt->uses_transport
               ? asprintf(&s, "%s.%s.%s%s.json", o->sc->name, rt->name, o->transport ? o->transport : "shm", pt)
               : asprintf(&s, "%s.%s%s.json", o->sc->name, ab_arch_name(o->arch), pt);

@@ -7,6 +7,11 @@
 
 #include <jansson.h>
 
+/* A short baseline (300 ms) under threads and procs/shm into a fresh directory: the
+ * results baseline.threads.json and baseline.procs.shm.json, and the summaries. */
+const char *run_baseline_pair(void);
+/* out/file through the reader (harness/result.h); fails the test with the reader's message. */
+struct ab_result *load_view(const char *out, const char *file);
 /* out/file, parsed, with its schema checked. */
 json_t *load_result(const char *out, const char *file);
 json_t *jobj(json_t *o, const char *k);

@@ -192,8 +192,8 @@ TEST_T(agents_sweep_writes_a_result_and_a_row_per_point, 60)
   expect_ran(&p);
   char names[1024];
   int n = dir_entries(out, names, sizeof names);
-  if (n != 5)
-    AB_FAIL("expected 4 results and summary.txt in the out dir, found %d: %s", n, names);
+  if (n != 6)
+    AB_FAIL("expected 4 results, summary.txt and summary.csv in the out dir, found %d: %s", n, names);
   static const char *const archs[] = { "threads", "loop" }, *const points[] = { "1", "4" };
   for (int a = 0; a < 2; a++)
     for (int k = 0; k < 2; k++) {

@@ -4,7 +4,29 @@
 
 #include "proc.h"
 #include "jresult.h"
+#include "result.h"
 #include "test.h"
+
+const char *run_baseline_pair(void)
+{
+  const char *out = temp_path(1);
+  proc_t p;
+  run_ab(&p, L("run", "baseline", "--arch", "threads,procs", "--duration", "300ms", "--out", out), 60);
+  if (p.code != 0)
+    AB_FAIL("archbench exited %d: %s", p.code, p.err);
+  proc_free(&p);
+  return out;
+}
+
+ab_result_t *load_view(const char *out, const char *file)
+{
+  char path[512], err[512];
+  snprintf(path, sizeof path, "%s/%s", out, file);
+  ab_result_t *r = ab_result_load(path, err, sizeof err);
+  if (!r)
+    AB_FAIL("%s", err);
+  return r;
+}
 
 json_t *load_result(const char *out, const char *file)
 {

@@ -13,41 +13,20 @@
 
 #include "cli.h"
 #include "internal.h"
+#include "jresult.h"
 #include "proc.h"
 #include "result.h"
 #include "test.h"
 
-/* A short baseline under threads and procs/shm, written into a fresh directory. */
-static const char *run_baseline(void)
-{
-  const char *out = temp_path(1);
-  proc_t p;
-  run_ab(&p, L("run", "baseline", "--arch", "threads,procs", "--duration", "300ms", "--out", out), 60);
-  if (p.code != 0)
-    AB_FAIL("archbench exited %d: %s", p.code, p.err);
-  proc_free(&p);
-  return out;
-}
-
-static ab_result_t *load(const char *out, const char *file)
-{
-  char path[512], err[512];
-  snprintf(path, sizeof path, "%s/%s", out, file);
-  ab_result_t *r = ab_result_load(path, err, sizeof err);
-  if (!r)
-    AB_FAIL("%s", err);
-  return r;
-}
-
 TEST(result_file_reads_back_and_writes_out_byte_for_byte)
 {
-  const char *out = run_baseline();
+  const char *out = run_baseline_pair();
   const char *files[] = { "baseline.threads.json", "baseline.procs.shm.json" };
   for (int i = 0; i < 2; i++) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", out, files[i]);
     char *text = slurp(path);
-    ab_result_t *r = load(out, files[i]);
+    ab_result_t *r = load_view(out, files[i]);
     char *again = ab_result_dumps(r);
     ASSERT(again);
     if (strcmp(text, again))
@@ -65,8 +44,8 @@ TEST(result_file_reads_back_and_writes_out_byte_for_byte)
 
 TEST(result_view_says_what_the_file_says)
 {
-  const char *out = run_baseline();
-  ab_result_t *r = load(out, "baseline.procs.shm.json");
+  const char *out = run_baseline_pair();
+  ab_result_t *r = load_view(out, "baseline.procs.shm.json");
   json_t *doc = r->doc;
   ASSERT_STR(r->scenario, "baseline");
   ASSERT_STR(r->arch, "procs");
@@ -95,8 +74,8 @@ TEST(result_view_says_what_the_file_says)
 /* The buckets give back every quantile the file states, and count, min and max exactly. */
 TEST(result_histogram_rebuilds_the_stated_quantiles)
 {
-  const char *out = run_baseline();
-  ab_result_t *r = load(out, "baseline.threads.json");
+  const char *out = run_baseline_pair();
+  ab_result_t *r = load_view(out, "baseline.threads.json");
   ab_summary_t stated, again;
   ASSERT_EQ(ab_result_metric(r, "tick.lateness_ns", &stated), 0);
   ASSERT(stated.count > 100);
@@ -134,7 +113,7 @@ TEST(result_in_memory_is_the_document_its_file_holds)
   ASSERT(o.sc);
   ASSERT_EQ(ab_run_one(&o), AB_EXIT_OK);
   ASSERT(o.result);
-  ab_result_t *f = load(out, "baseline.threads.json");
+  ab_result_t *f = load_view(out, "baseline.threads.json");
   if (!json_equal(o.result->doc, f->doc)) {
     char *a = ab_result_dumps(o.result), *b = ab_result_dumps(f);
     AB_FAIL("the file differs from the result in memory:\n%.600s\n---\n%.600s", a, b);
@@ -239,14 +218,14 @@ static void cell_ns(char *buf, size_t len, double ns)
 
 TEST(summary_txt_is_the_table_of_the_result_files)
 {
-  const char *out = run_baseline();
+  const char *out = run_baseline_pair();
   char path[512];
   snprintf(path, sizeof path, "%s/summary.txt", out);
   char *text = slurp(path);
   ab__table_t tb = { 0 };
   const char *files[] = { "baseline.threads.json", "baseline.procs.shm.json" };
   for (int i = 0; i < 2; i++) {
-    ab_result_t *r = load(out, files[i]);
+    ab_result_t *r = load_view(out, files[i]);
     ab_table_add(&tb, r);
     /* the row of this run, cell by cell */
     char label[64], want[128], p50[16], p99[16];
@@ -318,7 +297,7 @@ TEST(cli_per_instance_adds_each_instance_only_when_asked)
   run_ab(&p, L("run", "baseline", "--duration", "300ms", "--out", out, "--quiet", "--per-instance"), 60);
   ASSERT_EQ(p.code, 0);
   proc_free(&p);
-  ab_result_t *r = load(out, "baseline.threads.json");
+  ab_result_t *r = load_view(out, "baseline.threads.json");
   json_t *a = json_object_get(json_object_get(json_object_get(r->doc, "resources"), "instances"), "tick");
   ASSERT_EQ((int)json_array_size(a), 1);
   ab_summary_t s;
@@ -328,7 +307,7 @@ TEST(cli_per_instance_adds_each_instance_only_when_asked)
   run_ab(&p, L("run", "baseline", "--duration", "300ms", "--out", out, "--quiet"), 60);
   ASSERT_EQ(p.code, 0);
   proc_free(&p);
-  r = load(out, "baseline.threads.json");
+  r = load_view(out, "baseline.threads.json");
   ASSERT(!json_object_get(json_object_get(r->doc, "resources"), "instances"));
   ab_result_free(r);
   cleanup_now();
