@@ -8,6 +8,7 @@
  * the claim is wrong by the factor to the nearest end, and the direction is said.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -47,8 +48,10 @@ static int ab__partner(const ab_result_t *a, const ab_result_t *b, const char *a
          !(a->sweep_value ? !b->sweep_value || strcmp(a->sweep_value, b->sweep_value) : b->sweep_value != NULL);
 }
 
-/* The measured figure (NaN: not measured here) and the command that measures it. */
-static double ab__measure(const ab_rep_t *rp, const char *scenario, const ab_claim_t *c, char *cmd, size_t len)
+/* The measured figure (NaN: not measured here), the command that measures it, and where a
+ * sweep gave it at several points, which one it is and the others (note). */
+static double ab__measure(const ab_rep_t *rp, const char *scenario, const ab_claim_t *c, char *cmd, size_t len,
+                          char *note, size_t nlen)
 {
   const char *f = c->figure;
   if (!f || !*f)
@@ -86,8 +89,12 @@ static double ab__measure(const ab_rep_t *rp, const char *scenario, const ab_cla
     snprintf(cmd, len, "archbench run %s%s, and again with --arch %.*s", scenario, flags, (int)(ratio - f - 9), f + 9);
   else
     snprintf(cmd, len, "archbench run %s%s", scenario, flags);
-  double sum = 0;
-  int n = 0;
+  /* pooled per sweep point; the figure is the largest point's (the document speaks of scale),
+   * and the others are listed beside it */
+  enum { NP = 16 };
+  double sum[NP] = { 0 }, at[NP];
+  int n[NP] = { 0 }, np = 0;
+  const char *pname = NULL;
   for (int i = 0; i < rp->nrun; i++) {
     const ab_result_t *r = rp->run[i].r;
     json_t *a = json_object_get(r->doc, "claims"), *o;
@@ -109,11 +116,36 @@ static double ab__measure(const ab_rep_t *rp, const char *scenario, const ab_cla
             other = ab_rep_figure(rp->run[q].r, ratio + 1);
         v = other > 0 ? v / other : NAN;
       }
-      if (!isnan(v))
-        sum += v, n++;
+      double p = r->sweep_value ? atof(r->sweep_value) : 0;
+      int pi = 0;
+      while (pi < np && at[pi] != p)
+        pi++;
+      if (isnan(v) || (pi == np && np == NP))
+        continue;
+      if (pi == np)
+        at[np++] = p;
+      pname = r->sweep_param ? r->sweep_param : pname;
+      sum[pi] += v, n[pi]++;
     }
   }
-  return n ? sum / n : NAN;
+  int top = -1;
+  for (int pi = 0; pi < np; pi++)
+    if (top < 0 || at[pi] > at[top])
+      top = pi;
+  if (top < 0)
+    return NAN;
+  if (np > 1 && pname) { /* "at n=50 (n=1: 0.95, n=10: 0.61)" */
+    size_t l = strlen(note);
+    l += snprintf(note + l, nlen - l, "at %s=%g (", pname, at[top]);
+    for (int pi = 0, first = 1; pi < np && l < nlen; pi++)
+      if (pi != top) {
+        l += snprintf(note + l, nlen - l, "%s%s=%g: %.3g", first ? "" : ", ", pname, at[pi], sum[pi] / n[pi]);
+        first = 0;
+      }
+    if (l < nlen)
+      snprintf(note + l, nlen - l, ")");
+  }
+  return sum[top] / n[top];
 }
 
 /* The verdict, HTML; 1 if it holds. */
@@ -142,15 +174,15 @@ static int ab__verdict(char *s, size_t len, const ab_claim_t *c, double m)
 
 static void ab__row(ab_rep_t *rp, FILE *f, const char *scenario, const char *source, const ab_claim_t *c, int built)
 {
-  char cmd[512] = "", verdict[256];
-  double m = ab__measure(rp, scenario, c, cmd, sizeof cmd);
+  char cmd[512] = "", verdict[256], note[256] = "";
+  double m = ab__measure(rp, scenario, c, cmd, sizeof cmd, note, sizeof note);
   fprintf(f, "<tr id=\"claim-%s\"><td>&ldquo;", c->id);
   ab_rep_esc(f, c->says);
   fprintf(f, "&rdquo;</td><td>%s<br><small>", scenario);
   ab_rep_esc(f, source ? source : "");
   fprintf(f, "</small></td><td>");
   if (!isnan(m)) {
-    fprintf(f, "%.3g %s<br><small><code>", m, c->unit);
+    fprintf(f, "%.3g %s%s%s<br><small><code>", m, c->unit, note[0] ? " " : "", note);
     ab_rep_esc(f, cmd);
     fprintf(f, "</code></small></td><td>");
     ab__verdict(verdict, sizeof verdict, c, m);

@@ -204,12 +204,17 @@ static int ab__timeline(ab_rep_t *rp, const ab_rep_group_t *g, char (*names)[96]
     if (!json_is_array(mx) || !(w > 0))
       continue;
     fprintf(f, "\"%s\"\n", g->cand[i].label);
-    for (size_t k = 0; k < json_array_size(mx); k++) {
-      double v = json_number_value(json_array_get(mx, k));
-      json_t *cnt = json_array_get(json_object_get(s, "count"), k);
-      if (cnt && json_number_value(cnt) == 0)
-        continue; /* a window with no activation has no lateness to show */
-      fprintf(f, "%.6g %.6g\n", (k + 0.5) * w / 1e9, v / 1e6);
+    /* at most 500 points a line: consecutive windows merged, each point their worst */
+    size_t nw = json_array_size(mx), per = (nw + 499) / 500;
+    for (size_t k0 = 0; k0 < nw; k0 += per) {
+      double v = -1;
+      for (size_t k = k0; k < k0 + per && k < nw; k++) {
+        json_t *cnt = json_array_get(json_object_get(s, "count"), k), *x = json_array_get(mx, k);
+        if (json_is_number(x) && !(cnt && json_number_value(cnt) == 0)) /* an empty window has none */
+          v = fmax(v, json_number_value(x));
+      }
+      if (v >= 0)
+        fprintf(f, "%.6g %.6g\n", (k0 + per / 2.0) * w / 1e9, v / 1e6);
       top = fmax(top, v);
     }
     fprintf(f, "\n\n");

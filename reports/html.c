@@ -226,30 +226,42 @@ static void ab__machine(FILE *f, ab_rep_t *rp)
   else
     fprintf(f, "<p class=\"warn\">No <code>baseline</code> run in these results: the page cannot say how much of the "
                "lateness is the machine's. <code>archbench run baseline --arch all</code> measures it.</p>\n");
-  /* short runs: a quantile q wants 10/(1-q) samples */
-  int warned = 0;
+  /* short runs: a quantile q wants 10/(1-q) samples; for the metrics the page decides on (its
+   * requirements', its periodic role's and its chain's), one line per scenario and metric */
+  struct { const char *sc, *m, *label; double n; } w[64];
+  int nw = 0;
   for (int i = 0; i < rp->nrun; i++) {
     const ab_result_t *r = rp->run[i].r;
     json_t *ms = json_object_get(r->doc, "metrics"), *m;
-    const char *k;
+    const char *k, *role = ab_rep_table(r, "role"), *chain = ab_rep_table(r, "chain");
     json_object_foreach(ms, k, m) {
-      if (!strstr(k, "lateness_ns") && !strstr(k, "_to_"))
-        continue;
+      int used = chain && !strcmp(k, chain);
+      size_t kl = strlen(k);
+      used |= role && !strncmp(k, role, strlen(role)) && !strcmp(k + strlen(role), ".lateness_ns");
+      for (int q = 0; q < r->nreqs && !used; q++)
+        used = !strncmp(r->reqs[q].name, k, kl) && r->reqs[q].name[kl] == '.';
       double n = json_number_value(json_object_get(m, "count"));
-      if (n <= 0 || n >= 100000)
+      if (!used || n <= 0 || n >= 100000)
         continue;
-      const char *q = n < 1000 ? "p99, p99.9 and p99.99" : n < 10000 ? "p99.9 and p99.99" : "p99.99";
-      if (!warned++)
-        fprintf(f, "<h3 class=\"warn\">Percentiles the runs were too short for</h3><p class=\"note\">A quantile q needs "
-                   "10/(1&minus;q) samples; with fewer, it is one of the few largest samples, not a tail.</p><ul>\n");
-      if (warned <= 40)
-        fprintf(f, "<li>%s %s%s: <code>%s</code> has %.0f samples: its %s are not tails.</li>\n", r->scenario,
-                rp->run[i].label, rp->run[i].point[0] ? (rp->run[i].point) : "", k, n, q);
+      int j = 0;
+      while (j < nw && (strcmp(w[j].sc, r->scenario) || strcmp(w[j].m, k)))
+        j++;
+      if (j == nw && nw < 64)
+        w[nw++] = (typeof(w[0])){ r->scenario, k, rp->run[i].label, n };
+      else if (j < nw && n < w[j].n)
+        w[j].n = n, w[j].label = rp->run[i].label;
     }
   }
-  if (warned > 40)
-    fprintf(f, "<li>&hellip; and %d more.</li>\n", warned - 40);
-  if (warned)
+  if (nw)
+    fprintf(f, "<h3 class=\"warn\">Percentiles the runs were too short for</h3><p class=\"note\">A quantile q needs "
+               "10/(1&minus;q) samples; with fewer, it is one of the few largest samples, not a tail. Run longer "
+               "(<code>--duration</code>) for these.</p><ul>\n");
+  for (int j = 0; j < nw; j++) {
+    const char *q = w[j].n < 1000 ? "p99, p99.9 and p99.99" : w[j].n < 10000 ? "p99.9 and p99.99" : "p99.99";
+    fprintf(f, "<li>%s: <code>%s</code> has as few as %.0f samples (%s): its %s are not tails.</li>\n", w[j].sc, w[j].m,
+            w[j].n, w[j].label, q);
+  }
+  if (nw)
     fprintf(f, "</ul>\n");
   fprintf(f, "</section>\n");
 }

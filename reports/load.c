@@ -274,6 +274,20 @@ const ab_rep_group_t *ab_rep_main_group(const ab_rep_t *rp, const char *scenario
   return best;
 }
 
+/* Groups by scenario, then sweep point (as numbers: n=2 before n=10), without the GIL first. */
+static int ab__cmp_group(const void *a, const void *b)
+{
+  const ab_rep_group_t *x = a, *y = b;
+  int c = strcmp(x->scenario, y->scenario);
+  if (c)
+    return c;
+  const char *ex = strchr(x->point, '='), *ey = strchr(y->point, '=');
+  double px = ex ? atof(ex + 1) : 0, py = ey ? atof(ey + 1) : 0;
+  if (px != py)
+    return px < py ? -1 : 1;
+  return x->gil - y->gil;
+}
+
 int ab_rep_load(ab_rep_t *rp, int ndirs, char **dirs, char *err, size_t len)
 {
   memset(rp, 0, sizeof *rp);
@@ -291,6 +305,7 @@ int ab_rep_load(ab_rep_t *rp, int ndirs, char **dirs, char *err, size_t len)
       return rc;
   }
   ab__group(rp);
+  qsort(rp->group, rp->ngroup, sizeof *rp->group, ab__cmp_group);
   for (int k = 0; k < rp->ngroup; k++)
     ab_rep_recommend(&rp->group[k]);
   return 0;

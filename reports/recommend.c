@@ -262,15 +262,20 @@ void ab_rep_recommend(ab_rep_group_t *g)
 
   const ab_rep_cand_t *w = &g->cand[g->order[0]];
   const ab_rep_req_t *t = ab__tightest(w);
+  char nr[48];
+  if (w->nreq == 1)
+    snprintf(nr, sizeof nr, "its requirement");
+  else
+    snprintf(nr, sizeof nr, "all %d requirements", w->nreq);
   char grp[192];
   snprintf(grp, sizeof grp, "<b>%s</b>", g->key);
   switch (g->kind) {
   case AB_REC_CLEAR:
   case AB_REC_TIE:
     snprintf(g->sentence, sizeof g->sentence,
-             "Use <b class=\"pick\">%s</b> for %s: it meets all %d requirements (the closest, <code>%s</code>: %s against "
+             "Use <b class=\"pick\">%s</b> for %s: it meets %s (the closest, <code>%s</code>: %s against "
              "%s %s) at the lowest cost, %.1f%% of a CPU and %.1f MB%s",
-             w->label, grp, w->nreq, t->name, ab_rep_fmt(v, sizeof v, t->name, t->value), ab_rep_op(t->op),
+             w->label, grp, nr, t->name, ab_rep_fmt(v, sizeof v, t->name, t->value), ab_rep_op(t->op),
              ab_rep_fmt(l, sizeof l, t->name, t->limit), w->cpu, w->pss,
              g->kind == AB_REC_TIE ? "; it ties on CPU with " : ".");
     if (g->kind == AB_REC_TIE) {
@@ -334,11 +339,12 @@ void ab_rep_recommend(ab_rep_group_t *g)
     char fl[64] = "";
     if (!isnan(f->floor))
       snprintf(fl, sizeof fl, " (the baseline's own is %s)", ab_rep_fmt(x, sizeof x, f->name, f->floor));
+    /* the machine is cleared only by a floor that passes; without one, nothing is said of it */
     snprintf(g->sentence, sizeof g->sentence,
-             "No architecture meets %s's requirements, though the machine is not the limit. The closest is "
-             "<b class=\"pick\">%s</b>, which would have to bring <code>%s</code> from %s to %s %s%s.",
-             grp, w->label, f->name, ab_rep_fmt(v, sizeof v, f->name, f->value), ab_rep_op(f->op),
-             ab_rep_fmt(l, sizeof l, f->name, f->limit), fl);
+             "No architecture meets %s's requirements%s. The closest is <b class=\"pick\">%s</b>, which would have to "
+             "bring <code>%s</code> from %s to %s %s%s.",
+             grp, f->floor_pass == 1 ? ", though the machine is not the limit" : "", w->label, f->name,
+             ab_rep_fmt(v, sizeof v, f->name, f->value), ab_rep_op(f->op), ab_rep_fmt(l, sizeof l, f->name, f->limit), fl);
   }
   }
   if ((g->kind == AB_REC_FLOOR_FAILS || g->kind == AB_REC_NONE_PASS) && g->ntied > 1) {

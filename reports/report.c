@@ -133,7 +133,12 @@ int ab_report(int ndirs, char **dirs)
     return AB_EXIT_RESOURCE;
   }
   sigprocmask(SIG_SETMASK, &old, NULL);
-  printf("report: %s\n", page);
+  char real[PATH_MAX], *rel = realpath(page, real), cwd[PATH_MAX];
+  size_t cl = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0;
+  /* the run's own path (results/latest moves on with the next run), relative when it can be */
+  if (rel && cl && !strncmp(real, cwd, cl) && real[cl] == '/')
+    rel = real + cl + 1;
+  printf("report: %s\n", rel ? rel : page);
   ab_rep_free(&rp);
   return AB_EXIT_OK;
 }
