@@ -246,7 +246,8 @@ static int ab__bars(ab_rep_t *rp, const ab_rep_group_t *g, char (*names)[96], ch
     snprintf(d, sizeof d, "%s-chain.dat", g->scenario);
     FILE *f = ab__dat(rp, d);
     int rows = 0;
-    fprintf(f, "arch p50 p99 p99.9 max\n");
+    if (f)
+      fprintf(f, "arch p50 p99 p99.9 max\n");
     for (int i = 0; f && i < g->ncand; i++)
       if (ab__hist(rp, &g->cand[i], chain, h) == 0) {
         fprintf(f, "\"%s\" %.6g %.6g %.6g %.6g\n", g->cand[i].label, ab_hist_quantile(h, 0.5) / 1e6,

@@ -78,7 +78,8 @@ static int ab__load_dir(ab_rep_t *rp, const char *dir, char *err, size_t len)
     names[n++] = strdup(e->d_name);
   }
   closedir(d);
-  qsort(names, n, sizeof *names, ab__cmp_str);
+  if (n)
+    qsort(names, n, sizeof *names, ab__cmp_str);
   int rc = 0, found = 0;
   for (size_t i = 0; i < n; i++) {
     char path[PATH_MAX];
@@ -253,6 +254,18 @@ static void ab__group(ab_rep_t *rp)
       c->cpu = c->pss = NAN;
     }
     ab__add(rp, c, i);
+  }
+  /* a candidate that shows fewer requirements than its group's others has not met them */
+  for (int k = 0; k < rp->ngroup; k++) {
+    ab_rep_group_t *g = &rp->group[k];
+    int most = 0;
+    for (int i = 0; i < g->ncand; i++)
+      most = g->cand[i].nreq > most ? g->cand[i].nreq : most;
+    for (int i = 0; i < g->ncand; i++)
+      if (g->cand[i].nreq < most) {
+        g->cand[i].pass = 0;
+        g->cand[i].missing = most - g->cand[i].nreq;
+      }
   }
 }
 

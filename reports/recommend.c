@@ -104,6 +104,8 @@ static int ab__fails(char *s, size_t len, const ab_rep_cand_t *c, const ab_rep_r
   }
   if (!n && !c->ok)
     snprintf(s, len, "did not run to the end");
+  else if (!n && c->missing)
+    snprintf(s, len, "shows no figure for %d of the requirements the others meet", c->missing);
   return n;
 }
 
@@ -233,9 +235,15 @@ void ab_rep_recommend(ab_rep_group_t *g)
         g->cand[g->order[i]].rank_key += ab__short(&g->cand[g->order[i]].req[j]);
     ab__sort(g, ngood, g->ncand, 1);
   } else {
-    int floor_fails = 0;
-    for (int i = 0; i < g->ncand; i++)
+    /* the machine is the limit when every runtime's own floor fails what its candidate
+     * fails; if one runtime's floor passes, an architecture on it could pass too */
+    int floor_fails = 0, floor_passes = 0;
+    for (int i = 0; i < g->ncand; i++) {
       floor_fails |= ab__floor_fail(&g->cand[i]) != NULL;
+      for (int j = 0; j < g->cand[i].nreq; j++)
+        floor_passes |= ab__failed(&g->cand[i].req[j]) && g->cand[i].req[j].floor_pass == 1;
+    }
+    floor_fails = floor_fails && !floor_passes;
     g->kind = floor_fails ? AB_REC_FLOOR_FAILS : AB_REC_NONE_PASS;
     for (int i = 0; i < g->ncand; i++) {
       ab_rep_cand_t *c = &g->cand[i];
@@ -262,6 +270,9 @@ void ab_rep_recommend(ab_rep_group_t *g)
 
   const ab_rep_cand_t *w = &g->cand[g->order[0]];
   const ab_rep_req_t *t = ab__tightest(w);
+  static const ab_rep_req_t none = { .name = "none", .op = "==" };
+  if (!t) /* passing with no requirement is the NO_REQS case; never read through NULL */
+    t = &none;
   char nr[48];
   if (w->nreq == 1)
     snprintf(nr, sizeof nr, "its requirement");
@@ -274,9 +285,9 @@ void ab_rep_recommend(ab_rep_group_t *g)
   case AB_REC_TIE:
     snprintf(g->sentence, sizeof g->sentence,
              "Use <b class=\"pick\">%s</b> for %s: it meets %s (the closest, <code>%s</code>: %s against "
-             "%s %s) at the lowest cost, %.1f%% of a CPU and %.1f MB%s",
+             "%s %s) %s, %.1f%% of a CPU and %.1f MB%s",
              w->label, grp, nr, t->name, ab_rep_fmt(v, sizeof v, t->name, t->value), ab_rep_op(t->op),
-             ab_rep_fmt(l, sizeof l, t->name, t->limit), w->cpu, w->pss,
+             ab_rep_fmt(l, sizeof l, t->name, t->limit), g->kind == AB_REC_TIE ? "at" : "at the lowest cost", w->cpu, w->pss,
              g->kind == AB_REC_TIE ? "; it ties on CPU with " : ".");
     if (g->kind == AB_REC_TIE) {
       size_t k = strlen(g->sentence);

@@ -48,6 +48,7 @@ typedef struct ab_rep_cand {
   char label[64];
   int run[100], nrep;   /* indices in ab_rep_t.run: its repeats (--repeat allows 100) */
   int ok;               /* every repeat ran to the end (status ok) */
+  int missing;          /* requirements its group's others show and it does not */
   int pass;             /* ... and passed every requirement */
   double cpu, cpu_lo, cpu_hi; /* % of one CPU */
   double pss, pss_lo, pss_hi; /* MB */
