@@ -173,8 +173,8 @@ static int ab__lateness(ab_rep_t *rp, const ab_rep_group_t *g, char (*names)[96]
   snprintf(vars, sizeof vars, "dat='%s'; out='%s.svg'; n=%d; nf=%d; limit=%.6g; ylab='lateness of %s (%s)'", ds, fs, ns, nf,
            isnan(limit) ? -1.0 : limit / unit, role, un);
   char t[160];
-  snprintf(t, sizeof t, "%s: wake-up lateness of %s by percentile, every architecture, with the machine's floor and the limit",
-           g->scenario, role);
+  snprintf(t, sizeof t, "%s: wake-up lateness of %s by percentile, every architecture%s%s", g->scenario, role,
+           nf ? ", with the machine's floor (dashed)" : "", isnan(limit) ? "" : " and the limit");
   if (rp->gnuplot && ab_rep_gnuplot(rp, "spectrum", vars, strcat(fs, ".svg")) == 0)
     n = ab__add(names, titles, n, max, fs, t);
   snprintf(vars, sizeof vars, "dat='%s'; out='%s.svg'; n=%d; nf=%d; limit=%.6g; xlab='lateness of %s (%s)'", dc, fc, ns, nf,
@@ -204,8 +204,9 @@ static int ab__timeline(ab_rep_t *rp, const ab_rep_group_t *g, char (*names)[96]
     if (!json_is_array(mx) || !(w > 0))
       continue;
     fprintf(f, "\"%s\"\n", g->cand[i].label);
-    /* at most 500 points a line: consecutive windows merged, each point their worst */
-    size_t nw = json_array_size(mx), per = (nw + 499) / 500;
+    /* at most 150 points a line (seven lines stay readable): consecutive windows merged, each
+     * point their worst */
+    size_t nw = json_array_size(mx), per = (nw + 149) / 150;
     for (size_t k0 = 0; k0 < nw; k0 += per) {
       double v = -1;
       for (size_t k = k0; k < k0 + per && k < nw; k++) {

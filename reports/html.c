@@ -67,6 +67,8 @@ static void ab__prices_of(FILE *f, const ab_rep_t *rp, const char *scenario, con
     const char *n1 = NULL, *n2 = NULL;
     snprintf(p, sizeof p, "%s-%s-%s/", scenario, what[k][0], t);
     snprintf(q, sizeof q, "%s-%s-%s/", scenario, what[k][0], k == 0 ? (slash ? "inplace-shm" : "inplace-ring") : "ring");
+    if (k == 0 && !strcmp(t, "shm")) /* frames go through shm in place already: no price to pay */
+      continue;
     double x = ab__micro_prefix(rp, p, &n1), y = ab__micro_prefix(rp, q, &n2);
     if (isnan(x) || isnan(y) || !strcmp(n1, n2))
       continue;
@@ -76,47 +78,63 @@ static void ab__prices_of(FILE *f, const ab_rep_t *rp, const char *scenario, con
       snprintf(a, sizeof a, "%.1f MB", bytes / 1e6);
     else
       snprintf(a, sizeof a, "%.0f-byte", bytes);
-    fprintf(f, "%s<a href=\"#price-%s\">a %s %s costs %s through %s</a> against <a href=\"#price-%s\">%s %s</a>",
-            said++ ? "; " : " The price: ", n1, a, what[k][1], ab_rep_fmt(b, sizeof b, "_ns", x), t, n2,
-            ab_rep_fmt(p, sizeof p, "_ns", y), what[k][2]);
+    fprintf(f, "%s<a href=\"#price-", said++ ? "; " : " The price: ");
+    ab_rep_esc(f, n1);
+    fprintf(f, "\">a %s %s costs %s through %s</a> against <a href=\"#price-", a, what[k][1],
+            ab_rep_fmt(b, sizeof b, "_ns", x), t);
+    ab_rep_esc(f, n2);
+    fprintf(f, "\">%s %s</a>", ab_rep_fmt(p, sizeof p, "_ns", y), what[k][2]);
   }
   if (said)
     fputc('.', f);
 }
 
+/* Architecture x requirement, the columns every requirement any of them shows: a missing one
+ * is a gap, never a hidden failure. With repeats, a value is the worst repeat's. */
 static void ab__matrix(FILE *f, const ab_rep_group_t *g)
 {
-  const ab_rep_cand_t *c0 = &g->cand[0];
+  const ab_rep_req_t *col[2 * AB_REP_MAX_REQ];
+  int nc = 0;
   char v[32], l[32];
+  for (int i = 0; i < g->ncand; i++)
+    for (int j = 0; j < g->cand[i].nreq; j++) {
+      int seen = 0;
+      for (int k = 0; k < nc; k++)
+        seen |= !strcmp(col[k]->name, g->cand[i].req[j].name);
+      if (!seen && nc < 2 * AB_REP_MAX_REQ)
+        col[nc++] = &g->cand[i].req[j];
+    }
   fprintf(f, "<div class=\"wide\"><table><tr><th>architecture</th>");
-  for (int j = 0; j < c0->nreq; j++) {
-    fprintf(f, "<th><code>%s</code><br>%s ", c0->req[j].name, ab_rep_op(c0->req[j].op));
-    fprintf(f, "%s</th>", ab_rep_fmt(l, sizeof l, c0->req[j].name, c0->req[j].limit));
-  }
+  for (int j = 0; j < nc; j++)
+    fprintf(f, "<th><code>%s</code><br>%s %s</th>", col[j]->name, ab_rep_op(col[j]->op),
+            ab_rep_fmt(l, sizeof l, col[j]->name, col[j]->limit));
   fprintf(f, "<th>CPU %%</th><th>PSS MB</th><th>runs</th></tr>\n");
   for (int i = 0; i < g->ncand; i++) {
     const ab_rep_cand_t *c = &g->cand[g->order[i]];
     fprintf(f, "<tr><td><b>%s</b></td>", c->label);
-    for (int j = 0; j < c0->nreq; j++) {
+    for (int j = 0; j < nc; j++) {
       const ab_rep_req_t *q = NULL;
       for (int k = 0; k < c->nreq; k++)
-        if (!strcmp(c->req[k].name, c0->req[j].name))
+        if (!strcmp(c->req[k].name, col[j]->name))
           q = &c->req[k];
       if (!q) {
-        fprintf(f, "<td>&mdash;</td>");
+        fprintf(f, "<td><span class=\"fail\">no figure</span></td>");
         continue;
       }
-      int ok = q->npass == q->n && q->n;
+      int ok = q->npass == q->n && q->n == c->nrep;
       fprintf(f, "<td class=\"num\"><span class=\"%s\">%s</span> %s", ok ? "pass" : "fail", ok ? "pass" : "FAIL",
               ab_rep_fmt(v, sizeof v, q->name, q->value));
       if (q->n > 1)
-        fprintf(f, "<br><small>%d of %d passed</small>", q->npass, q->n);
+        fprintf(f, "<br><small>worst of %d; %d passed</small>", q->n, q->npass);
       if (!isnan(q->floor))
         fprintf(f, "<br><small>floor %s</small>", ab_rep_fmt(l, sizeof l, q->name, q->floor));
       fprintf(f, "</td>");
     }
-    fprintf(f, "<td class=\"num\">%.1f%s</td><td class=\"num\">%.1f</td><td class=\"num\">%d%s</td></tr>\n", c->cpu,
-            c->nrep > 1 ? (c->cpu_hi - c->cpu_lo > 0 ? "" : "") : "", c->pss, c->nrep, c->ok ? "" : " (not ok)");
+    fprintf(f, "<td class=\"num\">%.1f", c->cpu);
+    if (c->ncpu > 1)
+      fprintf(f, "<br><small>&plusmn;%.1f</small>", c->cpu_sd);
+    fprintf(f, "</td><td class=\"num\">%.1f</td><td class=\"num\">%d%s</td></tr>\n", c->pss, c->nrep,
+            c->ok ? "" : " (not ok)");
   }
   fprintf(f, "</table></div>\n");
 }
@@ -125,8 +143,13 @@ static void ab__scenario(FILE *f, ab_rep_t *rp, const char *scenario)
 {
   const ab_rep_group_t *h = ab_rep_main_group(rp, scenario);
   const char *src = json_string_value(json_object_get(rp->run[h->cand[0].run[0]].r->doc, "source"));
-  fprintf(f, "<section id=\"sc-%s\"><h2>%s%s%s%s</h2>\n", scenario, scenario, src ? " <small class=\"sub\">(" : "",
-          src ? src : "", src ? ")</small>" : "");
+  fprintf(f, "<section id=\"sc-%s\"><h2>%s", scenario, scenario);
+  if (src) {
+    fprintf(f, " <small class=\"sub\">(");
+    ab_rep_esc(f, src);
+    fprintf(f, ")</small>");
+  }
+  fprintf(f, "</h2>\n");
   fprintf(f, "<p class=\"rec\">%s", h->sentence);
   ab__prices_of(f, rp, scenario, h->cand[h->order[0]].label);
   fprintf(f, "</p>\n<p class=\"note\">%s</p>\n", h->spread_note);
@@ -151,7 +174,10 @@ static void ab__scenario(FILE *f, ab_rep_t *rp, const char *scenario)
     fprintf(f, "</table>\n");
   }
   fprintf(f, "<h3>Requirements</h3>\n");
-  if (h->cand[0].nreq)
+  int any = 0;
+  for (int i = 0; i < h->ncand; i++)
+    any |= h->cand[i].nreq > 0;
+  if (any)
     ab__matrix(f, h);
   else
     fprintf(f, "<p>%s sets no requirements.</p>\n", scenario);
@@ -336,9 +362,12 @@ int ab_rep_html(ab_rep_t *rp, const char *path)
     fprintf(f, "<figure><img src=\"%s\" alt=\"%s\"><figcaption>%s</figcaption></figure>\n", names[i], titles[i], titles[i]);
   if (rp->micro)
     ab_rep_price_table(rp, f);
-  if (rp->micro)
-    fprintf(f, "<p class=\"note\">From <code>%s</code>: Google Benchmark's JSON, which its <code>compare.py</code> reads "
-               "as is.</p>\n", rp->micro_file);
+  if (rp->micro) {
+    fprintf(f, "<p class=\"note\">From <code>");
+    ab_rep_esc(f, rp->micro_file);
+    fprintf(f, "</code>: Google Benchmark's JSON, which its <code>compare.py</code> reads as is. Each price is the p50 "
+               "of the primitive's own latency histogram (a one-way benchmark's, apart from its paced cycle).</p>\n");
+  }
   fprintf(f, "</section>\n<section id=\"claims\"><h2>The documents' claims</h2>\n");
   ab_rep_claims(rp, f);
   fprintf(f, "</section>\n");

@@ -4,6 +4,7 @@
  * pooled). Each requirement that rests on a periodic role's timing is paired with the same
  * figure of the `baseline` scenario on the same runtime: the machine's own floor.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -54,6 +55,28 @@ const char *ab_rep_table(const ab_result_t *r, const char *k)
          : !strcmp(k, "rate") ? sc->table_rate : !strcmp(k, "count") ? sc->table_count : NULL;
 }
 
+/* The names a result gives that the report puts in file names, gnuplot commands and the page:
+ * letters, digits and _.=+- only (every scenario, runtime, transport, role and param is). The
+ * first that is not, quoted, else NULL. */
+static const char *ab__unsafe(const ab_result_t *r)
+{
+  static __thread char why[192];
+  const char *v[8 + 64], *k[8 + 64] = { "scenario", "arch", "transport", "sweep param", "sweep value", "table role",
+                                        "table chain", "table rate" };
+  int n = 0;
+  v[n++] = r->scenario, v[n++] = r->arch, v[n++] = r->transport, v[n++] = r->sweep_param, v[n++] = r->sweep_value;
+  v[n++] = ab_rep_table(r, "role"), v[n++] = ab_rep_table(r, "chain"), v[n++] = ab_rep_table(r, "rate");
+  for (int q = 0; q < r->nreqs && n < 8 + 64; q++)
+    k[n] = "requirement", v[n++] = r->reqs[q].name;
+  for (int i = 0; i < n; i++)
+    for (const char *p = v[i]; p && *p; p++)
+      if (!(isalnum((unsigned char)*p) || strchr("_.=+-", *p)) || (p == v[i] && *p == '.')) {
+        snprintf(why, sizeof why, "%s \"%.120s\"", k[i], v[i]);
+        return why;
+      }
+  return NULL;
+}
+
 static int ab__load_dir(ab_rep_t *rp, const char *dir, char *err, size_t len)
 {
   DIR *d = opendir(dir);
@@ -101,15 +124,32 @@ static int ab__load_dir(ab_rep_t *rp, const char *dir, char *err, size_t len)
       found = 1;
       continue;
     }
-    if (rp->nrun == AB_REP_MAX_RUNS) {
-      snprintf(err, len, "report: more than %d results in %s and the rest: give fewer directories", AB_REP_MAX_RUNS, dir);
+    if (rp->nrun == rp->cap) {
+      ab_rep_run_t *more = realloc(rp->run, 2 * rp->cap * sizeof *more);
+      if (!more) {
+        snprintf(err, len, "report: out of memory at %d results", rp->nrun);
+        rc = AB_EXIT_RESOURCE;
+        break;
+      }
+      rp->run = more, rp->cap *= 2;
+    }
+    char why[512];
+    struct stat st;
+    if (stat(path, &st) || !S_ISREG(st.st_mode)) {
+      snprintf(err, len, "report: %s: not a result file (%s)", path, errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "a directory");
       rc = AB_EXIT_USAGE;
       break;
     }
-    char why[512];
     ab_result_t *r = ab_result_load(path, why, sizeof why);
     if (!r) {
       snprintf(err, len, "report: %s", why);
+      rc = AB_EXIT_USAGE;
+      break;
+    }
+    const char *bad = ab__unsafe(r);
+    if (bad) {
+      snprintf(err, len, "report: %s: %s: a name a result never holds (expected letters, digits and _.=+-)", path, bad);
+      ab_result_free(r);
       rc = AB_EXIT_USAGE;
       break;
     }
@@ -144,7 +184,7 @@ static double ab__floor(const ab_rep_t *rp, const ab_rep_run_t *u, const char *n
   /* timing only: a count (missed periods) depends on the period and the length of the run */
   if (!rl || strncmp(name, role, rl) || strncmp(name + rl, ".lateness_ns.", 13) || !strcmp(u->r->scenario, "baseline"))
     return NAN;
-  double sum = 0;
+  double best = NAN;
   int n = 0;
   for (int i = 0; i < rp->nrun; i++) {
     const ab_result_t *b = rp->run[i].r;
@@ -154,10 +194,10 @@ static double ab__floor(const ab_rep_t *rp, const ab_rep_run_t *u, const char *n
     char f[160];
     snprintf(f, sizeof f, "%s%s", brole, name + rl);
     double v = ab_rep_figure(b, f);
-    if (!isnan(v))
-      sum += v, n++;
+    if (!isnan(v) && (!n++ || v < best)) /* the machine at its best: its quietest repeat */
+      best = v;
   }
-  return n ? sum / n : NAN;
+  return n ? best : NAN;
 }
 
 static int ab__meets(const char *op, double v, double limit)
@@ -187,18 +227,49 @@ static void ab__span(double *mean, double *lo, double *hi, double v, int *k)
   *hi = v > *hi ? v : *hi;
 }
 
-static void ab__add(ab_rep_t *rp, ab_rep_cand_t *c, int i)
+/* Add run i to candidate c as a repeat: 0, or AB_EXIT_USAGE with err when it cannot be one
+ * (its params differ from the first repeat's, or there are too many). */
+static int ab__add(ab_rep_t *rp, ab_rep_cand_t *c, int i, char *err, size_t len)
 {
   const ab_result_t *r = rp->run[i].r;
   int k = c->nrep;
-  if (k < (int)(sizeof c->run / sizeof c->run[0]))
-    c->run[c->nrep++] = i;
-  else
-    return;
+  if (k == (int)(sizeof c->run / sizeof c->run[0])) {
+    snprintf(err, len, "report: %s: more than %d repeats of %s %s", rp->run[i].file, k, rp->run[i].group, c->label);
+    return AB_EXIT_USAGE;
+  }
+  if (k) { /* a repeat is the same run again: its params must be the first's */
+    json_t *p0 = json_object_get(rp->run[c->run[0]].r->doc, "params"), *p1 = json_object_get(r->doc, "params"), *v;
+    const char *key;
+    json_object_foreach(p1, key, v) {
+      json_t *v0 = json_object_get(p0, key);
+      if (!v0 || !json_equal(v0, v)) {
+        snprintf(err, len, "report: %s and %s are both %s %s but differ in param %s (%s against %s): report them apart",
+                 rp->run[c->run[0]].file, rp->run[i].file, rp->run[i].group, c->label, key,
+                 v0 && json_is_string(v0) ? json_string_value(v0) : "none", json_is_string(v) ? json_string_value(v) : "?");
+        return AB_EXIT_USAGE;
+      }
+    }
+    if (json_object_size(p0) != json_object_size(p1)) {
+      snprintf(err, len, "report: %s and %s are both %s %s but their params differ: report them apart",
+               rp->run[c->run[0]].file, rp->run[i].file, rp->run[i].group, c->label);
+      return AB_EXIT_USAGE;
+    }
+  }
+  c->run[c->nrep++] = i;
   c->ok = (k == 0 || c->ok) && r->status == 0;
+  double before = c->cpu;
   ab__span(&c->cpu, &c->cpu_lo, &c->cpu_hi, r->cpu_percent, &c->ncpu);
+  if (c->ncpu > 1 && !isnan(r->cpu_percent)) { /* Welford: the sum of squares about the mean */
+    c->cpu_m2 += (r->cpu_percent - before) * (r->cpu_percent - c->cpu);
+    c->cpu_sd = sqrt(c->cpu_m2 / (c->ncpu - 1));
+  }
   ab__span(&c->pss, &c->pss_lo, &c->pss_hi, r->pss_kb / 1024.0, &c->npss);
-  for (int q = 0; q < r->nreqs && q < AB_REP_MAX_REQ; q++) {
+  if (r->nreqs > AB_REP_MAX_REQ) {
+    snprintf(err, len, "report: %s: %d requirements, more than the %d a report shows", rp->run[i].file, r->nreqs,
+             AB_REP_MAX_REQ);
+    return AB_EXIT_USAGE;
+  }
+  for (int q = 0; q < r->nreqs; q++) {
     const ab_result_req_t *x = &r->reqs[q];
     ab_rep_req_t *y = NULL;
     for (int j = 0; j < c->nreq; j++)
@@ -211,20 +282,21 @@ static void ab__add(ab_rep_t *rp, ab_rep_cand_t *c, int i)
       snprintf(y->name, sizeof y->name, "%s", x->name);
       snprintf(y->op, sizeof y->op, "%s", x->op);
       y->limit = x->limit;
-      y->value = y->lo = y->hi = NAN;
+      y->value = y->mean = y->lo = y->hi = NAN;
       y->floor = ab__floor(rp, &rp->run[i], x->name);
       y->floor_pass = isnan(y->floor) ? -1 : ab__meets(y->op, y->floor, y->limit);
     }
-    ab__span(&y->value, &y->lo, &y->hi, x->have ? x->value : NAN, &y->nv);
+    ab__span(&y->mean, &y->lo, &y->hi, x->have ? x->value : NAN, &y->nv);
     y->n++;
     y->npass += x->pass;
   }
   c->pass = c->ok;
   for (int j = 0; j < c->nreq; j++)
     c->pass = c->pass && c->req[j].npass == c->req[j].n && c->req[j].n == c->nrep;
+  return 0;
 }
 
-static void ab__group(ab_rep_t *rp)
+static int ab__group(ab_rep_t *rp, char *err, size_t len)
 {
   for (int i = 0; i < rp->nrun; i++) {
     ab_rep_run_t *u = &rp->run[i];
@@ -233,8 +305,11 @@ static void ab__group(ab_rep_t *rp)
       if (!strcmp(rp->group[k].key, u->group))
         g = &rp->group[k];
     if (!g) {
-      if (rp->ngroup == AB_REP_MAX_GROUPS)
-        continue;
+      if (rp->ngroup == AB_REP_MAX_GROUPS) {
+        snprintf(err, len, "report: more than %d configurations (scenario, sweep point, GIL) to decide: give fewer "
+                 "results", AB_REP_MAX_GROUPS);
+        return AB_EXIT_USAGE;
+      }
       g = &rp->group[rp->ngroup++];
       memset(g, 0, sizeof *g);
       snprintf(g->key, sizeof g->key, "%s", u->group);
@@ -247,14 +322,26 @@ static void ab__group(ab_rep_t *rp)
       if (!strcmp(g->cand[k].label, u->label))
         c = &g->cand[k];
     if (!c) {
-      if (g->ncand == AB_REP_MAX_CAND)
-        continue;
+      if (g->ncand == AB_REP_MAX_CAND) {
+        snprintf(err, len, "report: %s: more than %d architectures in %s", u->file, AB_REP_MAX_CAND, g->key);
+        return AB_EXIT_USAGE;
+      }
       c = &g->cand[g->ncand++];
       snprintf(c->label, sizeof c->label, "%s", u->label);
       c->cpu = c->pss = NAN;
     }
-    ab__add(rp, c, i);
+    int rc = ab__add(rp, c, i, err, len);
+    if (rc)
+      return rc;
   }
+  /* each requirement's value is its worst repeat's: every repeat must meet it */
+  for (int k = 0; k < rp->ngroup; k++)
+    for (int i = 0; i < rp->group[k].ncand; i++)
+      for (int j = 0; j < rp->group[k].cand[i].nreq; j++) {
+        ab_rep_req_t *q = &rp->group[k].cand[i].req[j];
+        int up = !strcmp(q->op, "<=") || !strcmp(q->op, "<");
+        q->value = up ? q->hi : !strcmp(q->op, ">=") ? q->lo : fabs(q->hi - q->limit) > fabs(q->lo - q->limit) ? q->hi : q->lo;
+      }
   /* a candidate that shows fewer requirements than its group's others has not met them */
   for (int k = 0; k < rp->ngroup; k++) {
     ab_rep_group_t *g = &rp->group[k];
@@ -267,6 +354,7 @@ static void ab__group(ab_rep_t *rp)
         g->cand[i].missing = most - g->cand[i].nreq;
       }
   }
+  return 0;
 }
 
 /* The group that stands for a scenario (its headline and figures): without the GIL, at its
@@ -304,7 +392,8 @@ static int ab__cmp_group(const void *a, const void *b)
 int ab_rep_load(ab_rep_t *rp, int ndirs, char **dirs, char *err, size_t len)
 {
   memset(rp, 0, sizeof *rp);
-  rp->run = calloc(AB_REP_MAX_RUNS, sizeof *rp->run);
+  rp->cap = 256;
+  rp->run = calloc(rp->cap, sizeof *rp->run);
   rp->group = calloc(AB_REP_MAX_GROUPS, sizeof *rp->group);
   if (!rp->run || !rp->group) {
     snprintf(err, len, "report: out of memory");
@@ -317,7 +406,9 @@ int ab_rep_load(ab_rep_t *rp, int ndirs, char **dirs, char *err, size_t len)
     if (rc)
       return rc;
   }
-  ab__group(rp);
+  int rc = ab__group(rp, err, len);
+  if (rc)
+    return rc;
   qsort(rp->group, rp->ngroup, sizeof *rp->group, ab__cmp_group);
   for (int k = 0; k < rp->ngroup; k++)
     ab_rep_recommend(&rp->group[k]);

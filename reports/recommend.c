@@ -25,7 +25,7 @@ const char *ab_rep_fmt(char *buf, size_t len, const char *name, double v)
     : fabs(v) >= 1e6 ? snprintf(buf, len, "%.2f ms", v / 1e6)
     : fabs(v) >= 1e3 ? snprintf(buf, len, "%.1f µs", v / 1e3)
     : snprintf(buf, len, "%.0f ns", v);
-  else if (strstr(name, "per_s") || strstr(name, ".rate"))
+  else if (strstr(name, "per_s")) /* not ".rate": vision.rate is a fraction of frames */
     snprintf(buf, len, "%.1f/s", v);
   else if (v == floor(v) && fabs(v) < 1e15)
     snprintf(buf, len, "%.0f", v);
@@ -125,10 +125,30 @@ static double ab__key_spread(const ab_rep_cand_t *c, int floor_fails)
   return s;
 }
 
+/* The run-to-run spread of two candidates' CPU: the larger standard deviation over repeats
+ * (not the range, which only grows with the number of repeats). */
 static double ab__spread(const ab_rep_cand_t *a, const ab_rep_cand_t *b)
 {
-  double x = a->cpu_hi - a->cpu_lo, y = b->cpu_hi - b->cpu_lo;
-  return x > y ? x : y;
+  return fmax(a->cpu_sd, b->cpu_sd);
+}
+
+/* Is the machine the limit? For requirement R (one some candidate fails with its runtime's
+ * floor failing too): only if every candidate fails R, each has a floor for it, and every one
+ * of those floors fails it as well. Returns R, or NULL. */
+static const ab_rep_req_t *ab__machine_limit(const ab_rep_group_t *g)
+{
+  const ab_rep_req_t *r = NULL;
+  for (int i = 0; i < g->ncand && !r; i++)
+    r = ab__floor_fail(&g->cand[i]);
+  for (int i = 0; r && i < g->ncand; i++) {
+    const ab_rep_req_t *q = NULL;
+    for (int j = 0; j < g->cand[i].nreq; j++)
+      if (!strcmp(g->cand[i].req[j].name, r->name))
+        q = &g->cand[i].req[j];
+    if (!q || !ab__failed(q) || q->floor_pass != 0)
+      return NULL;
+  }
+  return r;
 }
 
 static int ab__cheaper(const ab_rep_cand_t *a, const ab_rep_cand_t *b)
@@ -235,15 +255,10 @@ void ab_rep_recommend(ab_rep_group_t *g)
         g->cand[g->order[i]].rank_key += ab__short(&g->cand[g->order[i]].req[j]);
     ab__sort(g, ngood, g->ncand, 1);
   } else {
-    /* the machine is the limit when every runtime's own floor fails what its candidate
-     * fails; if one runtime's floor passes, an architecture on it could pass too */
-    int floor_fails = 0, floor_passes = 0;
-    for (int i = 0; i < g->ncand; i++) {
-      floor_fails |= ab__floor_fail(&g->cand[i]) != NULL;
-      for (int j = 0; j < g->cand[i].nreq; j++)
-        floor_passes |= ab__failed(&g->cand[i].req[j]) && g->cand[i].req[j].floor_pass == 1;
-    }
-    floor_fails = floor_fails && !floor_passes;
+    /* the machine is the limit when every runtime's own floor fails what every candidate
+     * fails; one runtime whose floor passes, or one without a floor, or one candidate that
+     * meets it, and an architecture could pass: then it is not said */
+    int floor_fails = ab__machine_limit(g) != NULL;
     g->kind = floor_fails ? AB_REC_FLOOR_FAILS : AB_REC_NONE_PASS;
     for (int i = 0; i < g->ncand; i++) {
       ab_rep_cand_t *c = &g->cand[i];
@@ -285,9 +300,9 @@ void ab_rep_recommend(ab_rep_group_t *g)
   case AB_REC_TIE:
     snprintf(g->sentence, sizeof g->sentence,
              "Use <b class=\"pick\">%s</b> for %s: it meets %s (the closest, <code>%s</code>: %s against "
-             "%s %s) %s, %.1f%% of a CPU and %.1f MB%s",
+             "%s %s) %s %.1f%% of a CPU and %.1f MB%s",
              w->label, grp, nr, t->name, ab_rep_fmt(v, sizeof v, t->name, t->value), ab_rep_op(t->op),
-             ab_rep_fmt(l, sizeof l, t->name, t->limit), g->kind == AB_REC_TIE ? "at" : "at the lowest cost", w->cpu, w->pss,
+             ab_rep_fmt(l, sizeof l, t->name, t->limit), g->kind == AB_REC_TIE ? "with" : "at the lowest cost,", w->cpu, w->pss,
              g->kind == AB_REC_TIE ? "; it ties on CPU with " : ".");
     if (g->kind == AB_REC_TIE) {
       size_t k = strlen(g->sentence);
@@ -304,10 +319,8 @@ void ab_rep_recommend(ab_rep_group_t *g)
              "%.1f%% of a CPU and %.1f MB.", grp, w->label, w->cpu, w->pss);
     break;
   case AB_REC_FLOOR_FAILS: {
-    const ab_rep_req_t *f = NULL;
+    const ab_rep_req_t *f = ab__machine_limit(g);
     double flo = INFINITY, fhi = -INFINITY;
-    for (int i = 0; i < g->ncand && !f; i++)
-      f = ab__floor_fail(&g->cand[g->order[i]]);
     for (int i = 0; i < g->ncand; i++) /* that floor on every runtime shown */
       for (int j = 0; j < g->cand[i].nreq; j++)
         if (!strcmp(g->cand[i].req[j].name, f->name) && !isnan(g->cand[i].req[j].floor))
@@ -330,8 +343,8 @@ void ab_rep_recommend(ab_rep_group_t *g)
     snprintf(g->sentence, sizeof g->sentence,
              "No architecture meets %s's requirements on this machine, and <b>the machine itself is the limit</b>: "
              "a bare periodic role alone (the baseline) reaches %s for <code>%s</code>, where %s %s is required. "
-             "Ranked by what they add over that floor, the best is <b class=\"pick\">%s</b>%s at %.1f%% of a CPU and "
-             "%.1f MB.%s",
+             "Ranked by the other requirements they fail, then by what they add over that floor, the best is "
+             "<b class=\"pick\">%s</b>%s at %.1f%% of a CPU and %.1f MB.%s",
              grp, fl, f->name, ab_rep_op(f->op), ab_rep_fmt(l, sizeof l, f->name, f->limit), w->label, add, w->cpu, w->pss,
              also);
     break;
@@ -342,9 +355,11 @@ void ab_rep_recommend(ab_rep_group_t *g)
     for (int j = 0; j < w->nreq; j++)
       if (ab__failed(&w->req[j]) && ab__short(&w->req[j]) > worst)
         f = &w->req[j], worst = ab__short(&w->req[j]);
-    if (!f) { /* it failed to finish rather than a requirement */
-      snprintf(g->sentence, sizeof g->sentence, "No architecture completed %s; the closest is <b class=\"pick\">%s</b>.",
-               grp, w->label);
+    if (!f) { /* it failed to finish, or showed no figure, rather than failing a requirement */
+      char why[256];
+      ab__fails(why, sizeof why, w, NULL);
+      snprintf(g->sentence, sizeof g->sentence, "No architecture meets %s's requirements; the closest, "
+               "<b class=\"pick\">%s</b>, %s.", grp, w->label, why);
       break;
     }
     char fl[64] = "";
@@ -369,9 +384,13 @@ void ab_rep_recommend(ab_rep_group_t *g)
   if (g->spread_known) {
     double s = 0;
     for (int i = 0; i < g->ncand; i++)
-      s = fmax(s, g->cand[i].cpu_hi - g->cand[i].cpu_lo);
-    snprintf(g->spread_note, sizeof g->spread_note, "Every architecture was repeated; CPU varied by up to %.1f points "
-             "between repeats, and differences within that are called ties.", s);
+      s = fmax(s, g->cand[i].cpu_sd);
+    if (g->kind == AB_REC_FLOOR_FAILS || g->kind == AB_REC_NONE_PASS)
+      snprintf(g->spread_note, sizeof g->spread_note, "Every architecture was repeated; a requirement's value is its "
+               "worst repeat's, and differences within the repeats' range of what ranked them are called ties.");
+    else
+      snprintf(g->spread_note, sizeof g->spread_note, "Every architecture was repeated; CPU's run-to-run standard "
+               "deviation is up to %.1f points, and differences within it are called ties.", s);
   } else {
     snprintf(g->spread_note, sizeof g->spread_note, "One run per architecture: the run-to-run spread is unknown, so a "
              "small difference may not hold (<code>--repeat 3</code> measures it).");

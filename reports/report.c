@@ -12,6 +12,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,7 +79,8 @@ static void ab__clear(const char *dir)
     return;
   while ((e = readdir(d))) {
     const char *x = strrchr(e->d_name, '.');
-    if (x && (!strcmp(x, ".svg") || !strcmp(x, ".dat") || !strcmp(x, ".log")))
+    if ((x && (!strcmp(x, ".svg") || !strcmp(x, ".dat") || !strcmp(x, ".log"))) ||
+        !strncmp(e->d_name, ".index.html.", 12)) /* and a page a killed report left half written */
       unlinkat(dirfd(d), e->d_name, 0);
   }
   closedir(d);
@@ -110,9 +112,27 @@ int ab_report(int ndirs, char **dirs)
     ab_rep_free(&rp);
     return AB_EXIT_RESOURCE;
   }
+  /* One report at a time in a folder (a second waits), and Ctrl-C waits for the page (a few
+   * seconds at most): the old figures are cleared and the new page renamed whole, never a
+   * page whose figures are gone. */
+  char lockp[PATH_MAX + 16];
+  snprintf(lockp, sizeof lockp, "%s/.lock", rp.out);
+  int lock = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0 || flock(lock, LOCK_EX) < 0) {
+    fprintf(stderr, "archbench: report: cannot lock %s: %s\n", lockp, strerror(errno));
+    if (lock >= 0)
+      close(lock);
+    ab_rep_free(&rp);
+    return AB_EXIT_RESOURCE;
+  }
+  sigset_t stop, old;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT), sigaddset(&stop, SIGTERM), sigaddset(&stop, SIGHUP);
+  sigprocmask(SIG_BLOCK, &stop, &old);
   ab__clear(rp.out);
   ab__find_templates(&rp);
-  rp.gnuplot = ab__has_tmpl(rp.tmpl) && ab__gnuplot_here();
+  /* the folder goes into gnuplot's commands quoted: a quote in it could end the string */
+  rp.gnuplot = ab__has_tmpl(rp.tmpl) && !strchr(rp.tmpl, '\'') && ab__gnuplot_here();
   if (!rp.gnuplot)
     fprintf(stderr, "archbench: report: %s; the page has its tables, and says which figures need it\n",
             ab__has_tmpl(rp.tmpl) ? "gnuplot is not installed (apt-get install gnuplot-nox)"
@@ -120,18 +140,15 @@ int ab_report(int ndirs, char **dirs)
   char page[PATH_MAX + 32], tmp[PATH_MAX + 48];
   snprintf(page, sizeof page, "%s/index.html", rp.out);
   snprintf(tmp, sizeof tmp, "%s/.index.html.%d", rp.out, (int)getpid());
-  /* Ctrl-C waits for the page (a few seconds at most): it is renamed whole, never left half */
-  sigset_t stop, old;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT), sigaddset(&stop, SIGTERM), sigaddset(&stop, SIGHUP);
-  sigprocmask(SIG_BLOCK, &stop, &old);
   if (ab_rep_html(&rp, tmp) || rename(tmp, page)) {
     fprintf(stderr, "archbench: report: cannot write %s: %s\n", page, strerror(errno));
     unlink(tmp);
     ab_rep_free(&rp);
+    close(lock);
     sigprocmask(SIG_SETMASK, &old, NULL);
     return AB_EXIT_RESOURCE;
   }
+  close(lock);
   sigprocmask(SIG_SETMASK, &old, NULL);
   char real[PATH_MAX], *rel = realpath(page, real), cwd[PATH_MAX];
   size_t cl = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0;

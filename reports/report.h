@@ -18,10 +18,9 @@
 
 #include "result.h"
 
-#define AB_REP_MAX_RUNS 1024
-#define AB_REP_MAX_CAND 24  /* architectures in one group */
-#define AB_REP_MAX_REQ 16
-#define AB_REP_MAX_GROUPS 64
+#define AB_REP_MAX_CAND 32  /* architectures in one group */
+#define AB_REP_MAX_REQ 24
+#define AB_REP_MAX_GROUPS 256
 
 /* One result file. */
 typedef struct ab_rep_run {
@@ -37,7 +36,8 @@ typedef struct ab_rep_run {
 typedef struct ab_rep_req {
   char name[96], op[4];
   double limit;
-  double value, lo, hi; /* mean, min, max over the repeats with data (NaN: none had) */
+  double value;         /* the worst repeat's (what every repeat must meet; NaN: no data) */
+  double mean, lo, hi;  /* mean, min, max over the repeats with data */
   int n, npass, nv;     /* repeats, those that passed it, those with data */
   double floor;         /* the baseline's own figure for it on the same runtime; NaN: none */
   int floor_pass;       /* that floor against the same limit: 1, 0, or -1 (no floor) */
@@ -50,7 +50,8 @@ typedef struct ab_rep_cand {
   int ok;               /* every repeat ran to the end (status ok) */
   int missing;          /* requirements its group's others show and it does not */
   int pass;             /* ... and passed every requirement */
-  double cpu, cpu_lo, cpu_hi; /* % of one CPU */
+  double cpu, cpu_lo, cpu_hi; /* % of one CPU: mean, range */
+  double cpu_sd, cpu_m2;      /* its standard deviation over the repeats (0 with one) */
   double pss, pss_lo, pss_hi; /* MB */
   int ncpu, npss;             /* repeats with each figure */
   int nreq;
@@ -81,7 +82,7 @@ typedef struct ab_rep_group {
 
 typedef struct ab_rep {
   ab_rep_run_t *run;
-  int nrun;
+  int nrun, cap;
   ab_rep_group_t *group;
   int ngroup;
   json_t *micro;          /* micro.json of the first directory that has one, or NULL */
