@@ -37,21 +37,6 @@ void ab_rep_esc(FILE *f, const char *s)
     }
 }
 
-/* The first micro-benchmark whose name starts with prefix: its per-op ns and its name. */
-static double ab__micro_prefix(const ab_rep_t *rp, const char *prefix, const char **name)
-{
-  json_t *a = json_object_get(rp->micro, "benchmarks"), *b;
-  size_t i;
-  json_array_foreach(a, i, b) {
-    const char *n = json_string_value(json_object_get(b, "name"));
-    if (n && !strncmp(n, prefix, strlen(prefix))) {
-      *name = n;
-      return ab_rep_micro_ns(rp, n);
-    }
-  }
-  return NAN;
-}
-
 /* The prices behind a candidate of a scenario: its hand-overs through its transport against
  * the same in place. Nothing when micro.json lacks them. */
 static void ab__prices_of(FILE *f, const ab_rep_t *rp, const char *scenario, const char *label)
@@ -69,7 +54,7 @@ static void ab__prices_of(FILE *f, const ab_rep_t *rp, const char *scenario, con
     snprintf(q, sizeof q, "%s-%s-%s/", scenario, what[k][0], k == 0 ? (slash ? "inplace-shm" : "inplace-ring") : "ring");
     if (k == 0 && !strcmp(t, "shm")) /* frames go through shm in place already: no price to pay */
       continue;
-    double x = ab__micro_prefix(rp, p, &n1), y = ab__micro_prefix(rp, q, &n2);
+    double x = ab_rep_micro_prefix(rp, p, &n1), y = ab_rep_micro_prefix(rp, q, &n2);
     if (isnan(x) || isnan(y) || !strcmp(n1, n2))
       continue;
     const char *sz = strrchr(n1, '/');

@@ -341,6 +341,8 @@ static int ab__group(ab_rep_t *rp, char *err, size_t len)
         ab_rep_req_t *q = &rp->group[k].cand[i].req[j];
         int up = !strcmp(q->op, "<=") || !strcmp(q->op, "<");
         q->value = up ? q->hi : !strcmp(q->op, ">=") ? q->lo : fabs(q->hi - q->limit) > fabs(q->lo - q->limit) ? q->hi : q->lo;
+        if (q->nv < q->n) /* a repeat without the figure: the worst is "no data", not the others' */
+          q->value = NAN;
       }
   /* a candidate that shows fewer requirements than its group's others has not met them */
   for (int k = 0; k < rp->ngroup; k++) {

@@ -51,6 +51,18 @@ double ab_rep_micro_ns(const ab_rep_t *rp, const char *name)
   return b ? ab__ns(b) : NAN;
 }
 
+double ab_rep_micro_prefix(const ab_rep_t *rp, const char *prefix, const char **name)
+{
+  json_t *a = json_object_get(rp->micro, "benchmarks"), *b;
+  size_t i;
+  const char *n;
+  json_array_foreach(a, i, b) if (ab__row(b, &n) && !strncmp(n, prefix, strlen(prefix))) {
+    *name = n;
+    return ab__ns(b);
+  }
+  return NAN;
+}
+
 /* "pipe/procs/rtt/8" into its family, arch, mode and size. */
 static int ab__split(const char *name, char *fam, char *arch, char *mode, long *size)
 {

@@ -49,11 +49,12 @@ static double ab__short(const ab_rep_req_t *q)
 
 static int ab__failed(const ab_rep_req_t *q) { return q->npass < q->n || q->n == 0; }
 
-/* A requirement that fails with its floor failing too: the machine's part. */
-static const ab_rep_req_t *ab__floor_fail(const ab_rep_cand_t *c)
+/* A requirement that fails with its floor failing too, the machine's part: the one named
+ * (the group's machine limit), or with no name the first. */
+static const ab_rep_req_t *ab__floor_fail(const ab_rep_cand_t *c, const char *name)
 {
   for (int j = 0; j < c->nreq; j++)
-    if (ab__failed(&c->req[j]) && c->req[j].floor_pass == 0)
+    if (ab__failed(&c->req[j]) && c->req[j].floor_pass == 0 && (!name || !*name || !strcmp(c->req[j].name, name)))
       return &c->req[j];
   return NULL;
 }
@@ -111,9 +112,10 @@ static int ab__fails(char *s, size_t len, const ab_rep_cand_t *c, const ab_rep_r
 
 /* How much a candidate's rank key moves between its repeats: the ranges of the figures that
  * make it, scaled as they are in the key. */
-static double ab__key_spread(const ab_rep_cand_t *c, int floor_fails)
+static double ab__key_spread(const ab_rep_cand_t *c, const char *machine)
 {
-  const ab_rep_req_t *f = floor_fails ? ab__floor_fail(c) : NULL;
+  int floor_fails = machine && *machine;
+  const ab_rep_req_t *f = floor_fails ? ab__floor_fail(c, machine) : NULL;
   double s = 0;
   for (int j = 0; j < c->nreq; j++) {
     const ab_rep_req_t *q = &c->req[j];
@@ -137,18 +139,21 @@ static double ab__spread(const ab_rep_cand_t *a, const ab_rep_cand_t *b)
  * of those floors fails it as well. Returns R, or NULL. */
 static const ab_rep_req_t *ab__machine_limit(const ab_rep_group_t *g)
 {
-  const ab_rep_req_t *r = NULL;
-  for (int i = 0; i < g->ncand && !r; i++)
-    r = ab__floor_fail(&g->cand[i]);
-  for (int i = 0; r && i < g->ncand; i++) {
-    const ab_rep_req_t *q = NULL;
-    for (int j = 0; j < g->cand[i].nreq; j++)
-      if (!strcmp(g->cand[i].req[j].name, r->name))
-        q = &g->cand[i].req[j];
-    if (!q || !ab__failed(q) || q->floor_pass != 0)
-      return NULL;
-  }
-  return r;
+  for (int c0 = 0; c0 < g->ncand; c0++) /* every such requirement, whatever the order of the files */
+    for (int j0 = 0; j0 < g->cand[c0].nreq; j0++) {
+      const ab_rep_req_t *r = &g->cand[c0].req[j0];
+      int all = ab__failed(r) && r->floor_pass == 0;
+      for (int i = 0; all && i < g->ncand; i++) {
+        const ab_rep_req_t *q = NULL;
+        for (int j = 0; j < g->cand[i].nreq; j++)
+          if (!strcmp(g->cand[i].req[j].name, r->name))
+            q = &g->cand[i].req[j];
+        all = q && ab__failed(q) && q->floor_pass == 0;
+      }
+      if (all)
+        return r;
+    }
+  return NULL;
 }
 
 static int ab__cheaper(const ab_rep_cand_t *a, const ab_rep_cand_t *b)
@@ -190,7 +195,7 @@ static void ab__why(ab_rep_group_t *g)
       continue;
     }
     int n = ab__fails(c->why, sizeof c->why, c, NULL);
-    const ab_rep_req_t *f = ab__floor_fail(c);
+    const ab_rep_req_t *f = ab__floor_fail(c, g->machine);
     size_t l = strlen(c->why);
     if (n && g->kind == AB_REC_FLOOR_FAILS && f && f->value > f->floor)
       snprintf(c->why + l, sizeof c->why - l, "; adds %s over its runtime's floor of %s",
@@ -212,6 +217,7 @@ void ab_rep_recommend(ab_rep_group_t *g)
   int np = 0, reqs = 0;
   g->ntied = 1;
   g->kind = 0;
+  g->machine[0] = 0;
   g->sentence[0] = 0;
   if (g->ncand == 0)
     return;
@@ -258,11 +264,13 @@ void ab_rep_recommend(ab_rep_group_t *g)
     /* the machine is the limit when every runtime's own floor fails what every candidate
      * fails; one runtime whose floor passes, or one without a floor, or one candidate that
      * meets it, and an architecture could pass: then it is not said */
-    int floor_fails = ab__machine_limit(g) != NULL;
+    const ab_rep_req_t *lim = ab__machine_limit(g);
+    int floor_fails = lim != NULL;
+    snprintf(g->machine, sizeof g->machine, "%s", lim ? lim->name : "");
     g->kind = floor_fails ? AB_REC_FLOOR_FAILS : AB_REC_NONE_PASS;
     for (int i = 0; i < g->ncand; i++) {
       ab_rep_cand_t *c = &g->cand[i];
-      const ab_rep_req_t *f = ab__floor_fail(c);
+      const ab_rep_req_t *f = ab__floor_fail(c, g->machine);
       c->rank_key = c->ok ? 0 : 1e12;
       for (int j = 0; j < c->nreq; j++) /* what it adds over the floor, or how far it is */
         if (&c->req[j] != f || !floor_fails)
@@ -275,7 +283,7 @@ void ab_rep_recommend(ab_rep_group_t *g)
       const ab_rep_cand_t *b = &g->cand[g->order[0]];
       while (g->ntied < g->ncand) {
         const ab_rep_cand_t *c = &g->cand[g->order[g->ntied]];
-        if (c->ok != b->ok || c->rank_key - b->rank_key > fmax(ab__key_spread(b, floor_fails), ab__key_spread(c, floor_fails)))
+        if (c->ok != b->ok || c->rank_key - b->rank_key > fmax(ab__key_spread(b, g->machine), ab__key_spread(c, g->machine)))
           break;
         g->ntied++;
       }
@@ -332,7 +340,7 @@ void ab_rep_recommend(ab_rep_group_t *g)
       snprintf(fl, sizeof fl, "%s", v);
     else
       snprintf(fl, sizeof fl, "%s to %s, by runtime,", v, x);
-    const ab_rep_req_t *wf = ab__floor_fail(w);
+    const ab_rep_req_t *wf = ab__floor_fail(w, g->machine);
     if (wf && wf->value > wf->floor)
       snprintf(add, sizeof add, ", adding %s over its runtime's floor,", ab_rep_fmt(x, sizeof x, f->name, wf->value - wf->floor));
     else if (wf)

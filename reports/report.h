@@ -76,6 +76,7 @@ typedef struct ab_rep_group {
   /* the decision (ab_rep_recommend) */
   int kind, order[AB_REP_MAX_CAND], ntied;
   int spread_known;      /* every candidate was repeated */
+  char machine[96];      /* AB_REC_FLOOR_FAILS: the requirement the machine's floor fails */
   char sentence[2048];   /* the recommendation, HTML */
   char spread_note[256]; /* how sure it is */
 } ab_rep_group_t;
@@ -124,6 +125,8 @@ int ab_rep_price_figures(ab_rep_t *rp, char (*names)[96], char (*titles)[160], i
 int ab_rep_gnuplot(const ab_rep_t *rp, const char *tmpl, const char *vars, const char *out);
 /* The table of the prices the page links to (rows anchored price-<name>). */
 void ab_rep_price_table(const ab_rep_t *rp, FILE *f);
+/* The first benchmark whose name starts with prefix: its price in ns (NaN: none) and name. */
+double ab_rep_micro_prefix(const ab_rep_t *rp, const char *prefix, const char **name);
 /* A micro-benchmark's per-op time in ns (its real time), or NaN. */
 double ab_rep_micro_ns(const ab_rep_t *rp, const char *name);
 
