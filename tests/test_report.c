@@ -367,6 +367,23 @@ TEST_T(report_candidate_without_the_requirements_does_not_pass, 20)
   cleanup_now();
 }
 
+/* A repeat without the figure (null: no data) makes the worst "no data", never the other
+ * repeats' value: 400 us in one repeat and nothing in the other has not met 1 ms. */
+TEST_T(report_repeat_without_the_figure_leaves_no_value, 20)
+{
+  const char *dir = temp_path(1);
+  for (int k = 1; k <= 2; k++)
+    fx_write(dir, &(fx_t){ .scenario = "robot", .arch = "threads", .role = "inner", .cpu = 10, .pss_mb = 10, .rep = k,
+                           .of = 2, .req = { { "inner.lateness_ns.p999", "<=", LIMIT_NS, k == 1 ? NAN : 400000 } } });
+  ab_rep_t rp;
+  rep_load(&rp, dir);
+  const ab_rep_group_t *g = rep_group(&rp, "robot");
+  ASSERT(isnan(rep_cand(g, "threads")->req[0].value));
+  ASSERT(!rep_cand(g, "threads")->pass);
+  ab_rep_free(&rp);
+  cleanup_now();
+}
+
 TEST_T(report_no_requirements_names_the_cheapest, 20)
 {
   const char *dir = temp_path(1);
