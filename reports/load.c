@@ -401,8 +401,11 @@ int ab_rep_load(ab_rep_t *rp, int ndirs, char **dirs, char *err, size_t len)
     snprintf(err, len, "report: out of memory");
     return AB_EXIT_RESOURCE;
   }
-  rp->dirs = dirs;
-  rp->ndirs = ndirs;
+  /* the page names them: kept as copies, the caller's array may be gone by then */
+  rp->dirs = calloc(ndirs > 0 ? ndirs : 1, sizeof *rp->dirs);
+  for (int i = 0; rp->dirs && i < ndirs; i++)
+    if ((rp->dirs[i] = strdup(dirs[i])))
+      rp->ndirs++;
   for (int i = 0; i < ndirs; i++) {
     int rc = ab__load_dir(rp, dirs[i], err, len);
     if (rc)
@@ -423,6 +426,9 @@ void ab_rep_free(ab_rep_t *rp)
     ab_result_free(rp->run[i].r);
   free(rp->run);
   free(rp->group);
+  for (int i = 0; rp->dirs && i < rp->ndirs; i++)
+    free(rp->dirs[i]);
+  free(rp->dirs);
   json_decref(rp->micro);
   memset(rp, 0, sizeof *rp);
 }
