@@ -61,4 +61,13 @@ void ab_test_register(const char *name, void (*fn)(void), int timeout_s);
 #define SKIP(...)                                                                 \
   do { fprintf(stderr, "skip: "); fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); exit(77); } while (0)
 
+/* Under ThreadSanitizer a test of single-threaded work, of timing or of memory sizes adds
+ * only minutes (every access is instrumented, shadow memory inflates RSS): skipped there,
+ * saying why; every other build runs it. */
+#ifdef __SANITIZE_THREAD__
+#define SKIP_UNDER_TSAN(why) SKIP("under ThreadSanitizer: %s", why)
+#else
+#define SKIP_UNDER_TSAN(why) do { } while (0)
+#endif
+
 #endif

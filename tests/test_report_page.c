@@ -311,6 +311,7 @@ static void render(const char *dir)
 
 TEST_T(report_page_of_real_runs_answers_every_scenario_and_renders, 900)
 {
+  SKIP_UNDER_TSAN("the report is single-threaded; its runs are the e2e tests'");
   const char *dir = fresh_dir();
   char gp[PATH_MAX];
   full_runs(dir);
@@ -337,6 +338,7 @@ TEST_T(report_page_of_real_runs_answers_every_scenario_and_renders, 900)
 
 TEST_T(report_without_gnuplot_says_figures_need_it_and_shows_none, 120)
 {
+  SKIP_UNDER_TSAN("the report is single-threaded");
   const char *dir = fresh_dir();
   char gp[PATH_MAX], report_dir[PATH_MAX + 16], dat[PATH_MAX + 64];
   ab_ok(L("run", "baseline", "--arch", "threads", "--duration", "1s", "--out", dir, "--quiet"), 0);

@@ -207,6 +207,7 @@ TEST_T(truth_observations_replaced_before_a_command_are_lost, 60)
  * detector's few. A ratio with generous bounds: the machine is shared. */
 TEST_T(truth_detection_is_padded_to_its_target, 60)
 {
+  SKIP_UNDER_TSAN("a cost ratio means nothing instrumented");
   proc_t p;
   json_t *r = run_result(L("robot", "--arch", "threads", "--duration", "1s", "--param", "detect=20ms", "--param",
                            "outer_period=100ms", "--quiet"), -1, "robot.threads.json", &p);
