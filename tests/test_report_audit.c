@@ -67,17 +67,6 @@ static int fx_meets(const char *op, double v, double limit)
   return !strcmp(op, "<=") ? v <= limit : !strcmp(op, "<") ? v < limit : !strcmp(op, ">=") ? v >= limit : v == limit;
 }
 
-/* A metric whose p999 and max are v and the rest v/2, with buckets that hold its count. */
-static json_t *fx_metric(long long v)
-{
-  long long h = v / 2;
-  return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:[[I, I], [I, I]]}", "count", (json_int_t)1000,
-                   "min", (json_int_t)h, "max", (json_int_t)v, "p50", (json_int_t)h, "p90", (json_int_t)h, "p99",
-                   (json_int_t)h, "p999", (json_int_t)v, "p9999", (json_int_t)v, "mean", (double)h, "stddev", 0.0,
-                   "hist", (json_int_t)ab_hist_upper(ab_hist_index(h)), (json_int_t)999, (json_int_t)ab_hist_upper(ab_hist_index(v)),
-                   (json_int_t)1);
-}
-
 static void fx_write(const char *dir, const fx_t *f)
 {
   json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:n, s:s, s:f, s:{}, s:{}, s:{s:f, s:{s:f, s:f}}, s:[], s:{}}",
