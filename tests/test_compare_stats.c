@@ -317,6 +317,28 @@ TEST(compare_stats_bootstrap_interval_holds_the_estimate_and_is_the_same_for_a_s
   ASSERT_NEAR(hi, 1.25, 1e-12);
 }
 
+/* x = {1}, y = {1, 2, ..., 9}: a resample's estimate is the median of nine draws from y (the
+ * nine ratios of one x). It is <= j iff at least five draws are <= j, each with chance j/9:
+ *   P(med <= 1) = P(Bin(9, 1/9) >= 5) = 0.00145,  P(med <= 2) = P(Bin(9, 2/9) >= 5) = 0.0304,
+ *   P(med <= 3) = 0.1448, and P(med >= 8) = 0.0304, P(med >= 9) = 0.00145 by symmetry.
+ * So the 2.5% point is 2 and the 97.5% point 8: the 95% interval is [2, 8]; a 90% one would
+ * be [3, 7] (the 5% point: 0.0304 < 0.05 <= 0.1448). 20000 rounds put the 2.5% point 4.5
+ * standard errors away from 0.0304. */
+TEST(compare_stats_bootstrap_interval_is_the_2_5_and_97_5_percentiles_of_the_resamples)
+{
+  double x[] = { 1 }, y[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, lo, hi;
+  ASSERT_EQ(ab_hl_ratio_ci(x, 1, y, 9, 0.95, 20000, 1, &lo, &hi), 0);
+  ASSERT_NEAR(lo, 2, 1e-12);
+  ASSERT_NEAR(hi, 8, 1e-12);
+  ASSERT_EQ(ab_hl_ratio_ci(x, 1, y, 9, 0.90, 20000, 1, &lo, &hi), 0);
+  ASSERT_NEAR(lo, 3, 1e-12);
+  ASSERT_NEAR(hi, 7, 1e-12);
+  /* the other way round: the reciprocals */
+  ASSERT_EQ(ab_hl_ratio_ci(y, 9, x, 1, 0.95, 20000, 1, &lo, &hi), 0);
+  ASSERT_NEAR(lo, 1 / 8.0, 1e-12);
+  ASSERT_NEAR(hi, 1 / 2.0, 1e-12);
+}
+
 TEST(compare_stats_bootstrap_interval_narrows_with_more_samples_and_holds_1_without_a_shift)
 {
   uint64_t s = 9;
