@@ -42,12 +42,14 @@ static double ab__p(const ab_cmp_metric_t *m) { return m->verdict == AB_CMP_IMPR
 
 static void ab__summary(const ab_cmp_t *c, char *buf, size_t len)
 {
+  int nb = 0, nn = 0; /* the most repeats a metric has on each side */
+  for (int i = 0; i < c->nm; i++)
+    nb = c->m[i].nb > nb ? c->m[i].nb : nb, nn = c->m[i].nn > nn ? c->m[i].nn : nn;
   snprintf(buf, len, "%s: %d regression%s, %d improvement%s, %d inconclusive, %d no change, %d not gated; %d metrics "
-           "gated at alpha %g after Holm, threshold %g%%, from %d+%d run directories",
+           "gated at alpha %g after Holm, threshold %g%%; %d repeats of BASE, %d of NEW",
            ab_cmp_verdict_names[c->verdict], c->count[AB_CMP_REGRESSION], c->count[AB_CMP_REGRESSION] == 1 ? "" : "s",
            c->count[AB_CMP_IMPROVEMENT], c->count[AB_CMP_IMPROVEMENT] == 1 ? "" : "s", c->count[AB_CMP_INCONCLUSIVE],
-           c->count[AB_CMP_NO_CHANGE], c->count[AB_CMP_NOT_GATED], c->ngated, c->alpha, c->threshold * 100,
-           c->nbase_dirs, c->nnew_dirs);
+           c->count[AB_CMP_NO_CHANGE], c->count[AB_CMP_NOT_GATED], c->ngated, c->alpha, c->threshold * 100, nb, nn);
 }
 
 void ab_compare_print(const ab_cmp_t *c, FILE *f, int quiet)
@@ -215,6 +217,8 @@ static void ab__md(FILE *f, const char *s)
     fputs(*s == '|' ? "\\|" : *s == '\n' ? " " : (char[2]){ *s, 0 }, f);
 }
 
+#define AB__MD_ROWS 40 /* a comment stays readable; compare.json has every row */
+
 static void ab__markdown(const ab_cmp_t *c, FILE *f)
 {
   char s[512], b[32], n[32], r[64];
@@ -228,6 +232,12 @@ static void ab__markdown(const ab_cmp_t *c, FILE *f)
       const ab_cmp_metric_t *m = &c->m[i];
       if (m->verdict != ab__order[o])
         continue;
+      if (shown == AB__MD_ROWS) {
+        fprintf(f, "| | ... and %d more | | | | | |\n", c->count[AB_CMP_REGRESSION] + c->count[AB_CMP_IMPROVEMENT] +
+                c->count[AB_CMP_INCONCLUSIVE] - shown);
+        o = 3;
+        break;
+      }
       if (!shown++)
         fputs("| verdict | metric | base | new | ratio [95% CI] | p | why |\n|---|---|---:|---:|---|---:|---|\n", f);
       fprintf(f, "| %s | `%s` | %s | %s | %s | %.2g | ", mark[m->verdict], m->id, ab__val(b, sizeof b, m, m->base_med),
