@@ -320,7 +320,8 @@ static void ab__push_dir(char ***v, int *n, const char *d)
     *v = more, more[(*n)++] = strdup(d);
 }
 
-/* A side: DIR itself when it holds results, and each subdirectory that does. */
+/* A side: DIR itself when it holds results, and each subdirectory that does (one level; not
+ * the report's folder, nor a link). */
 static int ab__load_side(ab__load_t *L, int side, const char *dir, char *err, size_t len)
 {
   ab_cmp_t *c = L->c;
@@ -339,7 +340,8 @@ static int ab__load_side(ab__load_t *L, int side, const char *dir, char *err, si
   for (int i = 0; names && i < n; i++) {
     char sub[PATH_MAX];
     snprintf(sub, sizeof sub, "%s/%s", dir, names[i]);
-    if (!strcmp(names[i], "report") || !ab__is_dir(sub))
+    struct stat st; /* not a link: results/latest beside the run it names would count twice */
+    if (!strcmp(names[i], "report") || lstat(sub, &st) || !S_ISDIR(st.st_mode))
       continue;
     if ((rc = ab__load_run(L, side, sub, err, len)) < 0)
       break;
