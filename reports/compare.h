@@ -6,7 +6,8 @@
  * It reads results only, never the engine.
  *
  *   compare_stats.c  the statistics: U test, Holm, Hodges-Lehmann, bootstrap
- *   compare.c        the command: the two sides, their metrics, the verdicts
+ *   compare_load.c   the two sides: their run directories, repeats and metrics
+ *   compare.c        the command and the verdicts
  *   compare_out.c    what it writes: the table, compare.json, JUnit XML, Markdown
  */
 #ifndef AB_COMPARE_H
@@ -65,6 +66,8 @@ typedef struct ab_cmp_metric {
   const char *unit;      /* "ns" or "%" */
   double *base, *new_;   /* the samples, one per repeat */
   int nb, nn;
+  double q;              /* a tail percentile's quantile (0.999), else 0 */
+  double min_count;      /* the fewest samples behind one repeat's figure (a tail's gate) */
   double base_med, new_med;
   double ratio, lo, hi;  /* Hodges-Lehmann NEW/BASE and its 95% interval; NaN: none */
   double p_raw, p, p_better_raw, p_better; /* one-sided U tests, raw and after Holm */
@@ -83,10 +86,14 @@ typedef struct ab_cmp {
   int ngated;
   int count[5];          /* metrics per verdict */
   int verdict, exit_code;
+  const char *json_path, *junit_path, *md_path;
   char notes[16][256];   /* what the reader must know: planted faults, what was left out */
   int nnotes;
 } ab_cmp_t;
 
+/* compare_load.c: both sides' samples into c (globs: comma-separated fnmatch patterns of the
+ * ids to keep, or NULL); 0, or AB_EXIT_USAGE with err naming the bad input. */
+int ab_compare_load(ab_cmp_t *c, const char *base, const char *new_, const char *globs, char *err, size_t len);
 /* `archbench compare ...` (argv[0] is "compare"): the exit code (0, 1 a regression, 2 bad input). */
 int ab_compare_main(int argc, char **argv);
 /* Judge every metric of c (samples filled in): Holm, ratios, verdicts, counts. 0, or
