@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,9 +45,11 @@ __attribute__((format(printf, 3, 4))) static void appendf(char *buf, size_t len,
 
 /* ---- temp dirs and files, sessions: cleaned at exit, whatever happened ------------------------ */
 
-static void rm_flat(const char *path)
+/* path and, when it is a directory (not a link to one), everything below it */
+static void rm_tree(const char *path)
 {
-  DIR *d = opendir(path);
+  struct stat st;
+  DIR *d = lstat(path, &st) == 0 && S_ISDIR(st.st_mode) ? opendir(path) : NULL;
   if (!d) {
     unlink(path);
     return;
@@ -57,7 +60,7 @@ static void rm_flat(const char *path)
       continue;
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-    unlink(p);
+    rm_tree(p);
   }
   closedir(d);
   rmdir(path);
@@ -69,7 +72,7 @@ void cleanup_now(void)
     kill(-sessions[i], SIGKILL);
   nsessions = 0;
   for (int i = 0; i < ntemps; i++)
-    rm_flat(temps[i]);
+    rm_tree(temps[i]);
   ntemps = 0;
 }
 
