@@ -166,7 +166,7 @@ static int ab__result(ab__load_t *L, int side, const char *path, const char *fil
   json_t *params = json_object_get(r->doc, "params"), *seen = json_object_get(L->params[side], key);
   if (!seen)
     json_object_set(L->params[side], key, params ? params : json_null());
-  else if (!json_equal(seen, params))
+  else if (!json_equal(seen, params ? params : json_null()))
     ab__note(L->c, "%s: the repeats of %s differ in their params", ab__side_name[side], key);
   static const char *const stat[] = { "p50", "p99", "p999" };
   static const double q[] = { 0, 0, 0.999 };
@@ -286,10 +286,22 @@ static int ab__is_dir(const char *p)
   return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int ab__skip_json(const char *f)
+/* Not a result: not *.json, or compare's and calibration's own outputs (by name, or by a
+ * schema of theirs wherever --json put them). */
+static int ab__skip_json(const char *dir, const char *f)
 {
   size_t l = strlen(f);
-  return l < 6 || strcmp(f + l - 5, ".json") || !strcmp(f, "compare.json") || !strcmp(f, "calibration.json");
+  if (l < 6 || strcmp(f + l - 5, ".json") || !strcmp(f, "compare.json") || !strcmp(f, "calibration.json"))
+    return 1;
+  char path[PATH_MAX], head[512];
+  snprintf(path, sizeof path, "%s/%s", dir, f);
+  FILE *fp = fopen(path, "r");
+  size_t n = fp ? fread(head, 1, sizeof head - 1, fp) : 0;
+  if (fp)
+    fclose(fp);
+  head[n] = 0;
+  return strstr(head, "\"schema\": \"archbench-compare/") || strstr(head, "\"schema\":\"archbench-compare/") ||
+         strstr(head, "\"schema\": \"archbench-calibration/") || strstr(head, "\"schema\":\"archbench-calibration/");
 }
 
 /* Load one run directory: 1 when it held a result or micro.json, 0 when none, or -exit. */
@@ -301,7 +313,7 @@ static int ab__load_run(ab__load_t *L, int side, const char *dir, char *err, siz
     return -ab__err(err, len, "compare: %s: %s", dir, strerror(errno));
   for (int i = 0; i < n && !rc; i++) {
     char path[PATH_MAX];
-    if (ab__skip_json(names[i]))
+    if (ab__skip_json(dir, names[i]))
       continue;
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     if (ab__is_dir(path))

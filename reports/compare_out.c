@@ -247,6 +247,22 @@ static void ab__markdown(const ab_cmp_t *c, FILE *f)
     }
   if (!shown)
     fprintf(f, "Every metric tested lies within ±%g%% of its base.\n", c->threshold * 100);
+  /* what cannot gate but moved: a tail on too few samples is still worth a look */
+  int moved = 0;
+  for (int i = 0; i < c->nm; i++) {
+    const ab_cmp_metric_t *m = &c->m[i];
+    if (m->verdict != AB_CMP_NOT_GATED || (!(m->ratio > 1 + c->threshold) && !(m->ratio < 1 - c->threshold)))
+      continue;
+    if (moved++ == AB__MD_ROWS) {
+      fputs("- ... (the rest in `compare.json`)\n", f);
+      break;
+    }
+    fprintf(f, "%s- `%s`: %s → %s, ratio %s (not gated: ", moved == 1 ? "\nReported, not gated, and moved beyond the "
+            "threshold:\n\n" : "", m->id, ab__val(b, sizeof b, m, m->base_med), ab__val(n, sizeof n, m, m->new_med),
+            ab__ratio(r, sizeof r, m));
+    ab__md(f, m->why);
+    fputs(")\n", f);
+  }
   for (int i = 0; i < c->nnotes; i++) {
     fputs(i ? "- " : "\n**Notes**\n\n- ", f);
     ab__md(f, c->notes[i]);

@@ -263,9 +263,14 @@ TEST_T(compare_tail_gates_only_with_10000_samples_in_every_repeat, 30)
   for (int i = 0; i < 3; i++) {
     cx_pair_t pr;
     cx_sides(&pr, 10, 10, &(cx_side_t){ .p999 = 0.5, .count = rows[i].count, .count_last = rows[i].last });
-    free(cx_compare(&pr, NULL, rows[i].code));
+    char md[PATH_MAX + 16];
+    snprintf(md, sizeof md, "%s/../pr.md", pr.base);
+    free(cx_compare(&pr, L("--markdown", md), rows[i].code));
     json_t *d = cx_json(&pr);
     json_t *m = cx_metric(d, ID_P999);
+    char *text = slurp(md);
+    ASSERT_CONTAINS(text, ID_P999); /* a tail that moved by half is in the comment, gated or not */
+    free(text);
     if (strcmp(jstr(m, "verdict"), rows[i].verdict))
       AB_FAIL("%ld samples a repeat (last %ld): %s is \"%s\", expected \"%s\"", rows[i].count, rows[i].last, ID_P999,
               jstr(m, "verdict"), rows[i].verdict);
@@ -440,6 +445,12 @@ TEST_T(compare_writes_compare_json_into_new_or_where_asked, 30)
   d = cx_json(&pr);
   ASSERT_EQ(json_array_size(json_object_get(d, "metrics")), 5);
   json_decref(d);
+  /* nor is an output put inside a side, under any name, read as a result the next time */
+  snprintf(other, sizeof other, "%s/cmp.json", pr.base);
+  free(cx_compare(&pr, L("--json", other, "--quiet"), 0));
+  char *out = cx_compare(&pr, NULL, 0);
+  ASSERT(!strstr(out, "differ in their params")); /* and repeats with the same params are not said to differ */
+  free(out);
   /* a file it cannot write: not a verdict, not bad input */
   proc_t p;
   run_ab(&p, L("compare", pr.base, pr.new_, "--junit", "/nonexistent/dir/junit.xml"), CX_TIMEOUT_S);
