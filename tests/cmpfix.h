@@ -6,6 +6,7 @@
  * (Google Benchmark's JSON). Their figures lie around fixed middles with +-3% noise, and a
  * shift is planted in NEW where a test wants one. The five metrics of a side:
  *   robot.threads:inner.step_ns.p50, .p99, .p999, robot.threads:cpu_pct, micro:pipe/procs/rtt/8
+ * Then running the binary on two sides and reading its compare.json, each field checked.
  */
 #ifndef AB_TEST_CMPFIX_H
 #define AB_TEST_CMPFIX_H
@@ -17,6 +18,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "jresult.h"
 #include "proc.h"
 #include "result.h"
 #include "test.h"
@@ -106,22 +108,30 @@ static inline void cx_result(const char *path, const char *arch, json_t *metric,
   cx_dump(d, path);
 }
 
-/* micro.json with CX_BENCH at ns per op (p50_ns, or real_time in us), and an aggregate row whose
- * figure is far off: only iterations are samples. */
-static inline void cx_micro(const char *dir, double ns, int real_us)
+/* micro.json with CX_BENCH repeated k times (--benchmark_repetitions), at ns[i] per op (p50_ns,
+ * or real_time in us), and an aggregate row whose figure is far off: only iterations are
+ * samples. */
+static inline void cx_micro_reps(const char *dir, const double *ns, int k, int real_us)
 {
   char path[PATH_MAX + 16];
-  json_t *it = json_pack("{s:s, s:s, s:I, s:f, s:f, s:s}", "name", CX_BENCH, "run_type", "iteration", "iterations",
-                         (json_int_t)100000, "real_time", real_us ? ns / 1000 : ns * 1.3, "cpu_time", ns,
-                         "time_unit", real_us ? "us" : "ns");
-  if (!real_us)
-    json_object_set_new(it, "p50_ns", json_real(ns));
-  json_t *agg = json_pack("{s:s, s:s, s:s, s:f, s:f, s:s}", "name", CX_BENCH "_mean", "run_type", "aggregate",
-                          "aggregate_name", "mean", "real_time", ns * 50, "cpu_time", ns * 50, "time_unit", "ns");
+  json_t *rows = json_array();
+  for (int i = 0; i < k; i++) {
+    json_t *it = json_pack("{s:s, s:s, s:i, s:i, s:I, s:f, s:f, s:s}", "name", CX_BENCH, "run_type", "iteration",
+                           "repetitions", k, "repetition_index", i, "iterations", (json_int_t)100000, "real_time",
+                           real_us ? ns[i] / 1000 : ns[i] * 1.3, "cpu_time", ns[i], "time_unit", real_us ? "us" : "ns");
+    if (!real_us)
+      json_object_set_new(it, "p50_ns", json_real(ns[i]));
+    json_array_append_new(rows, it);
+  }
+  json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:f, s:f, s:s}", "name", CX_BENCH "_mean", "run_type",
+                                        "aggregate", "aggregate_name", "mean", "real_time", ns[0] * 50, "cpu_time",
+                                        ns[0] * 50, "time_unit", "ns"));
   snprintf(path, sizeof path, "%s/micro.json", dir);
-  cx_dump(json_pack("{s:{s:s, s:i}, s:[o, o]}", "context", "date", "2024-01-01T00:00:00+00:00", "num_cpus", 2,
-                    "benchmarks", it, agg), path);
+  cx_dump(json_pack("{s:{s:s, s:i}, s:o}", "context", "date", "2024-01-01T00:00:00+00:00", "num_cpus", 2,
+                    "benchmarks", rows), path);
 }
+
+static inline void cx_micro(const char *dir, double ns, int real_us) { cx_micro_reps(dir, &ns, 1, real_us); }
 
 /* dir filled with side s's repeats. */
 static inline void cx_write_side(const char *dir, const cx_side_t *s)
@@ -151,20 +161,103 @@ typedef struct cx_pair {
   char base[PATH_MAX], new_[PATH_MAX];
 } cx_pair_t;
 
-/* Two fresh sides in a temporary directory: BASE (seed 1) and NEW (seed 2) with nb and nn
- * repeats; nw's shifts and count_last apply to NEW, its count and layout to both. */
-static inline void cx_sides(cx_pair_t *pr, int nb, int nn, const cx_side_t *nw)
+/* Two fresh sides in a temporary directory, <tmp>/base and <tmp>/new, written as b and n say. */
+static inline void cx_sides_of(cx_pair_t *pr, const cx_side_t *b, const cx_side_t *n)
 {
   const char *top = temp_path(1);
   snprintf(pr->base, sizeof pr->base, "%s/base", top);
   snprintf(pr->new_, sizeof pr->new_, "%s/new", top);
   if (mkdir(pr->base, 0755) || mkdir(pr->new_, 0755))
     AB_FAIL("mkdir in %s: %s", top, strerror(errno));
-  cx_side_t b = { .n = nb, .seed = 1, .count = nw->count, .flat = nw->flat };
+  cx_write_side(pr->base, b);
+  cx_write_side(pr->new_, n);
+}
+
+/* BASE (seed 1) and NEW (seed 2) with nb and nn repeats; nw's shifts and count_last apply to
+ * NEW, its count and layout to both. */
+static inline void cx_sides(cx_pair_t *pr, int nb, int nn, const cx_side_t *nw)
+{
   cx_side_t n = *nw;
   n.n = nn, n.seed = 2;
-  cx_write_side(pr->base, &b);
-  cx_write_side(pr->new_, &n);
+  cx_sides_of(pr, &(cx_side_t){ .n = nb, .seed = 1, .count = nw->count, .flat = nw->flat }, &n);
+}
+
+/* ---- running it and reading what it wrote ---------------------------------------------- */
+
+/* `archbench compare BASE NEW extra...`, expecting exit code; its stdout (malloc'd). */
+static inline char *cx_compare(const cx_pair_t *pr, const char *const *extra, int code)
+{
+  const char *args[24] = { "compare", pr->base, pr->new_ };
+  int n = 3;
+  for (int i = 0; extra && extra[i]; i++) {
+    ASSERT(n < 23);
+    args[n++] = extra[i];
+  }
+  args[n] = NULL;
+  proc_t p;
+  run_ab(&p, args, CX_TIMEOUT_S);
+  if (p.code != code)
+    AB_FAIL("`%s` exited %d, expected %d; stdout: %.3000s stderr: %.1000s", p.cmd, p.code, code, p.out, p.err);
+  char *out = strdup(p.out);
+  proc_free(&p);
+  return out;
+}
+
+static inline json_t *cx_load(const char *path)
+{
+  json_error_t je;
+  json_t *d = json_load_file(path, 0, &je);
+  if (!d)
+    AB_FAIL("%s: %s", path, je.text);
+  ASSERT_STR(jstr(d, "schema"), "archbench-compare/1");
+  return d;
+}
+
+/* NEW/compare.json */
+static inline json_t *cx_json(const cx_pair_t *pr)
+{
+  char path[PATH_MAX + 16];
+  snprintf(path, sizeof path, "%s/compare.json", pr->new_);
+  return cx_load(path);
+}
+
+/* The metric id of compare.json, every field there; fails listing the ids. */
+static inline json_t *cx_metric(json_t *doc, const char *id)
+{
+  json_t *ms = json_object_get(doc, "metrics"), *m;
+  size_t i;
+  char ids[1024] = "";
+  json_array_foreach(ms, i, m) {
+    if (!strcmp(jstr(m, "id"), id)) {
+      jnum(m, "n_base"), jnum(m, "n_new"), jstr(m, "verdict"), jstr(m, "why");
+      if (!json_is_array(json_object_get(m, "ci")) || json_array_size(json_object_get(m, "ci")) != 2)
+        AB_FAIL("%s: \"ci\" is not [lo, hi]", id);
+      if (!json_is_boolean(json_object_get(m, "gated")))
+        AB_FAIL("%s: \"gated\" is not true or false", id);
+      return m;
+    }
+    snprintf(ids + strlen(ids), sizeof ids - strlen(ids), " %s", jstr(m, "id"));
+  }
+  AB_FAIL("compare.json has no metric %s; it has:%s", id, ids);
+  return NULL;
+}
+
+static inline const char *cx_verdict(json_t *doc, const char *id) { return jstr(cx_metric(doc, id), "verdict"); }
+
+static inline double cx_ci(json_t *doc, const char *id, int k)
+{
+  return json_number_value(json_array_get(json_object_get(cx_metric(doc, id), "ci"), k));
+}
+
+/* The count of verdict v in "counts", and of metrics so judged in "metrics": they agree. */
+static inline int cx_count(json_t *doc, const char *v)
+{
+  json_t *ms = json_object_get(doc, "metrics"), *m;
+  size_t i;
+  int n = 0;
+  json_array_foreach(ms, i, m) n += !strcmp(jstr(m, "verdict"), v);
+  ASSERT_EQ(jnum(jobj(doc, "counts"), v), n);
+  return n;
 }
 
 #endif
