@@ -1,8 +1,8 @@
 /* Tests of `archbench compare BASE NEW` through the binary, as CI runs it, on the hand-made
- * sides of tests/cmpfix.h: the verdicts and their exit codes (0, or 1 on a regression), how
- * many repeats it needs, where the samples come from, and what it writes (compare.json, the
- * JUnit XML, the Markdown). Bad input is tests/test_compare_input.c's. Never a latency of this
- * machine.
+ * sides of tests/cmpfix.h: the verdicts and their exit codes (0, or 1 on a regression), where
+ * the samples come from, and what it writes (compare.json, the JUnit XML, the Markdown). Bad
+ * input is tests/test_compare_input.c's, the finer rules tests/test_compare_rules.c's and
+ * test_compare_io.c's. Never a latency of this machine.
  */
 #include <math.h>
 #include <unistd.h>
@@ -261,39 +261,7 @@ TEST_T(compare_metrics_glob_leaves_out_a_scenario_run_on_one_side, 30)
   cleanup_now();
 }
 
-/* ---- repeats: how many, and where they come from ---------------------------------------- */
-
-/* 2 against 2 over 4 gated metrics: Holm's first step needs p < 0.01/4 = 0.0025, and the U
- * test's best p is 1/C(2k, k): 1/252 at k = 5 is not below, 1/924 at 6 is. One metric at
- * 0.01: 1/70 at 4 is not, 1/252 at 5 is. One at 0.05: 1/20 at 3 equals it, so 4. */
-TEST_T(compare_too_few_repeats_exits_2_naming_how_many_are_needed, 30)
-{
-  static const struct {
-    int n;
-    const char *alpha, *metrics, *needed;
-  } rows[] = { { 2, "0.01", NULL, "6" }, { 4, "0.01", ID_P50, "5" }, { 3, "0.05", ID_P50, "4" } };
-  for (int i = 0; i < 3; i++) {
-    cx_pair_t pr;
-    cx_sides(&pr, rows[i].n, rows[i].n, &(cx_side_t){ 0 });
-    proc_t p;
-    run_ab(&p, rows[i].metrics ? L("compare", pr.base, pr.new_, "--alpha", rows[i].alpha, "--metrics", rows[i].metrics)
-                               : L("compare", pr.base, pr.new_, "--alpha", rows[i].alpha), CX_TIMEOUT_S);
-    if (p.code != 2)
-      AB_FAIL("`%s` exited %d, expected 2: %s", p.cmd, p.code, p.err);
-    char want[64];
-    snprintf(want, sizeof want, "with %s or more on each side", rows[i].needed);
-    ASSERT_CONTAINS(p.err, "too few repeats");
-    ASSERT_CONTAINS(p.err, want);
-    ASSERT_STR(p.out, "");
-    proc_free(&p);
-    /* one more repeat a side is enough */
-    int k = atoi(rows[i].needed);
-    cx_sides(&pr, k, k, &(cx_side_t){ 0 });
-    free(cx_compare(&pr, rows[i].metrics ? L("--alpha", rows[i].alpha, "--metrics", rows[i].metrics)
-                                         : L("--alpha", rows[i].alpha), 0));
-    cleanup_now();
-  }
-}
+/* ---- repeats: where they come from (how many: tests/test_compare_rules.c) --------------- */
 
 /* Repeat files (robot.threads.r1.json ...) in one run directory and one file in each of
  * several run directories are the same samples under the same ids; micro.json's real_time in
