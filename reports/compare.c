@@ -50,20 +50,8 @@ static void ab__measure(ab_cmp_metric_t *m)
 {
   m->base_med = ab_cmp_median(m->base, m->nb);
   m->new_med = ab_cmp_median(m->new_, m->nn);
-  m->p_raw = ab_mwu_greater(m->base, m->nb, m->new_, m->nn, &m->exact);
-  m->p_better_raw = ab_mwu_greater(m->new_, m->nn, m->base, m->nb, NULL);
+  m->exact = ab_mwu_p(m->base, m->nb, m->new_, m->nn, &m->p_raw, &m->p_better_raw) == 1;
   m->gated = 1;
-  if (ab__all_equal(m)) {
-    m->ratio = m->lo = m->hi = 1;
-    return;
-  }
-  m->ratio = ab_hl_ratio(m->base, m->nb, m->new_, m->nn);
-  if (isnan(m->ratio) ||
-      ab_hl_ratio_ci(m->base, m->nb, m->new_, m->nn, 0.95, AB__BOOT_ROUNDS, ab__fnv(m->id), &m->lo, &m->hi)) {
-    m->gated = 0;
-    snprintf(m->why, sizeof m->why, "no ratio: a value is 0 or less");
-    return;
-  }
   if (m->q > 0) { /* a tail rests on its last few samples: gate only with 10/(1-q) per repeat */
     double need = ceil(10 / (1 - m->q) - 1e-6);
     if (m->min_count < need) {
@@ -71,6 +59,27 @@ static void ab__measure(ab_cmp_metric_t *m)
       snprintf(m->why, sizeof m->why, "a tail: a repeat holds %.0f samples, %.0f needed to gate on it", m->min_count, need);
     }
   }
+  if (ab__all_equal(m)) {
+    m->ratio = m->lo = m->hi = 1;
+    return;
+  }
+  uint64_t seed = ab__fnv(m->id);
+  m->ratio = ab_hl_ratio(m->base, m->nb, m->new_, m->nn);
+  if (!isnan(m->ratio)) {
+    ab_hl_ratio_ci(m->base, m->nb, m->new_, m->nn, 0.95, AB__BOOT_ROUNDS, seed, &m->lo, &m->hi);
+    return;
+  }
+  /* a value of 0 or less (a CPU of 0 in a run too short to have one): the shift NEW - BASE,
+   * as a ratio to BASE's median; with no BASE to divide by, no ratio and no gate */
+  double sh = ab_hl_shift(m->base, m->nb, m->new_, m->nn), lo, hi;
+  if (m->base_med > 0 && !ab_hl_shift_ci(m->base, m->nb, m->new_, m->nn, 0.95, AB__BOOT_ROUNDS, seed, &lo, &hi)) {
+    m->ratio = 1 + sh / m->base_med, m->lo = 1 + lo / m->base_med, m->hi = 1 + hi / m->base_med;
+    m->shift = 1;
+    return;
+  }
+  m->gated = 0;
+  snprintf(m->why, sizeof m->why, "no ratio: BASE's median is %g; the U test's p %.2g (worse), %.2g (better)",
+           m->base_med, m->p_raw, m->p_better_raw);
 }
 
 static void ab__verdict(ab_cmp_metric_t *m, double t, double alpha)
@@ -79,6 +88,7 @@ static void ab__verdict(ab_cmp_metric_t *m, double t, double alpha)
     m->verdict = AB_CMP_NOT_GATED;
     return;
   }
+
   double up = 1 + t, down = 1 - t;
   if (m->p < alpha && m->lo > up) {
     m->verdict = AB_CMP_REGRESSION;
@@ -111,18 +121,38 @@ int ab_compare_judge(ab_cmp_t *c, char *err, size_t len)
     ab__measure(&c->m[i]);
     M += c->m[i].gated;
   }
-  c->ngated = M;
   /* Holm's first step asks p < alpha / M: a metric whose smallest possible p misses it can
-   * never fail the gate, and a gate that cannot fail is no gate */
+   * never fail the gate. One that some repeats lack is left out of the gate, saying so (and
+   * M shrinks); when one that every repeat has cannot reach it, the gate cannot fail: too few
+   * repeats, bad input. */
+  int maxb = 0, maxn = 0, sparse = 0;
+  for (int i = 0; i < c->nm; i++)
+    maxb = c->m[i].nb > maxb ? c->m[i].nb : maxb, maxn = c->m[i].nn > maxn ? c->m[i].nn : maxn;
+  for (int again = 1; again;) {
+    again = 0;
+    for (int i = 0; i < c->nm; i++) {
+      ab_cmp_metric_t *m = &c->m[i];
+      if (!m->gated || ab_mwu_min_p(m->nb, m->nn) * M < c->alpha || (m->nb == maxb && m->nn == maxn))
+        continue;
+      m->gated = 0, M--, again = 1, sparse++;
+      snprintf(m->why, sizeof m->why, "in %d of %d repeats of BASE and %d of %d of NEW: too few to gate on", m->nb, maxb,
+               m->nn, maxn);
+    }
+  }
+  if (sparse)
+    ab_compare_note(c, "%d metric%s missing from some repeats, too few to gate on", sparse, sparse > 1 ? "s are" : " is");
+  c->ngated = M;
   for (int i = 0; i < c->nm; i++) {
     ab_cmp_metric_t *m = &c->m[i];
     if (m->gated && ab_mwu_min_p(m->nb, m->nn) * M >= c->alpha) {
       int k = ab_mwu_repeats_for(c->alpha / M);
+      char need[64];
+      snprintf(need, sizeof need, k ? "%d or more" : "more than 200", k);
       free(p), free(adj);
       return ab__err(err, len, "compare: too few repeats to test at alpha %g: %s has %d in BASE and %d in NEW; across "
-                     "%d metrics a regression needs p < %.2g, which the U test reaches with %d or more on each side "
+                     "%d metrics a regression needs p < %.2g, which the U test reaches with %s on each side "
                      "(run more repeats, or choose fewer metrics with --metrics)", c->alpha, m->id, m->nb, m->nn, M,
-                     c->alpha / M, k);
+                     c->alpha / M, need);
     }
   }
   for (int pass = 0; pass < 2; pass++) { /* Holm over the gated metrics: worse, then better */
@@ -135,8 +165,13 @@ int ab_compare_judge(ab_cmp_t *c, char *err, size_t len)
   free(p), free(adj);
   memset(c->count, 0, sizeof c->count);
   for (int i = 0; i < c->nm; i++) {
-    ab__verdict(&c->m[i], c->threshold, c->alpha);
-    c->count[c->m[i].verdict]++;
+    ab_cmp_metric_t *m = &c->m[i];
+    ab__verdict(m, c->threshold, c->alpha);
+    if (m->shift && m->gated) { /* say how its ratio was had */
+      size_t l = strlen(m->why);
+      snprintf(m->why + l, sizeof m->why - l, " (a value is 0 or less: the ratio is 1 + the shift over BASE's median)");
+    }
+    c->count[m->verdict]++;
   }
   c->verdict = c->count[AB_CMP_REGRESSION]     ? AB_CMP_REGRESSION
                : c->count[AB_CMP_IMPROVEMENT]  ? AB_CMP_IMPROVEMENT
@@ -157,6 +192,19 @@ void ab_compare_free(ab_cmp_t *c)
     free(c->new_dirs[i]);
   free(c->base_dirs), free(c->new_dirs);
   memset(c, 0, sizeof *c);
+}
+
+/* path holds a result or Google Benchmark's JSON (what compare reads): not to be overwritten */
+static int ab__is_input(const char *path)
+{
+  char head[1024];
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return 0;
+  size_t n = fread(head, 1, sizeof head - 1, f);
+  fclose(f);
+  head[n] = 0;
+  return strstr(head, "archbench-result/") || (strstr(head, "\"context\"") && strstr(head, "\"benchmarks\""));
 }
 
 static const char ab__usage[] =
@@ -232,6 +280,20 @@ int ab_compare_main(int argc, char **argv)
     fprintf(stderr, "archbench: compare: missing %s\n%s", npos ? "NEW_DIR" : "BASE_DIR and NEW_DIR", ab__usage);
     return AB_EXIT_USAGE;
   }
+  const char *outs[3] = { c.json_path, c.junit_path, c.md_path };
+  static const char *const oname[3] = { "--json", "--junit", "--markdown" };
+  for (int a = 0; a < 3; a++) /* an output never takes the place of another, nor of an input */
+    for (int b = 0; outs[a] && b < 3; b++) {
+      if (b > a && outs[b] && !strcmp(outs[a], outs[b])) {
+        fprintf(stderr, "archbench: compare: %s and %s both name %s (expected a file for each)\n", oname[a], oname[b], outs[a]);
+        return AB_EXIT_USAGE;
+      }
+      if (b == 0 && ab__is_input(outs[a])) {
+        fprintf(stderr, "archbench: compare: %s %s: that is a result or micro-benchmark file, an input: name a new file\n",
+                oname[a], outs[a]);
+        return AB_EXIT_USAGE;
+      }
+    }
   rc = ab_compare_load(&c, pos[0], pos[1], globs, err, sizeof err);
   if (!rc)
     rc = ab_compare_judge(&c, err, sizeof err);
@@ -245,12 +307,12 @@ int ab_compare_main(int argc, char **argv)
     c.json_path = jdef;
   }
   ab_compare_print(&c, stdout, quiet);
+  /* each output on its own: one that cannot be written spoils neither the others nor the
+   * verdict (a regression still exits 1) */
   int w = ab_compare_json(&c, c.json_path);
-  if (!w && c.junit_path)
-    w = ab_compare_junit(&c, c.junit_path);
-  if (!w && c.md_path)
-    w = ab_compare_markdown(&c, c.md_path);
-  rc = w ? AB_EXIT_RESOURCE : c.exit_code;
+  w |= c.junit_path ? ab_compare_junit(&c, c.junit_path) : 0;
+  w |= c.md_path ? ab_compare_markdown(&c, c.md_path) : 0;
+  rc = w && c.exit_code == AB_EXIT_OK ? AB_EXIT_RESOURCE : c.exit_code;
   ab_compare_free(&c);
   return rc;
 }

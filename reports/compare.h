@@ -22,12 +22,15 @@
 /* The Mann-Whitney U statistic of y against x: the pairs (x_i, y_j) with y_j > x_i, plus half
  * those with y_j == x_i. */
 double ab_mwu_u(const double *x, int n, const double *y, int m);
-/* The one-sided p of "y tends to be larger than x" (scipy.stats.mannwhitneyu(y, x,
- * alternative='greater')). Exact (the U distribution, by the Gaussian binomial's coefficients)
- * when there are no ties and n + m <= AB_MWU_EXACT_MAX; otherwise the normal approximation
- * with the tie correction and a continuity correction of 1/2. *exact says which, when not NULL.
- * NaN when n or m is 0. */
+/* The one-sided p of "y tends to be larger than x", and of "smaller". Exact when n + m <=
+ * AB_MWU_EXACT_MAX: the permutation distribution of U over every arrangement of the pooled
+ * values, ties included (scipy.stats.mannwhitneyu's method='exact' without ties, where the two
+ * agree; with ties scipy's 'exact' ignores them, and this is the exact permutation test).
+ * Beyond, the normal approximation with the tie correction and a continuity correction of 1/2
+ * (scipy's method='asymptotic'). 1 when exact, 0 when approximated, -1 when n or m is 0 (NaNs). */
 #define AB_MWU_EXACT_MAX 60
+int ab_mwu_p(const double *x, int n, const double *y, int m, double *greater, double *less);
+/* The first of them; *exact (when not NULL) says whether it is exact. */
 double ab_mwu_greater(const double *x, int n, const double *y, int m, int *exact);
 /* The smallest one-sided p the test can give with n and m samples: 1 / C(n + m, n). */
 double ab_mwu_min_p(int n, int m);
@@ -43,6 +46,11 @@ double ab_hl_ratio(const double *x, int n, const double *y, int m);
  * replacement `rounds` times from a fixed seed, so a comparison gives the same interval
  * every time. 0, or -1 when a value is <= 0 or a side is empty. */
 int ab_hl_ratio_ci(const double *x, int n, const double *y, int m, double conf, int rounds, uint64_t seed,
+                   double *lo, double *hi);
+/* The Hodges-Lehmann shift y - x (the median of y_j - x_i) and its interval, the same way:
+ * for values that may be 0 or less, where a ratio means nothing. */
+double ab_hl_shift(const double *x, int n, const double *y, int m);
+int ab_hl_shift_ci(const double *x, int n, const double *y, int m, double conf, int rounds, uint64_t seed,
                    double *lo, double *hi);
 /* The median of v[0..n) (a copy is sorted; v is left alone); NaN when n is 0. */
 double ab_cmp_median(const double *v, int n);
@@ -61,7 +69,7 @@ extern const char *const ab_cmp_verdict_names[5];
 #define AB_CMP_MAX_SAMPLES 400 /* repeats per side */
 
 typedef struct ab_cmp_metric {
-  char id[192];          /* "robot.threads:inner.step_ns.p50", "robot.threads:cpu_pct", "micro:pipe/procs/rtt/8" */
+  char id[256];          /* "robot.threads:inner.step_ns.p50", "robot.threads:cpu_pct", "micro:pipe/procs/rtt/8" */
   const char *kind;      /* "scenario" or "micro" */
   const char *unit;      /* "ns" or "%" */
   double *base, *new_;   /* the samples, one per repeat */
@@ -72,6 +80,7 @@ typedef struct ab_cmp_metric {
   double ratio, lo, hi;  /* Hodges-Lehmann NEW/BASE and its 95% interval; NaN: none */
   double p_raw, p, p_better_raw, p_better; /* one-sided U tests, raw and after Holm */
   int exact;             /* the U test's p is exact */
+  int shift;             /* a value was 0 or less: the ratio is 1 + the shift over BASE's median */
   int gated;             /* it can fail the comparison */
   int verdict;           /* enum ab_cmp_verdict */
   char why[256];
@@ -94,6 +103,8 @@ typedef struct ab_cmp {
 /* compare_load.c: both sides' samples into c (globs: comma-separated fnmatch patterns of the
  * ids to keep, or NULL); 0, or AB_EXIT_USAGE with err naming the bad input. */
 int ab_compare_load(ab_cmp_t *c, const char *base, const char *new_, const char *globs, char *err, size_t len);
+/* A note for the reader (each once, up to 16). */
+void ab_compare_note(ab_cmp_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* `archbench compare ...` (argv[0] is "compare"): the exit code (0, 1 a regression, 2 bad input). */
 int ab_compare_main(int argc, char **argv);
 /* Judge every metric of c (samples filled in): Holm, ratios, verdicts, counts. 0, or

@@ -43,8 +43,7 @@ static int ab__err(char *err, size_t len, const char *fmt, ...)
   return AB_EXIT_USAGE;
 }
 
-static void ab__note(ab_cmp_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ab__note(ab_cmp_t *c, const char *fmt, ...)
+void ab_compare_note(ab_cmp_t *c, const char *fmt, ...)
 {
   char buf[256];
   va_list ap;
@@ -97,6 +96,9 @@ static ab_cmp_metric_t *ab__metric(ab__load_t *L, const char *id, const char *ki
 static int ab__add(ab__load_t *L, int side, const char *id, const char *kind, const char *unit, double q, double v,
                    double count, char *err, size_t len)
 {
+  if (strlen(id) >= sizeof L->c->m[0].id)
+    return ab__err(err, len, "compare: %s: the metric %.60s... has a name over %zu characters (expected a result's own "
+                   "names)", ab__side_name[side], id, sizeof L->c->m[0].id - 1);
   if (!isfinite(v))
     return 0;
   ab_cmp_metric_t *m = ab__metric(L, id, kind, unit, q);
@@ -111,8 +113,9 @@ static int ab__add(ab__load_t *L, int side, const char *id, const char *kind, co
   return 0;
 }
 
-/* "robot.threads.r3.json" -> "robot.threads" */
-static void ab__key(const char *file, char *key, size_t len)
+/* "robot.threads.r3.json" -> "robot.threads"; bytes no id may hold (controls, spaces, beyond
+ * ASCII) as '?'. -1 when it does not fit. */
+static int ab__key(const char *file, char *key, size_t len)
 {
   size_t l = strlen(file) - 5; /* without ".json" */
   const char *r = NULL;
@@ -126,7 +129,12 @@ static void ab__key(const char *file, char *key, size_t len)
     if (p == file + l)
       l = (size_t)(r - file);
   }
-  snprintf(key, len, "%.*s", (int)l, file);
+  if (l >= len)
+    return -1;
+  for (size_t i = 0; i < l; i++)
+    key[i] = file[i] > ' ' && file[i] < 0x7f ? file[i] : '?';
+  key[l] = 0;
+  return 0;
 }
 
 static void ab__remember_key(ab__load_t *L, int side, const char *key)
@@ -143,7 +151,7 @@ static void ab__remember_key(ab__load_t *L, int side, const char *key)
 
 static int ab__result(ab__load_t *L, int side, const char *path, const char *file, char *err, size_t len)
 {
-  char why[512], key[128], id[192];
+  char why[512], key[200], id[sizeof L->c->m[0].id + 8];
   ab_result_t *r = ab_result_load(path, why, sizeof why);
   if (!r)
     return ab__err(err, len, "compare: %s", why);
@@ -153,13 +161,17 @@ static int ab__result(ab__load_t *L, int side, const char *path, const char *fil
                  path, r->error ? r->error : "no reason given");
     goto out;
   }
-  ab__key(file, key, sizeof key);
+  if (ab__key(file, key, sizeof key)) {
+    rc = ab__err(err, len, "compare: %s: a file name over %zu characters (expected a result's, such as "
+                 "robot.threads.r2.json)", path, sizeof key - 1);
+    goto out;
+  }
   ab__remember_key(L, side, key);
   if (r->status != AB_ST_OK)
-    ab__note(L->c, "%s: %s ended %s: its figures cover part of the run", ab__side_name[side], key, r->status_name);
+    ab_compare_note(L->c, "%s: %s ended %s: its figures cover part of the run", ab__side_name[side], key, r->status_name);
   if (r->nfaults) {
     json_t *f = json_object_get(r->doc, "faults");
-    ab__note(L->c, "%s: %s had faults injected on purpose (%s): a test's figures, not a measurement",
+    ab_compare_note(L->c, "%s: %s had faults injected on purpose (%s): a test's figures, not a measurement",
              ab__side_name[side], key, json_is_array(f) && json_is_string(json_array_get(f, 0)) ?
              json_string_value(json_array_get(f, 0)) : "--fault");
   }
@@ -167,7 +179,10 @@ static int ab__result(ab__load_t *L, int side, const char *path, const char *fil
   if (!seen)
     json_object_set(L->params[side], key, params ? params : json_null());
   else if (!json_equal(seen, params ? params : json_null()))
-    ab__note(L->c, "%s: the repeats of %s differ in their params", ab__side_name[side], key);
+    ab_compare_note(L->c, "%s: the repeats of %s differ in their params", ab__side_name[side], key);
+  json_t *other = json_object_get(L->params[!side], key); /* the other side's, when read already */
+  if (other && !json_equal(other, params ? params : json_null()))
+    ab_compare_note(L->c, "BASE and NEW ran %s with different params: its figures measure different things", key);
   static const char *const stat[] = { "p50", "p99", "p999" };
   static const double q[] = { 0, 0, 0.999 };
   const char *name;
@@ -206,9 +221,10 @@ static int ab__micro(ab__load_t *L, int side, const char *path, char *err, size_
     return ab__err(err, len, "compare: %s: not a micro-benchmark file (expected Google Benchmark's JSON with "
                    "\"benchmarks\"): %s", path, doc ? "no benchmarks" : je.text);
   }
+  ab__remember_key(L, side, "micro"); /* the micro-benchmarks must be on both sides, as a scenario */
   json_t *plant = json_object_get(json_object_get(doc, "context"), "ab_plant");
   if (json_is_string(plant) && *json_string_value(plant))
-    ab__note(L->c, "%s: micro-benchmarks with work planted on purpose (%s): a test's figures, not a measurement",
+    ab_compare_note(L->c, "%s: micro-benchmarks with work planted on purpose (%s): a test's figures, not a measurement",
              ab__side_name[side], json_string_value(plant));
   size_t n = json_array_size(b), i, j;
   char *done = calloc(n ? n : 1, 1);
@@ -235,7 +251,7 @@ static int ab__micro(ab__load_t *L, int side, const char *path, char *err, size_
         rep[k++] = v;
     }
     if (k) {
-      char id[192];
+      char id[sizeof L->c->m[0].id + 8];
       snprintf(id, sizeof id, "micro:%s", name);
       rc = ab__add(L, side, id, "micro", "ns", 0, ab_cmp_median(rep, k), INFINITY, err, len);
     }
@@ -389,12 +405,12 @@ static int ab__match(ab__load_t *L, char *err, size_t len)
       for (int j = 0; j < c->nm && !wanted; j++)
         wanted = !strncmp(c->m[j].id, k, strlen(k)) && c->m[j].id[strlen(k)] == ':';
       if (wanted && !ab__has_key(L, !s, k))
-        return ab__err(err, len, "compare: mismatched scenarios: %s is in %s (%s) but not in %s (%s): compare runs "
-                       "of the same set, or choose with --metrics", k, ab__side_name[s], s ? c->new_dirs[0] : c->base_dirs[0],
+        return ab__err(err, len, "compare: mismatched scenarios: %s%s is in %s (%s) but not in %s (%s): compare runs "
+                       "of the same set, or choose with --metrics", k, strcmp(k, "micro") ? "" : " (micro.json)", ab__side_name[s], s ? c->new_dirs[0] : c->base_dirs[0],
                        ab__side_name[!s], s ? c->base_dirs[0] : c->new_dirs[0]);
     }
   int w = 0, left[2] = { 0, 0 };
-  char first[2][192] = { "", "" };
+  char first[2][sizeof c->m[0].id] = { "", "" };
   for (int j = 0; j < c->nm; j++) {
     ab_cmp_metric_t *m = &c->m[j];
     if (m->nb && m->nn) {
@@ -409,7 +425,7 @@ static int ab__match(ab__load_t *L, char *err, size_t len)
   c->nm = w;
   for (int s = 0; s < 2; s++)
     if (left[s])
-      ab__note(c, "%d metric%s only in %s, not compared (%s%s)", left[s], left[s] > 1 ? "s" : "", ab__side_name[s],
+      ab_compare_note(c, "%d metric%s only in %s, not compared (%s%s)", left[s], left[s] > 1 ? "s" : "", ab__side_name[s],
                first[s], left[s] > 1 ? ", ..." : "");
   if (!c->nm)
     return ab__err(err, len, "compare: BASE and NEW share no metric%s", L->nglobs ? " that --metrics keeps" : "");
@@ -423,10 +439,12 @@ int ab_compare_load(ab_cmp_t *c, const char *base, const char *new_, const char 
   char *gcopy = globs ? strdup(globs) : NULL, *save = NULL;
   const char *gv[64];
   int ghits[64] = { 0 }, rc = 0;
-  for (char *t = gcopy ? strtok_r(gcopy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
+  for (char *t = gcopy ? strtok_r(gcopy, ",", &save) : NULL; t && !rc; t = strtok_r(NULL, ",", &save))
     if (L.nglobs < 64)
       gv[L.nglobs++] = t;
-  if (globs && !L.nglobs)
+    else
+      rc = ab__err(err, len, "compare: --metrics: more than 64 globs (expected at most 64, separated by commas)");
+  if (globs && !L.nglobs && !rc)
     rc = ab__err(err, len, "compare: --metrics \"%s\": expected one or more globs, separated by commas", globs);
   L.globs = gv, L.glob_hits = ghits;
   L.params[0] = json_object(), L.params[1] = json_object();
@@ -440,6 +458,9 @@ int ab_compare_load(ab_cmp_t *c, const char *base, const char *new_, const char 
                    "robot.threads:cpu_pct, micro:pipe/procs/rtt/8)", gv[g]);
   if (!rc)
     rc = ab__match(&L, err, len);
+  char rb[PATH_MAX], rn[PATH_MAX];
+  if (!rc && realpath(base, rb) && realpath(new_, rn) && !strcmp(rb, rn))
+    ab_compare_note(c, "BASE and NEW are the same directory: every metric is compared with itself");
   for (int s = 0; s < 2; s++) {
     for (int i = 0; i < L.nkeys[s]; i++)
       free(L.keys[s][i]);

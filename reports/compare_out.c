@@ -37,8 +37,12 @@ static const char *ab__ratio(char *buf, size_t len, const ab_cmp_metric_t *m)
   return buf;
 }
 
-/* The p that decided the row: the better-direction one for an improvement. */
-static double ab__p(const ab_cmp_metric_t *m) { return m->verdict == AB_CMP_IMPROVEMENT ? m->p_better : m->p; }
+/* The p of the row's direction: the better-direction one where NEW is better (an improvement,
+ * or a ratio below 1); Holm's for a gated metric, the raw one otherwise. */
+static double ab__p(const ab_cmp_metric_t *m)
+{
+  return m->verdict == AB_CMP_IMPROVEMENT || m->ratio < 1 ? m->p_better : m->p;
+}
 
 static void ab__summary(const ab_cmp_t *c, char *buf, size_t len)
 {
@@ -119,12 +123,12 @@ static void ab__json(const ab_cmp_t *c, FILE *f)
       for (int k = 0; k < m->nn; k++)
         json_array_append_new(n, json_real(m->new_[k]));
       json_array_append_new(ms, json_pack("{s:s, s:s, s:s, s:i, s:i, s:o, s:o, s:o, s:[o, o], s:o, s:o, s:o, s:o, s:b, "
-                                          "s:b, s:s, s:s, s:o, s:o}",
+                                          "s:b, s:b, s:s, s:s, s:o, s:o}",
                                           "id", m->id, "kind", m->kind, "unit", m->unit, "n_base", m->nb, "n_new", m->nn,
                                           "base", ab__num(m->base_med), "new", ab__num(m->new_med), "ratio", ab__num(m->ratio),
                                           "ci", ab__num(m->lo), ab__num(m->hi), "p", ab__num(m->p), "p_raw", ab__num(m->p_raw),
                                           "p_better", ab__num(m->p_better), "p_better_raw", ab__num(m->p_better_raw),
-                                          "exact", m->exact, "gated", m->gated, "verdict", ab_cmp_verdict_names[m->verdict],
+                                          "exact", m->exact, "shift", m->shift, "gated", m->gated, "verdict", ab_cmp_verdict_names[m->verdict],
                                           "why", m->why, "base_samples", b, "new_samples", n));
     }
   json_object_set_new(d, "schema", json_string("archbench-compare/1"));
@@ -138,7 +142,7 @@ static void ab__json(const ab_cmp_t *c, FILE *f)
   json_object_set_new(d, "counts", counts);
   json_object_set_new(d, "notes", notes);
   json_object_set_new(d, "metrics", ms);
-  json_dumpf(d, f, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
+  json_dumpf(d, f, JSON_INDENT(1));
   fputc('\n', f);
   json_decref(d);
 }
@@ -205,6 +209,15 @@ static void ab__junit(const ab_cmp_t *c, FILE *f)
       }
       fputs("</testcase>\n", f);
     }
+  if (c->nnotes) { /* what the reader must know, where CI systems show a suite's output */
+    fputs("  <system-out>", f);
+    for (int i = 0; i < c->nnotes; i++) {
+      fputs("note: ", f);
+      ab__xml(f, c->notes[i]);
+      fputc('\n', f);
+    }
+    fputs("</system-out>\n", f);
+  }
   fputs(" </testsuite>\n</testsuites>\n", f);
 }
 
@@ -240,7 +253,9 @@ static void ab__markdown(const ab_cmp_t *c, FILE *f)
       }
       if (!shown++)
         fputs("| verdict | metric | base | new | ratio [95% CI] | p | why |\n|---|---|---:|---:|---|---:|---|\n", f);
-      fprintf(f, "| %s | `%s` | %s | %s | %s | %.2g | ", mark[m->verdict], m->id, ab__val(b, sizeof b, m, m->base_med),
+      fprintf(f, "| %s | `", mark[m->verdict]);
+      ab__md(f, m->id);
+      fprintf(f, "` | %s | %s | %s | %.2g | ", ab__val(b, sizeof b, m, m->base_med),
               ab__val(n, sizeof n, m, m->new_med), ab__ratio(r, sizeof r, m), ab__p(m));
       ab__md(f, m->why);
       fputs(" |\n", f);

@@ -19,36 +19,53 @@ double ab_mwu_u(const double *x, int n, const double *y, int m)
   return u;
 }
 
-/* P(U >= u) under the null, with no ties: the number of arrangements of n and m ranks whose U
- * is k, f(i, j, k) = f(i - 1, j, k - j) + f(i, j - 1, k), over C(n + m, n). Two layers of i. */
-static double ab__mwu_exact_sf(int n, int m, double u)
+/* The exact null distribution of 2U over the arrangements of the pooled values (x's n and y's
+ * m, v sorted, N of them), ties included: the values are taken group by group (equal values
+ * together); choosing k of a group of t, with S values below it of which j are y's, adds
+ * k * (2 (S - j) + (t - k)) to 2U (each y beats the S - j x's below and ties the t - k x's
+ * beside it). f[j][u2] counts the ways, weighted by C(t, k). P(U >= u) and P(U <= u) out. */
+static int ab__mwu_exact(const double *v, int N, int m, double u, double *ge, double *le)
 {
-  int K = n * m + 1;
-  double *prev = calloc((size_t)(m + 1) * K, sizeof *prev), *cur = calloc((size_t)(m + 1) * K, sizeof *cur);
-  if (!prev || !cur) {
-    free(prev), free(cur);
-    return NAN;
+  int n = N - m, K = 2 * n * m + 1, top = 0;
+  double *f = calloc((size_t)(m + 1) * K, sizeof *f), *g = calloc((size_t)(m + 1) * K, sizeof *g);
+  if (!f || !g) {
+    free(f), free(g);
+    return -1;
   }
-  for (int j = 0; j <= m; j++) /* i = 0: one arrangement, U = 0 */
-    prev[(size_t)j * K] = 1;
-  for (int i = 1; i <= n; i++) {
-    memset(cur, 0, (size_t)(m + 1) * K * sizeof *cur);
-    cur[0] = 1;
-    for (int j = 1; j <= m; j++)
-      for (int k = 0; k <= i * j; k++)
-        cur[(size_t)j * K + k] = (k >= j ? prev[(size_t)j * K + k - j] : 0) + cur[(size_t)(j - 1) * K + k];
-    double *t = prev;
-    prev = cur, cur = t;
+  f[0] = 1;
+  for (int S = 0, e; S < N; S = e) {
+    for (e = S + 1; e < N && v[e] == v[S]; e++)
+      ;
+    int t = e - S, ntop = top;
+    memset(g, 0, (size_t)(m + 1) * K * sizeof *g);
+    for (int j = 0; j <= m && j <= S; j++)
+      for (int u2 = 0; u2 <= top; u2++) {
+        double w = f[(size_t)j * K + u2];
+        if (w == 0)
+          continue;
+        double c = 1; /* C(t, k) */
+        for (int k = 0; k <= t && j + k <= m; k++) {
+          int to = u2 + k * (2 * (S - j) + (t - k));
+          if (S - j <= n && to < K) {
+            g[(size_t)(j + k) * K + to] += w * c;
+            ntop = to > ntop ? to : ntop;
+          }
+          c = c * (t - k) / (k + 1);
+        }
+      }
+    double *x = f;
+    f = g, g = x, top = ntop;
   }
-  double all = 0, tail = 0;
+  double all = 0, hi = 0, lo = 0, u2obs = 2 * u;
   for (int k = 0; k < K; k++) {
-    double f = prev[(size_t)m * K + k];
-    all += f;
-    if (k >= u - 1e-9)
-      tail += f;
+    double w = f[(size_t)m * K + k];
+    all += w;
+    hi += k >= u2obs - 1e-9 ? w : 0;
+    lo += k <= u2obs + 1e-9 ? w : 0;
   }
-  free(prev), free(cur);
-  return tail / all;
+  free(f), free(g);
+  *ge = hi / all, *le = lo / all;
+  return 0;
 }
 
 static int ab__cmp_double(const void *a, const void *b)
@@ -57,18 +74,23 @@ static int ab__cmp_double(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-double ab_mwu_greater(const double *x, int n, const double *y, int m, int *exact)
+int ab_mwu_p(const double *x, int n, const double *y, int m, double *greater, double *less)
 {
+  *greater = *less = NAN;
   if (n <= 0 || m <= 0)
-    return NAN;
+    return -1;
   double u = ab_mwu_u(x, n, y, m);
   int N = n + m;
   double *all = malloc((size_t)N * sizeof *all);
   if (!all)
-    return NAN;
+    return -1;
   memcpy(all, x, (size_t)n * sizeof *all);
   memcpy(all + n, y, (size_t)m * sizeof *all);
   qsort(all, (size_t)N, sizeof *all, ab__cmp_double);
+  if (N <= AB_MWU_EXACT_MAX && ab__mwu_exact(all, N, m, u, greater, less) == 0) {
+    free(all);
+    return 1;
+  }
   double ties = 0; /* sum of t^3 - t over the groups of equal values */
   for (int i = 0, j; i < N; i = j) {
     for (j = i + 1; j < N && all[j] == all[i]; j++)
@@ -77,19 +99,24 @@ double ab_mwu_greater(const double *x, int n, const double *y, int m, int *exact
     ties += t * t * t - t;
   }
   free(all);
-  if (ties == 0 && N <= AB_MWU_EXACT_MAX) {
-    if (exact)
-      *exact = 1;
-    return ab__mwu_exact_sf(n, m, u);
-  }
-  if (exact)
-    *exact = 0;
   double mu = (double)n * m / 2;
   double var = (double)n * m / 12 * ((N + 1) - ties / ((double)N * (N - 1)));
-  if (var <= 0)
-    return 1; /* every value equal: no evidence either way */
-  double z = (u - mu - 0.5) / sqrt(var);
-  return 0.5 * erfc(z / M_SQRT2);
+  if (var <= 0) { /* every value equal: no evidence either way */
+    *greater = *less = 1;
+    return 0;
+  }
+  *greater = 0.5 * erfc((u - mu - 0.5) / sqrt(var) / M_SQRT2);
+  *less = 0.5 * erfc((mu - u - 0.5) / sqrt(var) / M_SQRT2);
+  return 0;
+}
+
+double ab_mwu_greater(const double *x, int n, const double *y, int m, int *exact)
+{
+  double g, l;
+  int e = ab_mwu_p(x, n, y, m, &g, &l);
+  if (exact)
+    *exact = e == 1;
+  return g;
 }
 
 double ab_mwu_min_p(int n, int m)
@@ -190,17 +217,19 @@ double ab_cmp_median(const double *v, int n)
   return r;
 }
 
-/* exp(median(ly_j - lx_i)), d a scratch of n * m */
-static double ab__hl_log(const double *lx, int n, const double *ly, int m, double *d)
+/* median(ly_j - lx_i), back through exp when logs; d a scratch of n * m */
+static double ab__hl_est(const double *lx, int n, const double *ly, int m, double *d, int logs)
 {
   for (int i = 0; i < n; i++)
     for (int j = 0; j < m; j++)
       d[(size_t)i * m + j] = ly[j] - lx[i];
-  return exp(ab__select_median(d, n * m));
+  double med = ab__select_median(d, n * m);
+  return logs ? exp(med) : med;
 }
 
-/* Logarithms of x and y into a single block; NULL when a value is not > 0 */
-static double *ab__logs(const double *x, int n, const double *y, int m)
+/* x and y into one block, as logarithms when logs; NULL when a value is not finite (or, for
+ * logs, not > 0) */
+static double *ab__vals(const double *x, int n, const double *y, int m, int logs)
 {
   if (n <= 0 || m <= 0)
     return NULL;
@@ -209,22 +238,25 @@ static double *ab__logs(const double *x, int n, const double *y, int m)
     return NULL;
   for (int i = 0; i < n + m; i++) {
     double v = i < n ? x[i] : y[i - n];
-    if (!(v > 0) || !isfinite(v)) {
+    if ((logs && !(v > 0)) || !isfinite(v)) {
       free(l);
       return NULL;
     }
-    l[i] = log(v);
+    l[i] = logs ? log(v) : v;
   }
   return l;
 }
 
-double ab_hl_ratio(const double *x, int n, const double *y, int m)
+static double ab__hl(const double *x, int n, const double *y, int m, int logs)
 {
-  double *l = ab__logs(x, n, y, m), *d = l ? malloc((size_t)n * m * sizeof *d) : NULL;
-  double r = d ? ab__hl_log(l, n, l + n, m, d) : NAN;
+  double *l = ab__vals(x, n, y, m, logs), *d = l ? malloc((size_t)n * m * sizeof *d) : NULL;
+  double r = d ? ab__hl_est(l, n, l + n, m, d, logs) : NAN;
   free(l), free(d);
   return r;
 }
+
+double ab_hl_ratio(const double *x, int n, const double *y, int m) { return ab__hl(x, n, y, m, 1); }
+double ab_hl_shift(const double *x, int n, const double *y, int m) { return ab__hl(x, n, y, m, 0); }
 
 static uint64_t ab__splitmix(uint64_t *s)
 {
@@ -234,11 +266,11 @@ static uint64_t ab__splitmix(uint64_t *s)
   return z ^ (z >> 31);
 }
 
-int ab_hl_ratio_ci(const double *x, int n, const double *y, int m, double conf, int rounds, uint64_t seed,
-                   double *lo, double *hi)
+static int ab__hl_ci(const double *x, int n, const double *y, int m, int logs, double conf, int rounds, uint64_t seed,
+                     double *lo, double *hi)
 {
   *lo = *hi = NAN;
-  double *l = ab__logs(x, n, y, m);
+  double *l = ab__vals(x, n, y, m, logs);
   if (!l || rounds < 1 || !(conf > 0 && conf < 1)) {
     free(l);
     return -1;
@@ -255,7 +287,7 @@ int ab_hl_ratio_ci(const double *x, int n, const double *y, int m, double conf, 
       rx[i] = l[ab__splitmix(&s) % (uint64_t)n];
     for (int j = 0; j < m; j++)
       rx[n + j] = l[n + ab__splitmix(&s) % (uint64_t)m];
-    est[b] = ab__hl_log(rx, n, rx + n, m, d);
+    est[b] = ab__hl_est(rx, n, rx + n, m, d, logs);
   }
   qsort(est, (size_t)rounds, sizeof *est, ab__cmp_double);
   /* the percentiles, interpolated between order statistics */
@@ -268,4 +300,16 @@ int ab_hl_ratio_ci(const double *x, int n, const double *y, int m, double conf, 
   }
   free(l), free(rx), free(d), free(est);
   return 0;
+}
+
+int ab_hl_ratio_ci(const double *x, int n, const double *y, int m, double conf, int rounds, uint64_t seed,
+                   double *lo, double *hi)
+{
+  return ab__hl_ci(x, n, y, m, 1, conf, rounds, seed, lo, hi);
+}
+
+int ab_hl_shift_ci(const double *x, int n, const double *y, int m, double conf, int rounds, uint64_t seed,
+                   double *lo, double *hi)
+{
+  return ab__hl_ci(x, n, y, m, 0, conf, rounds, seed, lo, hi);
 }

@@ -108,23 +108,32 @@ TEST(compare_stats_exact_table_n8_m8_one_sided_1_percent_critical_value_is_9)
 
 /* ---- the normal approximation ----------------------------------------------------------- */
 
-/* x = {1,2,3}, y = {2,3,4}: U = 7 (above), N = 6, mu = nm/2 = 4.5. Two tied pairs (2,2 and
- * 3,3): sum of t^3 - t = 6 + 6 = 12. var = nm/12 ((N+1) - 12/(N(N-1))) = 0.75 (7 - 0.4) = 4.95.
- * z = (U - mu - 1/2) / sqrt(var) = 2 / 2.224860 = 0.898933; p = 1 - Phi(0.898933) = 0.184344
- * (Phi(0.90) = 0.8159 in a table: 0.1841, and the 0.001 of z left is 0.27 of phi = 0.0003). */
-TEST(compare_stats_ties_take_the_normal_approximation_with_tie_and_continuity_corrections)
+/* With ties, up to 60 samples, p is the exact permutation test's. x = {1,2,3}, y = {2,3,4}:
+ * U = 7 (2 beats 1 and ties 2: 1.5; 3: 2.5; 4: 3). The 20 ways to choose which 3 of the 6
+ * pooled values are y give U = 0 (1 way), 2 (4), 3.5 (4), 4 (1), 5 (1), 5.5 (4), 7 (4), 9 (1),
+ * enumerated by hand: U >= 7 in 5 of 20, p = 0.25. The normal approximation would say
+ * 0.184344 (tie-corrected: var = 0.75 (7 - 12/30) = 4.95, z = 2/2.22486): not what we get.
+ * (The approximation, used beyond 60 samples, is checked against scipy below.) */
+TEST(compare_stats_ties_take_the_exact_permutation_distribution)
 {
   double x[] = { 1, 2, 3 }, y[] = { 2, 3, 4 };
-  int exact = 1;
+  int exact = 0;
   double p = ab_mwu_greater(x, 3, y, 3, &exact);
-  ASSERT_EQ(exact, 0);
-  ASSERT_NEAR(p, 0.18434413468089, 1e-11);
-  ASSERT_NEAR(p, 0.1843, 1e-3); /* the printed table's figure */
-  /* without the tie term var would be 5.25, p = 1 - Phi(0.87287) = 0.19137: not what we got */
-  ASSERT_DBL(fabs(p - 0.19137), >, 1e-3);
+  ASSERT_EQ(exact, 1);
+  ASSERT_NEAR(p, 0.25, 1e-12);
+  ASSERT_DBL(fabs(p - 0.18434413468089), >, 1e-3);
+  double g, l; /* and the other tail: U <= 7 in 19 of 20 */
+  ASSERT_EQ(ab_mwu_p(x, 3, y, 3, &g, &l), 1);
+  ASSERT_NEAR(g, 0.25, 1e-12);
+  ASSERT_NEAR(l, 19 / 20.0, 1e-12);
+  /* Separated sides reach 1/C(n+m, n) whatever ties each holds: six 100s against six 152s
+   * (a histogram's buckets) give 1/924, the very minimum ab_mwu_min_p promises. */
+  double a[] = { 100, 100, 100, 100, 100, 100 }, b[] = { 152, 152, 152, 152, 152, 152 };
+  ASSERT_NEAR(ab_mwu_greater(a, 6, b, 6, NULL), 1 / 924.0, 1e-15);
+  ASSERT_NEAR(ab_mwu_min_p(6, 6), 1 / 924.0, 1e-15);
   /* Every value equal: no evidence either way. */
-  double a[] = { 7, 7, 7 }, b[] = { 7, 7 };
-  ASSERT_DBL(ab_mwu_greater(a, 3, b, 2, NULL), ==, 1);
+  double c[] = { 7, 7, 7 }, d[] = { 7, 7 };
+  ASSERT_DBL(ab_mwu_greater(c, 3, d, 2, NULL), ==, 1);
 }
 
 TEST(compare_stats_exact_up_to_60_samples_without_ties_normal_beyond)
@@ -395,7 +404,7 @@ TEST_T(compare_stats_agree_with_scipy_mannwhitneyu_and_numpy, 60)
     { 5, 7, 1.02, 0 },   /* small, no ties: exact */
     { 12, 12, 1.01, 0 },
     { 20, 25, 1.015, 0 }, /* 45 samples: still exact */
-    { 10, 10, 1.02, 5 },  /* ties: the normal approximation */
+    { 31, 32, 1.02, 5 },  /* ties, 63 samples: the normal approximation */
     { 40, 40, 1.01, 0 },  /* 80 samples: the normal approximation */
     { 30, 35, 1.0, 2 },   /* ties, no shift */
     { 8, 9, 0.97, 0 },    /* y smaller: p near 1 */
