@@ -157,6 +157,24 @@ static inline void cx_write_side(const char *dir, const cx_side_t *s)
   }
 }
 
+/* The JSON file at path with the member at keys ("resources/cpu_percent": '/' between the
+ * keys, as a result's own keys hold dots) set to v (a new reference, taken). */
+static inline void cx_set(const char *path, const char *keys, json_t *v)
+{
+  json_error_t je;
+  json_t *d = json_load_file(path, 0, &je), *o = d;
+  if (!d)
+    AB_FAIL("%s: %s", path, je.text);
+  char k[256];
+  for (const char *s = keys, *slash; (slash = strchr(s, '/')); s = slash + 1) {
+    snprintf(k, sizeof k, "%.*s", (int)(slash - s), s);
+    if (!(o = json_object_get(o, k)))
+      AB_FAIL("%s has no %s", path, keys);
+  }
+  json_object_set_new(o, strrchr(keys, '/') ? strrchr(keys, '/') + 1 : keys, v);
+  cx_dump(d, path);
+}
+
 typedef struct cx_pair {
   char base[PATH_MAX], new_[PATH_MAX];
 } cx_pair_t;

@@ -22,7 +22,13 @@ enum cx_twist {
   TW_FAILED_RUN,     /* one of NEW's results failed */
   TW_BROKEN_JSON,    /* one of NEW's results is cut short */
   TW_MICRO_NOT_GB,   /* one of NEW's micro.json is no Google Benchmark JSON */
+  TW_LONG_FILE_NAME, /* NEW also holds a result whose file name is over 200 characters */
+  TW_LONG_METRIC,    /* one of NEW's results has a metric named in 250 characters */
 };
+
+#define CX_X10 "xxxxxxxxxx"
+#define CX_X50 CX_X10 CX_X10 CX_X10 CX_X10 CX_X10
+#define CX_G10 "a*,a*,a*,a*,a*,a*,a*,a*,a*,a*,"
 
 /* X(name, twist, arguments after "compare" ({B} and {N} are the sides), two things stderr
  * must hold ({B} and {N} again) */
@@ -46,6 +52,16 @@ enum cx_twist {
   X(unknown_option, TW_NONE, L("{B}", "{N}", "--frobnicate"), "--frobnicate", "unknown")                     \
   X(metrics_matching_nothing, TW_NONE, L("{B}", "{N}", "--metrics", "nothing:*"), "nothing:*", "matches no") \
   X(metrics_empty, TW_NONE, L("{B}", "{N}", "--metrics", ","), "--metrics", "glob")                          \
+  X(metrics_over_64_globs, TW_NONE, L("{B}", "{N}", "--metrics", CX_G10 CX_G10 CX_G10 CX_G10 CX_G10 CX_G10   \
+    CX_G10), "--metrics", "more than 64 globs")                                                              \
+  X(file_name_too_long, TW_LONG_FILE_NAME, L("{B}", "{N}"), "{N}/run01/robot." CX_X10, "a file name over")   \
+  X(metric_name_too_long, TW_LONG_METRIC, L("{B}", "{N}"), "NEW", "has a name over")                         \
+  X(json_output_over_a_result, TW_NONE, L("{B}", "{N}", "--json", "{N}/run01/" CX_KEY ".json"), "--json",    \
+    "an input")                                                                                              \
+  X(markdown_output_over_micro_json, TW_NONE, L("{B}", "{N}", "--markdown", "{B}/run02/micro.json"),         \
+    "{B}/run02/micro.json", "an input")                                                                      \
+  X(junit_and_markdown_one_file, TW_NONE, L("{B}", "{N}", "--junit", "{B}/out", "--markdown", "{B}/out"),    \
+    "--junit and --markdown", "{B}/out")                                                                     \
   X(a_third_directory, TW_NONE, L("{B}", "{N}", "{B}"), "{B}", "one BASE_DIR and one NEW_DIR")               \
   X(no_new_directory, TW_NONE, L("{B}"), "missing NEW_DIR", "usage")
 
@@ -92,6 +108,14 @@ static void cx_twist(cx_pair_t *pr, enum cx_twist tw)
     snprintf(path, sizeof path, "%s/run02/" CX_KEY ".json", pr->new_);
     cx_result(path, "threads", cx_hist_metric(1e5, 2e5, 3e5, 1000), 10, tw == TW_FAILED_RUN ? "failed" : NULL,
               tw == TW_FAILED_RUN ? "worker died" : NULL, tw == TW_SCHEMA_2 ? "archbench-result/2" : NULL);
+    break;
+  case TW_LONG_FILE_NAME:
+    snprintf(path, sizeof path, "%.3800s/run01/robot." CX_X50 CX_X50 CX_X50 CX_X50 CX_X10 ".json", pr->new_);
+    cx_result(path, "threads", cx_hist_metric(1e5, 2e5, 3e5, 1000), 10, NULL, NULL, NULL);
+    break;
+  case TW_LONG_METRIC:
+    snprintf(path, sizeof path, "%s/run02/" CX_KEY ".json", pr->new_);
+    cx_set(path, "metrics/" CX_X50 CX_X50 CX_X50 CX_X50 CX_X50, cx_hist_metric(1e5, 2e5, 3e5, 1000));
     break;
   case TW_BROKEN_JSON:
   case TW_MICRO_NOT_GB:

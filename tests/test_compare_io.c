@@ -21,17 +21,6 @@ static int cx_has_line(const char *text, const char *start, const char *part)
   return 0;
 }
 
-/* The JSON file at path with key set to v (a new reference, taken). */
-static void cx_edit(const char *path, const char *key, json_t *v)
-{
-  json_error_t je;
-  json_t *d = json_load_file(path, 0, &je);
-  if (!d)
-    AB_FAIL("%s: %s", path, je.text);
-  json_object_set_new(d, key, v);
-  cx_dump(d, path);
-}
-
 /* ---- what a side is --------------------------------------------------------------------- */
 
 /* A micro.json run with --benchmark_repetitions=3 is one repeat: its sample is the median of
@@ -195,9 +184,9 @@ TEST_T(compare_notes_of_faults_and_partial_runs_reach_every_output, 30)
   cx_sides(&pr, 6, 6, &(cx_side_t){ 0 });
   char path[PATH_MAX + 32], md[PATH_MAX + 16];
   snprintf(path, sizeof path, "%s/run02/" CX_KEY ".json", pr.new_);
-  cx_edit(path, "faults", json_pack("[s]", "slow:inner:2ms"));
+  cx_set(path, "faults", json_pack("[s]", "slow:inner:2ms"));
   snprintf(path, sizeof path, "%s/run03/" CX_KEY ".json", pr.base);
-  cx_edit(path, "status", json_string("partial"));
+  cx_set(path, "status", json_string("partial"));
   snprintf(md, sizeof md, "%s/summary.md", pr.base);
   char *out = cx_compare(&pr, L("--markdown", md), 0);
   json_t *d = cx_json(&pr);
