@@ -1,6 +1,6 @@
 /* What compare reads as a side and what it tells: repetitions inside one micro.json, a
- * results/ folder with its `latest` link, a run's report/ folder; the JUnit counts, --quiet
- * and the notes. Through the binary, on tests/cmpfix.h's hand-made sides.
+ * results/ folder with its `latest` link, a run's report/ folder; the JUnit counts, --quiet,
+ * the notes and the p of a row. Through the binary, on tests/cmpfix.h's hand-made sides.
  */
 #include <unistd.h>
 
@@ -204,6 +204,56 @@ TEST_T(compare_notes_of_faults_and_partial_runs_reach_every_output, 30)
       AB_FAIL("the Markdown has no note \"- ...%s\": %s", want[i].part, s);
   }
   free(s), free(notes), free(out);
+  json_decref(d);
+  cleanup_now();
+}
+
+/* BASE and NEW that ran the scenario with other params, or one directory given as both sides,
+ * measure nothing comparable: said in a note, the comparison made all the same. */
+TEST_T(compare_notes_params_differing_across_sides_and_one_directory_twice, 30)
+{
+  cx_pair_t pr;
+  cx_sides(&pr, 6, 6, &(cx_side_t){ 0 });
+  for (int k = 1; k <= 6; k++) {
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%.4000s/run%02d/" CX_KEY ".json", pr.new_, k);
+    cx_set(path, "params/period", json_string("2ms"));
+  }
+  static const char *const want[] = { "BASE and NEW ran " CX_KEY " with different params",
+                                      "BASE and NEW are the same directory" };
+  for (int i = 0; i < 2; i++) {
+    if (i)
+      strcpy(pr.base, pr.new_);
+    char *out = cx_compare(&pr, NULL, 0);
+    json_t *d = cx_json(&pr);
+    char *notes = json_dumps(json_object_get(d, "notes"), 0);
+    ASSERT_CONTAINS(notes, want[i]);
+    ASSERT(!strstr(notes, "differ in their params")); /* the repeats of each side agree */
+    if (!cx_has_line(out, "note: ", want[i]))
+      AB_FAIL("no note \"%s\" on stdout: %s", want[i], out);
+    free(notes), free(out);
+    json_decref(d);
+  }
+  cleanup_now();
+}
+
+/* The p in a row is its direction's: for a metric NEW made faster (ratio below 1) the
+ * better-direction p, here a 3% speedup within the threshold (no change), whose worse-direction
+ * p is near 1. */
+TEST_T(compare_row_shows_the_p_of_its_direction, 30)
+{
+  cx_pair_t pr;
+  cx_sides(&pr, 16, 16, &(cx_side_t){ .micro = -0.03 });
+  char *out = cx_compare(&pr, NULL, 0), want[32], line[512];
+  json_t *d = cx_json(&pr), *m = cx_metric(d, ID_MICRO);
+  ASSERT_STR(jstr(m, "verdict"), "no change");
+  ASSERT_DBL(jnum(m, "p"), >, 0.5);
+  const char *l = strstr(out, " " ID_MICRO " ");
+  ASSERT(l != NULL);
+  snprintf(line, sizeof line, "%.*s", (int)strcspn(l, "\n"), l);
+  snprintf(want, sizeof want, " %.2g ", jnum(m, "p_better"));
+  ASSERT_CONTAINS(line, want);
+  free(out);
   json_decref(d);
   cleanup_now();
 }

@@ -1,8 +1,8 @@
 /* The rules of compare's verdicts that a change could bend while the planted slowdowns of
- * tests/test_compare.c still come out right: the defaults, both sides in the tail's gate, how
- * many repeats it needs (over the gated metrics), the improvement's own threshold and its own Holm
- * correction, and how the overall verdict ranks. Through the binary, on tests/cmpfix.h's
- * hand-made sides.
+ * tests/test_compare.c still come out right: the defaults, the tail's gate (both sides, and
+ * before all else), how many repeats it needs (over the gated metrics), the improvement's own
+ * threshold and its own Holm correction, and how the overall verdict ranks. Through the
+ * binary, on tests/cmpfix.h's hand-made sides.
  */
 #include <math.h>
 
@@ -49,6 +49,29 @@ TEST_T(compare_tail_gate_counts_the_samples_of_base_too, 30)
   ASSERT_STR(jstr(m, "verdict"), "not gated");
   ASSERT(json_is_false(json_object_get(m, "gated")));
   ASSERT_CONTAINS(jstr(m, "why"), "9999");
+  ASSERT_EQ(jnum(d, "gated"), 4);
+  json_decref(d);
+  cleanup_now();
+}
+
+/* The tail's rule comes first: a p99.9 on 1000 samples a repeat is not gated even when every
+ * repeat of both sides shows the same figure (a histogram's bucket), which would otherwise be
+ * "no change" that could never fail. */
+TEST_T(compare_tail_rule_holds_when_every_sample_is_equal, 30)
+{
+  cx_pair_t pr;
+  cx_sides(&pr, 6, 6, &(cx_side_t){ 0 });
+  for (int s = 0; s < 2; s++)
+    for (int k = 1; k <= 6; k++) {
+      char path[PATH_MAX + 32];
+      snprintf(path, sizeof path, "%.4000s/run%02d/" CX_KEY ".json", s ? pr.new_ : pr.base, k);
+      cx_set(path, "metrics/" CX_MET "/p999", json_integer(900000));
+    }
+  free(cx_compare(&pr, NULL, 0));
+  json_t *d = cx_json(&pr), *m = cx_metric(d, ID_P999);
+  ASSERT_DBL(jnum(m, "ratio"), ==, 1);
+  ASSERT_STR(jstr(m, "verdict"), "not gated");
+  ASSERT_CONTAINS(jstr(m, "why"), "10000");
   ASSERT_EQ(jnum(d, "gated"), 4);
   json_decref(d);
   cleanup_now();
