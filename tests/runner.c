@@ -31,14 +31,21 @@ static int cmp(const void *a, const void *b)
   return strcmp(((const ab_test_t *)a)->name, ((const ab_test_t *)b)->name);
 }
 
+/* The tests to run: those whose name holds one of the arguments (all when there is none to
+ * hold), less those holding one given as -WORD. */
 static int selected(const char *name, int argc, char **argv)
 {
-  if (argc < 2)
-    return 1;
-  for (int i = 1; i < argc; i++)
-    if (strstr(name, argv[i]))
-      return 1;
-  return 0;
+  int want = 0, any = 0;
+  for (int i = 1; i < argc; i++) {
+    if (argv[i][0] == '-' && argv[i][1]) {
+      if (strstr(name, argv[i] + 1))
+        return 0;
+      continue;
+    }
+    any = 1;
+    want |= strstr(name, argv[i]) != NULL;
+  }
+  return want || !any;
 }
 
 static double now_s(void)
@@ -51,6 +58,8 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
   int passed = 0, failed = 0, skipped = 0;
+  const char *ff = getenv("AB_TEST_FAILFAST");
+  int failfast = ff && *ff && strcmp(ff, "0");
   if (nlost) { /* a test left out would pass unseen */
     fprintf(stderr, "runner: %d tests registered, room for %d: raise MAX_TESTS in tests/runner.c\n", ntests + nlost,
             MAX_TESTS);
@@ -109,6 +118,8 @@ int main(int argc, char **argv)
       printf("FAIL %-52s exit %d\n", t->name, WEXITSTATUS(status));
       failed++;
     }
+    if (failed && failfast) /* one failure is the answer (a mutant's run): the rest are not run */
+      break;
   }
   if (skipped)
     printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
