@@ -121,7 +121,7 @@ clean:
 # Its console table and banner go to micro.txt (the end of it is shown if the profile fails).
 MICROSRC := bench/micro_main.c bench/abm.c bench/selftest.c bench/floor.c bench/sync.c \
             bench/pipe.c bench/socket.c bench/msgq.c bench/channels.c bench/registers.c \
-            bench/robot.c bench/spawn.c bench/clock.c
+            bench/robot.c bench/spawn.c bench/clock.c bench/plant.c
 MICROOBJ := $(MICROSRC:%.c=$(B)/%.o) $(B)/bench/gbench.o
 $(MICROOBJ): | deps
 CXXFLAGS := -std=c++17 -Wall -Wextra -Wshadow -MMD -MP $(filter -O% -g%,$(CFLAGS)) \

@@ -3,7 +3,10 @@
  *  - `--fault slow:ROLE:DUR` adds DUR of busy work to every step of ROLE, under every
  *    runtime: each step's time is at least DUR, and the role spent that much CPU (it spun, it
  *    did not sleep); the result lists the fault, so the run never passes as a measurement;
- *  - a bad spec exits 2 with one line naming it, before anything runs.
+ *  - ABM_PLANT=NAME=NS adds NS of busy work to every timed iteration of the link benchmarks
+ *    NAME names (whole up to a '/') and no other; micro.json carries it (context ab_plant,
+ *    the benchmark's plant_ns) and stderr says it;
+ *  - a bad spec or value exits 2 with one line naming it, before anything runs.
  *
  * Times are bounded below by what was planted; against an unplanted figure only as a ratio.
  */
@@ -99,5 +102,69 @@ TEST_T(plant_bad_slow_fault_exits_2_naming_it, 30)
 #undef RUN
   char names[256];
   ASSERT_EQ(dir_entries(out, names, sizeof names), 0);
+  cleanup_now();
+}
+
+/* ---- ABM_PLANT ---------------------------------------------------------------------------- */
+
+static json_t *bench_named(json_t *root, const char *name)
+{
+  json_t *b;
+  size_t i;
+  json_array_foreach(json_object_get(root, "benchmarks"), i, b) {
+    if (!strcmp(json_string_value(json_object_get(b, "name")), name))
+      return b;
+  }
+  AB_FAIL("no benchmark named %s in the output", name);
+}
+
+TEST_T(plant_micro_spins_in_every_iteration_of_what_it_names_only, 60)
+{
+  setenv("ABM_PLANT", "pipe/procs/rtt=1ms", 1);
+  proc_t p;
+  run_prog(&p, micro_bin(), L("--benchmark_filter=^pipe/(procs|threads)/rtt/(8|64)$", "--benchmark_min_time=0.01",
+                              "--benchmark_format=json"), 60);
+  if (p.code != 0)
+    AB_FAIL("`%s` exited %d; stderr: %.2000s", p.cmd, p.code, p.err);
+  ASSERT_CONTAINS(p.err, "ABM_PLANT=pipe/procs/rtt=1000000");
+  ASSERT_CONTAINS(p.err, "not measurements");
+  json_t *root = json_loads(p.out, 0, NULL);
+  ASSERT(root);
+  ASSERT_STR(json_string_value(json_object_get(json_object_get(root, "context"), "ab_plant")),
+             "pipe/procs/rtt=1000000");
+  double lowest = 1e18;
+  for (const char *const *n = L("pipe/procs/rtt/8", "pipe/procs/rtt/64"); *n; n++) {
+    json_t *b = bench_named(root, *n);
+    ASSERT_DBL(jnum(b, "p50_ns"), >=, 1 * MS);
+    ASSERT_DBL(jnum(b, "plant_ns"), ==, 1 * MS);
+    lowest = jnum(b, "p50_ns") < lowest ? jnum(b, "p50_ns") : lowest;
+  }
+  for (const char *const *n = L("pipe/threads/rtt/8", "pipe/threads/rtt/64"); *n; n++) {
+    json_t *b = bench_named(root, *n);
+    ASSERT(!json_object_get(b, "plant_ns"));
+    ASSERT_DBL(jnum(b, "p50_ns") * 2, <, lowest);
+  }
+  json_decref(root);
+  assert_nothing_left(&p);
+  proc_free(&p);
+  cleanup_now();
+}
+
+TEST_T(plant_micro_bad_value_exits_2_naming_it, 30)
+{
+  const char *const *args = L("--benchmark_filter=^pipe/procs/rtt/8$", "--benchmark_min_time=0.01");
+  static const char *const bad[][2] = {
+    { "pipe/procs/rtt", "'pipe/procs/rtt' has no NAME=NS" },
+    { "pipe/procs/rtt=fast", "'pipe/procs/rtt=fast' does not give NS" },
+    { "pipe/procs/rtt=2s", "'pipe/procs/rtt=2s' does not give NS from 1ns to 1s" },
+    { "pipe/procs/rtt=0", "'pipe/procs/rtt=0' does not give NS" },
+    { "pipe/procs/rtt=5us,=5us", "'=5us' has no NAME=NS" },
+    { "pipe/procs/rt=5us", "'pipe/procs/rt=5000' matches no link benchmark" },
+    { "nosuch=5", "'nosuch=5' matches no link benchmark" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    setenv("ABM_PLANT", bad[i][0], 1);
+    refused(micro_bin(), args, bad[i][1]);
+  }
   cleanup_now();
 }
