@@ -30,6 +30,8 @@ static const char usage[] =
     "                     [--quiet]\n"
     "       archbench bench [--duration 4s] [--out DIR] [--repeat K] [--quiet]\n"
     "       archbench report RUN_DIR [RUN_DIR..]   the page into RUN_DIR/report/index.html\n"
+    "       archbench compare BASE_DIR NEW_DIR [--threshold 5%] [--alpha 0.01] [--metrics GLOB]\n"
+    "                         [--json F] [--junit F] [--markdown F]   exit 1 on a regression\n"
     "--latency-target US holds /dev/cpu_dma_latency at US for the run (PM QoS, as cyclictest does);\n"
     "    it is 0 by default with --rt-prio, off otherwise.\n"
     "--fault stall:ROLE:K:DUR | slow:ROLE:DUR | corrupt:CHAN:K injects a known fault (for tests; the result lists it).\n"
@@ -383,7 +385,7 @@ int ab_cli_main(int argc, char **argv)
 {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 2)
-    return ab_usage_error("missing command (expected list, run, bench or report)%s%s", "", "");
+    return ab_usage_error("missing command (expected list, run, bench, report or compare)%s%s", "", "");
   if (!strcmp(argv[1], "list"))
     return argc > 2 ? ab_usage_error("list: unexpected argument %s%s", argv[2], "") : ab__cmd_list();
   if (!strcmp(argv[1], "run"))
@@ -394,5 +396,5 @@ int ab_cli_main(int argc, char **argv)
     fputs(usage, stdout);
     return 0;
   }
-  return ab_usage_error("unknown command %s (expected list, run, bench or report)%s", argv[1], "");
+  return ab_usage_error("unknown command %s (expected list, run, bench, report or compare)%s", argv[1], "");
 }

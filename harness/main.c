@@ -1,10 +1,11 @@
-/* archbench: the commands that run are harness/cli.c's; `report`, which reads results only,
- * is reports/report.c's. */
+/* archbench: the commands that run are harness/cli.c's; `report` and `compare`, which read
+ * results only, are reports/report.c's and reports/compare.c's. */
 #include <stdio.h>
 #include <string.h>
 
 int ab_cli_main(int argc, char **argv);
 int ab_report(int ndirs, char **dirs);
+int ab_compare_main(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
@@ -16,5 +17,7 @@ int main(int argc, char **argv)
       }
     return ab_report(argc - 2, argv + 2);
   }
+  if (argc >= 2 && !strcmp(argv[1], "compare"))
+    return ab_compare_main(argc - 1, argv + 1);
   return ab_cli_main(argc, argv);
 }
