@@ -110,6 +110,15 @@ report: all
 	@test -d results/latest || { echo "no results/latest: run make bench first" >&2; exit 2; }
 	@$(B)/archbench report results/latest
 
+# Is this tree slower than BASE (any git revision)? BASE is built in a git worktree under
+# build/regress/ (a cache; the working tree is never touched), both builds run the same short
+# profile in random ABBA blocks for REGRESS_BUDGET (10m in all, builds included), then
+# `archbench compare` gives the verdict and the exit code: 0 none, 1 a regression, 2 bad input.
+# Its outputs (compare.md, compare.json, junit.xml) are in build/regress/<id>/, the path is
+# printed. REGRESS_SEED=S draws the same block order again. bench/regress says how.
+regress:
+	@REGRESS_BUDGET='$(REGRESS_BUDGET)' REGRESS_SEED='$(REGRESS_SEED)' bench/regress '$(BASE)'
+
 clean:
 	rm -rf build build-address build-undefined build-thread build-address-undefined
 
@@ -185,7 +194,7 @@ fidelity-gil: all
 .PHONY: micro-compare-tools fidelity fidelity-gil
 -include $(MICROOBJ:.o=.d)
 
-.PHONY: all deps test mutants bench report clean
+.PHONY: all deps test mutants bench report regress clean
 -include $(LIBOBJ:.o=.d) $(TESTOBJ:.o=.d) $(B)/harness/main.d
 
 # ---- fuzzing (tests/fuzz/) -------------------------------------------------------------------
