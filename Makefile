@@ -119,6 +119,14 @@ report: all
 regress:
 	@REGRESS_BUDGET='$(REGRESS_BUDGET)' REGRESS_SEED='$(REGRESS_SEED)' bench/regress '$(BASE)'
 
+# The gate's error rates on this machine, with compare's defaults: A/A false alarms, and how
+# often a slowdown of exactly 5, 10 and 20% planted in the robot's inner step and the pipe
+# round trip is caught, in about CALIBRATE_BUDGET (20m). The figures go into
+# results/<run-id>/calibration.json and a table is printed (bench/calibrate.py says how).
+regress-calibrate: all
+	$(call install,python3)
+	@python3 bench/calibrate.py $(if $(CALIBRATE_BUDGET),--budget $(CALIBRATE_BUDGET))
+
 clean:
 	rm -rf build build-address build-undefined build-thread build-address-undefined
 
@@ -194,7 +202,7 @@ fidelity-gil: all
 .PHONY: micro-compare-tools fidelity fidelity-gil
 -include $(MICROOBJ:.o=.d)
 
-.PHONY: all deps test mutants bench report regress clean
+.PHONY: all deps test mutants bench report regress regress-calibrate clean
 -include $(LIBOBJ:.o=.d) $(TESTOBJ:.o=.d) $(B)/harness/main.d
 
 # ---- fuzzing (tests/fuzz/) -------------------------------------------------------------------
