@@ -10,11 +10,15 @@ both sides, in side-runs of exactly the profile bench/regress runs (its --side-r
   P5, P10, P20   the profile with a slowdown of exactly X% planted in three primitives:
           the robot's inner step (--fault slow:inner:DUR, under threads and under procs/shm)
           and the pipe round trip (ABM_PLANT=pipe/procs/rtt/8=NS), where DUR and NS are X% of
-          that metric's median over the first A rounds (robot.threads:inner.step_ns.p50,
+          that metric's median over the A rounds so far (robot.threads:inner.step_ns.p50,
           robot.procs.shm:inner.step_ns.p50, micro:pipe/procs/rtt/8).
 
-First three A rounds (for the medians), then blocks of A, A, P5, P10 and P20 in an order
-drawn at random (seeded), while the next block fits in the budget (CALIBRATE_BUDGET, 20m).
+First three A rounds, then blocks of A, A, P5, P10 and P20 in an order drawn at random
+(seeded), while the next block fits in the budget (CALIBRATE_BUDGET, 20m). The plants are
+cut again before each block from every A round so far: a shared machine drifts (here the
+first rounds' medians were a third above the whole pool's once), and a plant cut from a few
+early rounds would not be the X% of the pool it is compared with. The report gives each
+plant's effective size too: its mean over the rounds against the median of all A rounds.
 Then comparisons are drawn from the pools, each of K rounds a side, K being what a default
 10-minute `make regress` gets here (as many as the pools allow):
 
@@ -47,7 +51,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build")
 REGRESS = os.path.join(ROOT, "bench", "regress")
 PCTS = (5, 10, 20)
-# metric id -> (result file, how to read its median, what plants it)
+# metric id -> the run it is planted in
 PLANTED = {
     "robot.threads:inner.step_ns.p50": "robot.threads",
     "robot.procs.shm:inner.step_ns.p50": "robot.procs.shm",
@@ -157,12 +161,12 @@ def main():
     a = ap.parse_args()
     seed = a.seed if a.seed is not None else random.SystemRandom().randrange(1 << 16)
     rng = random.Random(seed)
-    t_start = time.time()
+    t_start, load0 = time.time(), list(os.getloadavg())
     run_id = time.strftime("%Y%m%d-%H%M%S")
     work = os.path.join(BIN, "calibrate", run_id)
     out_path = a.out or os.path.join(ROOT, "results", run_id, "calibration.json")
     pools = {k: [] for k in ["A"] + ["P%d" % x for x in PCTS]}
-    times, plants = [], {}
+    times, plants, used = [], {}, {"P%d" % x: [] for x in PCTS}
     print("calibrate: budget %d s, seed %d (--seed %d draws the same again); rounds in %s"
           % (a.budget, seed, seed, work), flush=True)
 
@@ -172,19 +176,22 @@ def main():
         if kind == "A":
             side_run(path, [])
         else:
-            extra, env, _ = plants[kind]
+            extra, env, ns = plants[kind]
             side_run(path, extra, env)
+            used[kind].append(ns)
         times.append(time.time() - t0)
         pools[kind].append(path)
 
     for _ in range(3):
         one("A")
-    medians = {mid: median_of(pools["A"], mid) for mid in PLANTED}
-    for x in PCTS:
-        plants["P%d" % x] = plant_args(x, medians)
-    for mid in PLANTED:
-        print("  %-36s median %9.0f ns; planted %s" % (mid, medians[mid], ", ".join(
-            "%d%%: %d ns" % (x, plants["P%d" % x][2][mid]) for x in PCTS)), flush=True)
+    def cut():
+        medians = {mid: median_of(pools["A"], mid) for mid in PLANTED}
+        for x in PCTS:
+            plants["P%d" % x] = plant_args(x, medians)
+        return medians
+
+    for mid, m in cut().items():
+        print("  %-36s median %9.0f ns over the first A rounds" % (mid, m), flush=True)
 
     block = ["A", "A"] + ["P%d" % x for x in PCTS]
     n_cmp = a.comparisons * (1 + len(PCTS))
@@ -195,6 +202,7 @@ def main():
         if longest and longest > left:
             break
         order = rng.sample(block, len(block))
+        cut()
         t0 = time.time()
         for kind in order:
             one(kind)
@@ -231,7 +239,10 @@ def main():
     planted = {}
     for x in PCTS:
         kind = "P%d" % x
-        rep = {"comparisons": 0, "planted_ns": plants[kind][2], "detection": {}, "other_flagged": {}}
+        rep = {"comparisons": 0, "detection": {}, "other_flagged": {},
+               "planted_ns": {mid: {"mean": statistics.mean(u[mid] for u in used[kind]),
+                                    "min": min(u[mid] for u in used[kind]),
+                                    "max": max(u[mid] for u in used[kind])} for mid in PLANTED}}
         ratios = {mid: [] for mid in PLANTED}
         for c in range(a.comparisons):
             doc = compare(work, "%s-%02d" % (kind.lower(), c), rng.sample(pools["A"], k), rng.sample(pools[kind], k))
@@ -248,10 +259,12 @@ def main():
             tally(rep["other_flagged"], {i: v for i, v in flagged(doc).items() if i not in PLANTED})
         for mid, d in rep["detection"].items():
             d["rate"] = d["detected"] / rep["comparisons"]
+            d["effective_pct"] = 100 * rep["planted_ns"][mid]["mean"] / median_of(pools["A"], mid)
             d["median_ratio"] = statistics.median(ratios[mid]) if ratios[mid] else None
         planted[str(x)] = rep
 
     final_medians = {mid: median_of(pools["A"], mid) for mid in PLANTED}
+    first_medians = {mid: median_of(pools["A"][:3], mid) for mid in PLANTED}
     report = {
         "schema": "archbench-calibration/1",
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_start)),
@@ -261,6 +274,7 @@ def main():
         "compare": {"threshold": 0.05, "alpha": 0.01, "settings": "archbench compare's defaults"},
         "profile": "bench/regress's set, one side-run per round (its --side-run)",
         "side_run_s": round(side_s, 2),
+        "loadavg": {"start": load0, "end": list(os.getloadavg())},
         "rounds": {kind: len(v) for kind, v in pools.items()},
         "rounds_per_side": k,
         "rounds_per_side_default_regress": k_default,
@@ -269,7 +283,7 @@ def main():
                   "rounds of the %d planted with X. Subsamples of one pool: the comparisons are not "
                   "independent." % (a.comparisons, k, n_a, a.comparisons, k, k, n_p)),
         "independent": False,
-        "medians_first_a_rounds": medians,
+        "medians_first_a_rounds": first_medians,
         "medians_all_a_rounds": final_medians,
         "aa": aa,
         "planted": planted,
@@ -278,11 +292,12 @@ def main():
 
     print("\ncalibration: %d rounds a side per comparison (a default make regress gets %d here), "
           "side-run %.1f s, pools %s" % (k, k_default, side_s, " ".join("%s=%d" % (kk, len(v)) for kk, v in pools.items())))
-    print("%-8s %-36s %9s %10s" % ("planted", "metric", "detected", "ratio"))
+    print("%-8s %-36s %9s %10s %10s" % ("planted", "metric", "detected", "effective", "ratio"))
     for x in PCTS:
         for mid, d in planted[str(x)]["detection"].items():
-            print("%-8s %-36s %4d/%-4d %10s" % ("%d%%" % x, mid, d["detected"], planted[str(x)]["comparisons"],
-                                                "%.3f" % d["median_ratio"] if d["median_ratio"] else "-"))
+            print("%-8s %-36s %4d/%-4d %9.1f%% %10s" % (
+                "%d%%" % x, mid, d["detected"], planted[str(x)]["comparisons"], d["effective_pct"],
+                "%.3f" % d["median_ratio"] if d["median_ratio"] else "-"))
         others = planted[str(x)]["other_flagged"]
         if others:
             print("         also flagged: %s" % ", ".join("%s (%s)" % (i, "/".join(
