@@ -121,7 +121,7 @@ regress:
 
 # The gate's error rates on this machine, with compare's defaults: A/A false alarms, and how
 # often a slowdown of exactly 5, 10 and 20% planted in the robot's inner step and the pipe
-# round trip is caught, in about CALIBRATE_BUDGET (20m). The figures go into
+# round trip is caught, in about CALIBRATE_BUDGET (25m). The figures go into
 # results/<run-id>/calibration.json and a table is printed (bench/calibrate.py says how).
 regress-calibrate: all
 	$(call install,python3)

@@ -14,7 +14,9 @@ both sides, in side-runs of exactly the profile bench/regress runs (its --side-r
           robot.procs.shm:inner.step_ns.p50, micro:pipe/procs/rtt/8).
 
 First three A rounds, then blocks of A, A, P5, P10 and P20 in an order drawn at random
-(seeded), while the next block fits in the budget (CALIBRATE_BUDGET, 20m). The plants are
+(seeded), while the next block fits in the budget (CALIBRATE_BUDGET, 25m: what it takes
+here for pools from which comparisons of a default make regress's size can be drawn,
+about 26 rounds a side: 52 A rounds and 26 of each plant). The plants are
 cut again before each block from every A round so far: a shared machine drifts (here the
 first rounds' medians were a third above the whole pool's once), and a plant cut from a few
 early rounds would not be the X% of the pool it is compared with. The report gives each
@@ -151,8 +153,8 @@ def tally(counts, ids_verdicts):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--budget", type=duration_s, default=os.environ.get("CALIBRATE_BUDGET") or "20m",
-                    help="wall time for the rounds and comparisons (default 20m, or CALIBRATE_BUDGET)")
+    ap.add_argument("--budget", type=duration_s, default=os.environ.get("CALIBRATE_BUDGET") or "25m",
+                    help="wall time for the rounds and comparisons (default 25m, or CALIBRATE_BUDGET)")
     ap.add_argument("--per-side", type=int, default=0,
                     help="rounds a side per comparison (default: what a 10-minute make regress gets here)")
     ap.add_argument("--comparisons", type=int, default=20, help="of each kind (default 20)")
@@ -195,7 +197,7 @@ def main():
 
     block = ["A", "A"] + ["P%d" % x for x in PCTS]
     n_cmp = a.comparisons * (1 + len(PCTS))
-    reserve = 5 + 1.5 * n_cmp  # the comparisons: about a second each here
+    reserve = 5 + 1.0 * n_cmp  # the comparisons: under a second each here
     longest = 0
     while True:
         left = a.budget - (time.time() - t_start) - reserve
