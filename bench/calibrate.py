@@ -112,6 +112,11 @@ def median_of(rounds, mid):
     return statistics.median(vals)
 
 
+def k_regress(side_s):
+    """The rounds a side a default make regress gets, at side_s seconds a side-run."""
+    return 2 * int((DEFAULT_BUDGET_S - BASE_BUILD_S - 10) // (4 * side_s))
+
+
 def plant_args(pct, medians):
     """--side-run arguments and environment planting pct% of each median."""
     extra, env, ns = [], dict(os.environ), {}
@@ -196,8 +201,10 @@ def main():
         print("  %-36s median %9.0f ns over the first A rounds" % (mid, m), flush=True)
 
     block = ["A", "A"] + ["P%d" % x for x in PCTS]
+    # What the comparisons will take: reading 2K rounds' results, about 0.5 s and 0.08 s a
+    # round here (2.7 s each at 28 rounds a side).
     n_cmp = a.comparisons * (1 + len(PCTS))
-    reserve = 5 + 1.0 * n_cmp  # the comparisons: under a second each here
+    reserve = 5 + n_cmp * (0.5 + 0.08 * (a.per_side or k_regress(statistics.mean(times))))
     longest = 0
     while True:
         left = a.budget - (time.time() - t_start) - reserve
@@ -214,7 +221,7 @@ def main():
             a.budget - (time.time() - t_start)), flush=True)
 
     side_s = statistics.mean(times)
-    k_default = 2 * int((DEFAULT_BUDGET_S - BASE_BUILD_S - 10) // (4 * side_s))
+    k_default = k_regress(side_s)
     n_a, n_p = len(pools["A"]), min(len(pools["P%d" % x]) for x in PCTS)
     k = a.per_side or min(k_default, n_a // 2, n_p)
     if k < FEWEST_PER_SIDE:
