@@ -110,6 +110,23 @@ report: all
 	@test -d results/latest || { echo "no results/latest: run make bench first" >&2; exit 2; }
 	@$(B)/archbench report results/latest
 
+# Is this tree slower than BASE (any git revision)? BASE is built in a git worktree under
+# build/regress/ (a cache; the working tree is never touched), both builds run the same short
+# profile in random ABBA blocks for REGRESS_BUDGET (10m in all, builds included), then
+# `archbench compare` gives the verdict and the exit code: 0 none, 1 a regression, 2 bad input.
+# Its outputs (compare.md, compare.json, junit.xml) are in build/regress/<id>/, the path is
+# printed. REGRESS_SEED=S draws the same block order again. bench/regress says how.
+regress:
+	@REGRESS_BUDGET='$(REGRESS_BUDGET)' REGRESS_SEED='$(REGRESS_SEED)' bench/regress '$(BASE)'
+
+# The gate's error rates on this machine, with compare's defaults: A/A false alarms, and how
+# often a slowdown of exactly 5, 10 and 20% planted in the robot's inner step and the pipe
+# round trip is caught, in about CALIBRATE_BUDGET (25m). The figures go into
+# results/<run-id>/calibration.json and a table is printed (bench/calibrate.py says how).
+regress-calibrate: all
+	$(call install,python3)
+	@python3 bench/calibrate.py $(if $(CALIBRATE_BUDGET),--budget $(CALIBRATE_BUDGET))
+
 clean:
 	rm -rf build build-address build-undefined build-thread build-address-undefined
 
@@ -121,7 +138,7 @@ clean:
 # Its console table and banner go to micro.txt (the end of it is shown if the profile fails).
 MICROSRC := bench/micro_main.c bench/abm.c bench/selftest.c bench/floor.c bench/sync.c \
             bench/pipe.c bench/socket.c bench/msgq.c bench/channels.c bench/registers.c \
-            bench/robot.c bench/spawn.c bench/clock.c
+            bench/robot.c bench/spawn.c bench/clock.c bench/plant.c
 MICROOBJ := $(MICROSRC:%.c=$(B)/%.o) $(B)/bench/gbench.o
 $(MICROOBJ): | deps
 CXXFLAGS := -std=c++17 -Wall -Wextra -Wshadow -MMD -MP $(filter -O% -g%,$(CFLAGS)) \
@@ -185,7 +202,7 @@ fidelity-gil: all
 .PHONY: micro-compare-tools fidelity fidelity-gil
 -include $(MICROOBJ:.o=.d)
 
-.PHONY: all deps test mutants bench report clean
+.PHONY: all deps test mutants bench report regress regress-calibrate clean
 -include $(LIBOBJ:.o=.d) $(TESTOBJ:.o=.d) $(B)/harness/main.d
 
 # ---- fuzzing (tests/fuzz/) -------------------------------------------------------------------

@@ -32,6 +32,7 @@ typedef struct abm_case {
   const abm_link_def_t *def;
   int procs, mode;
   int paced; /* its second argument is the interval in us */
+  char name[96]; /* the family: <primitive>/<arch>/<mode> */
 } abm_case_t;
 
 enum abm_pin abm_pin = ABM_PIN_NONE;
@@ -285,7 +286,7 @@ static void abm__link_init(abm_link_t *l, const abm_case_t *c, size_t bytes)
  * loop (rtt records each round trip in h; oneway leaves the recording to the peer). 0, or
  * the failure, already given to the benchmark as its skip reason. */
 static int abm__exchange(ab_gb_state_t *st, abm_link_t *l, void *sbuf, void *rbuf, ab_hist_t *h,
-                         int oneway)
+                         int oneway, int64_t plant)
 {
   size_t bytes = l->bytes;
   const void *data;
@@ -314,6 +315,8 @@ static int abm__exchange(ab_gb_state_t *st, abm_link_t *l, void *sbuf, void *rbu
   while (ab_gb_loop(st)) {
     if (oneway)
       __atomic_store_n(&l->ctl->t_sent, ab_now_ns(), __ATOMIC_RELEASE);
+    if (plant) /* after the stamp: inside a one-way message's latency too */
+      abm_plant_spin(plant);
     if ((e = l->ops->send(l, ABM_BENCH, sbuf, bytes)) < 0)
       break;
     if ((e = l->ops->recv(l, ABM_BENCH, rbuf, l->back, &data)) < 0)
@@ -334,7 +337,7 @@ static int abm__exchange(ab_gb_state_t *st, abm_link_t *l, void *sbuf, void *rbu
 /* Stop the peer (after a clean run the kick wakes it from its receive) and, when the run
  * and the stop were clean (e == 0), report the latencies and the bytes moved. */
 static void abm__stop(ab_gb_state_t *st, abm_link_t *l, abm_peer_t *peer, const void *sbuf,
-                      const ab_hist_t *h, int oneway, int e)
+                      const ab_hist_t *h, int oneway, int64_t plant, int e)
 {
   size_t bytes = l->bytes;
 
@@ -347,6 +350,8 @@ static void abm__stop(ab_gb_state_t *st, abm_link_t *l, abm_peer_t *peer, const 
   }
   if (e == 0) {
     abm_report_hist(st, oneway ? &l->ctl->hist : h);
+    if (plant)
+      ab_gb_counter(st, "plant_ns", (double)plant, AB_GB_DEFAULT);
     ab_gb_bytes(st, ab_gb_iterations_done(st) * (int64_t)(bytes + (oneway ? 0 : l->back)));
   }
 }
@@ -361,6 +366,7 @@ static void abm__link_bench(ab_gb_state_t *st, void *arg)
   abm_peer_t peer;
   ab_hist_t *h = NULL;
   size_t bytes = (size_t)ab_gb_get_range(st, 0), room;
+  int64_t plant = abm_plant_ns(c->name, (int64_t)bytes);
   void *sbuf = NULL, *rbuf = NULL;
   int oneway = c->mode == ABM_ONEWAY, e;
 
@@ -403,8 +409,8 @@ static void abm__link_bench(ab_gb_state_t *st, void *arg)
     abm_skip(st, "peer", e);
     goto out_setup;
   }
-  e = abm__exchange(st, l, sbuf, rbuf, h, oneway);
-  abm__stop(st, l, &peer, sbuf, h, oneway, e);
+  e = abm__exchange(st, l, sbuf, rbuf, h, oneway, plant);
+  abm__stop(st, l, &peer, sbuf, h, oneway, plant, e);
 out_setup:
   l->ops->teardown(l);
 out_buf:
@@ -434,14 +440,14 @@ void abm_register_links(const abm_link_def_t *defs, int n)
         abm_case_t *c = &cases[ncases++];
         *c = (abm_case_t){ .def = d, .procs = a, .mode = m,
                            .paced = m == ABM_ONEWAY && abm_interval_us > 0 };
-        char name[96];
-        snprintf(name, sizeof name, "%s/%s/%s", d->name, arch[a], mode[m]);
-        ab_gb_bench_t *b = ab_gb_register(name, abm__link_bench, c);
+        snprintf(c->name, sizeof c->name, "%s/%s/%s", d->name, arch[a], mode[m]);
+        ab_gb_bench_t *b = ab_gb_register(c->name, abm__link_bench, c);
         const int64_t *sz = d->sizes ? d->sizes : abm_sizes;
         int ns = d->sizes ? d->nsizes : abm_nsizes;
         for (int k = 0; k < ns; k++) {
           int64_t args[2] = { sz[k], abm_interval_us };
           ab_gb_args(b, args, c->paced ? 2 : 1);
+          abm_plant_ns(c->name, sz[k]); /* marks the plants that name it */
         }
         if (c->paced)
           ab_gb_real_time(ab_gb_arg_names(b, (const char *const[]){ "", "interval_us" }, 2));

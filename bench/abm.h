@@ -127,6 +127,15 @@ extern int abm_pin_peer_cpu;
 #define ABM_INTERVAL_MAX_US 1000000
 extern int64_t abm_interval_us;
 
+/* ABM_PLANT (bench/plant.c): planted slowdowns for the gate's calibration. Parse the
+ * variable's value (NULL: none) before the families register, check after: each returns 0,
+ * or 2 after saying what was wrong; the check also reports what is planted. abm_plant_ns
+ * is the busy work of one iteration of family/bytes (0: none); abm_plant_spin does it. */
+int abm_plant_parse(const char *spec);
+int abm_plant_check(void);
+int64_t abm_plant_ns(const char *family, int64_t bytes);
+void abm_plant_spin(int64_t ns);
+
 /* ---- helpers for family files ------------------------------------------------------------ */
 
 /* A peer: a thread, or a forked process that dies with us. name: "abm-..." (<= 15 chars). */

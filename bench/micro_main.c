@@ -8,6 +8,7 @@
  *                    them (default), both on one CPU (as rt-tests and `taskset -c 0 perf
  *                    bench sched pipe` measure), or one CPU each
  *   --interval=US    pace every one-way benchmark as pmqtest/ptsematest -i US do (abm.h)
+ * and from the environment ABM_PLANT=NAME=NS,..., a planted slowdown (bench/plant.c).
  * Bad usage exits 2 with one line naming the bad value and what was expected: our flags,
  * a flag neither we nor Google Benchmark know, a filter that is no regular expression or
  * matches nothing (Google Benchmark itself would exit 0 or 1 for these).
@@ -185,12 +186,16 @@ int main(int argc, char **argv)
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
+  if (abm_plant_parse(getenv("ABM_PLANT")))
+    return 2;
   if (selftest) {
     abm_register_selftest();
   } else {
     for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
       families[i]();
   }
+  if (abm_plant_check())
+    return 2;
   context();
   char us[24];
   snprintf(us, sizeof us, "%" PRId64, abm_interval_us);

@@ -34,7 +34,7 @@ static const char usage[] =
     "                         [--json F] [--junit F] [--markdown F]   exit 1 on a regression\n"
     "--latency-target US holds /dev/cpu_dma_latency at US for the run (PM QoS, as cyclictest does);\n"
     "    it is 0 by default with --rt-prio, off otherwise.\n"
-    "--fault stall:ROLE:K:DUR | corrupt:CHAN:K injects a known fault (for tests; the result lists it).\n"
+    "--fault stall:ROLE:K:DUR | slow:ROLE:DUR | corrupt:CHAN:K injects a known fault (for tests; the result lists it).\n"
     "--per-instance adds each role instance's costs and activations to the result.\n"
     "--sweep k=a,b,c runs once per value of param k (a result each, agents.threads.n=10.json).\n"
     "--repeat K (1 to 100) makes every run K times, in rounds (each run once, then again...), so that\n"

@@ -64,12 +64,12 @@ typedef struct ab_mem {
 } ab_mem_t;
 
 /* Faults injected on purpose (--fault), for the tests: the result lists them. */
-enum ab_fault_kind { AB_FAULT_STALL = 1, AB_FAULT_CORRUPT };
+enum ab_fault_kind { AB_FAULT_STALL = 1, AB_FAULT_CORRUPT, AB_FAULT_SLOW };
 typedef struct ab_fault {
   int kind;
-  int target;                      /* role (stall) or channel (corrupt) index */
+  int target;                      /* role (stall, slow) or channel (corrupt) index */
   uint64_t k;                      /* which activation / received message, from 0 */
-  int64_t ns;                      /* stall: how long */
+  int64_t ns;                      /* stall: how long; slow: how much busy work a step */
   char spec[96];                   /* as given */
 } ab_fault_t;
 
@@ -502,7 +502,7 @@ int ab__exit_for(int err);
 /* The descriptor's own consistency (limits, indices, names every requirement and table
  * column refers to, defaults in range): a scenario bug, caught before anything runs. */
 int ab_scenario_check(const ab_scenario_t *sc, char *err, size_t len);
-/* "stall:ROLE:K:DUR" or "corrupt:CHAN:K" against a scenario; 0 or -EINVAL with err. */
+/* "stall:ROLE:K:DUR", "slow:ROLE:DUR" or "corrupt:CHAN:K" against a scenario; 0 or -EINVAL with err. */
 int ab_fault_parse(const ab_scenario_t *sc, const char *spec, ab_fault_t *f, char *err, size_t len);
 void ab__fault_step(ab_ctx_t *ctx);
 void ab__fault_recv(ab_ctx_t *ctx, int chan, const void *data, uint32_t len);

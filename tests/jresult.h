@@ -7,6 +7,13 @@
 
 #include <jansson.h>
 
+/* The single-process, multi-process and one-thread runtimes, with the file a baseline run
+ * under each writes: X(name, arch, file) rows for tests run once per runtime. */
+#define BASELINE_RUNTIMES(X)                       \
+  X(threads, "threads", "baseline.threads.json")   \
+  X(procs, "procs", "baseline.procs.shm.json")     \
+  X(loop, "loop", "baseline.loop.json")
+
 /* A short baseline (300 ms) under threads and procs/shm into a fresh directory: the
  * results baseline.threads.json and baseline.procs.shm.json, and the summaries. */
 const char *run_baseline_pair(void);

@@ -71,6 +71,9 @@ void finish_ab(proc_t *p, double timeout_s);
 void run_ab(proc_t *p, const char *const *args, double timeout_s);
 void run_prog(proc_t *p, const char *bin, const char *const *args, double timeout_s);
 
+/* archbench-micro beside $AB_BIN (else build/archbench-micro), for start_prog and run_prog. */
+const char *micro_bin(void);
+
 /* Free what wait_ab captured. */
 void proc_free(proc_t *p);
 

@@ -17,18 +17,6 @@
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
-static const char *micro_bin(void)
-{
-  static char path[1024];
-  const char *ab = getenv("AB_BIN");
-  if (!ab)
-    return "build/archbench-micro";
-  char tmp[1024];
-  snprintf(tmp, sizeof tmp, "%s", ab);
-  snprintf(path, sizeof path, "%s/archbench-micro", dirname(tmp));
-  return path;
-}
-
 /* Both keep their capture files until the test calls cleanup_now (proc.h), as each test here
  * does at its end.
  *

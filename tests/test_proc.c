@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -169,6 +170,16 @@ static const char *ab_bin(void)
     return "build/archbench";
   SKIP("AB_BIN is not set and build/archbench does not exist (run through `make test`)");
   return NULL;
+}
+
+const char *micro_bin(void)
+{
+  static char path[PATH_MAX];
+  const char *ab = getenv("AB_BIN");
+  char tmp[PATH_MAX];
+  snprintf(tmp, sizeof tmp, "%s", ab && *ab ? ab : "build/archbench");
+  snprintf(path, sizeof path, "%s/archbench-micro", dirname(tmp));
+  return path;
 }
 
 /* Under SANITIZE=address|undefined a report on stderr is a bug even when the exit code is

@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <ftw.h>
-#include <libgen.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,16 +59,6 @@ static void done(void)
 }
 
 /* ---- the runs -------------------------------------------------------------------------------- */
-
-static const char *micro_bin(void)
-{
-  static char path[PATH_MAX];
-  const char *ab = getenv("AB_BIN");
-  char tmp[PATH_MAX];
-  snprintf(tmp, sizeof tmp, "%s", ab && *ab ? ab : "build/archbench");
-  snprintf(path, sizeof path, "%s/archbench-micro", dirname(tmp));
-  return path;
-}
 
 /* `archbench args` exits 0, or 1 when a requirement failed and fail_ok. */
 static void ab_ok(const char *const *args, int fail_ok)

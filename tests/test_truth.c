@@ -111,16 +111,11 @@ static void closed_short_of_a_period(const char *arch, const char *file)
   cleanup_now();
 }
 
-#define STALL_TESTS(X)                                  \
-  X(threads, "threads", "baseline.threads.json")        \
-  X(procs, "procs", "baseline.procs.shm.json")          \
-  X(loop, "loop", "baseline.loop.json")
-
 #define STALL_TEST(name, arch, file)                                                     \
   TEST_T(truth_stall_##name##_gives_exact_lateness_and_misses, 60) { stall_in_window(arch, file); } \
   TEST_T(truth_stall_past_end_##name##_closes_due_activations_as_missed, 60) { stall_past_the_end(arch, file); } \
   TEST_T(truth_closed_##name##_is_missed_even_under_a_period_late, 60) { closed_short_of_a_period(arch, file); }
-STALL_TESTS(STALL_TEST)
+BASELINE_RUNTIMES(STALL_TEST)
 
 /* ---- requirements ----------------------------------------------------------------------------- */
 
