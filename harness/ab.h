@@ -193,6 +193,10 @@ typedef struct ab_scenario {
   const ab_req_desc_t *reqs; int nreqs;
   const ab_param_desc_t *params; int nparams;
   unsigned archs; /* mask of (1 << enum ab_arch) supported */
+  /* The loop runtime's offload variants a run of it makes unless --offload says
+   * ("inline,executor,thread,process"); NULL: inline only. Offloaded are the roles triggered
+   * by a channel, flagged AB_ROLE_CPU and owning no device (a policy, a detector). */
+  const char *offloads;
   /* What the summary table shows: the lateness of this periodic role, this chain metric. */
   const char *table_role;
   const char *table_chain;

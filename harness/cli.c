@@ -24,7 +24,7 @@ static const char usage[] =
     "usage: archbench list\n"
     "       archbench run SCENARIO [--arch A[,B..]|all] [--duration 10s] [--transport T[,U..]|all]\n"
     "                     [--out DIR] [--param k=v ...] [--sweep k=a,b,c] [--serial DEV] [--baud N]\n"
-    "                     [--camera DEV]\n"
+    "                     [--camera DEV] [--offload inline|executor|thread|process[,..]|all]\n"
     "                     [--cpus LIST] [--rt-prio N] [--latency-target US | --no-latency-target]\n"
     "                     [--gil] [--gil-interval 5ms] [--fault SPEC ...] [--per-instance] [--repeat K]\n"
     "                     [--quiet]\n"
@@ -41,6 +41,9 @@ static const char usage[] =
     "    drift on a shared machine reaches every runtime alike; robot.threads.r1.json .. .rK.json.\n"
     "--gil models CPython's GIL in each process (switch interval --gil-interval, 5 ms as CPython);\n"
     "    --param gil_free=F runs that fraction of compute without it, as numpy's BLAS calls do.\n"
+    "--offload (the loop runtime): where its offloadable roles (channel-triggered, CPU-flagged) run:\n"
+    "    inline on the loop, executor (a pool of min(32, CPUs + 4) threads, as Python's), thread (one\n"
+    "    dedicated thread), process (a child process behind pipes); franka.loop.thread.json.\n"
     "--arch pool runs the CPU roles' steps as tasks in --param workers=W processes (the CPU count),\n"
     "    each carrying its agent's state; hybrid also runs their I/O in a pool of 20 threads.\n"
     "exit codes: 0 ok, 1 a requirement failed, 2 bad usage, 3 missing device or permission, 130 interrupted\n";
@@ -168,6 +171,9 @@ static int ab__parse_opt(int argc, char **argv, int *i, ab__cli_t *c)
   } else if (OPT("--transport")) {
     VAL("--transport");
     c->transport = v;
+  } else if (OPT("--offload")) {
+    VAL("--offload");
+    c->offload = v;
   } else if (OPT("--out")) {
     VAL("--out");
     if (!*v)
@@ -304,7 +310,7 @@ static int ab__cmd_bench(int argc, char **argv)
   }
   if (r)
     return r;
-  const char *chosen = c.arch ? "--arch" : c.transport ? "--transport" : c.nparams ? "--param" : c.nfaults ? "--fault"
+  const char *chosen = c.arch ? "--arch" : c.transport ? "--transport" : c.offload ? "--offload" : c.nparams ? "--param" : c.nfaults ? "--fault"
                       : c.sweep ? "--sweep" : NULL;
   if (chosen)
     return ab_usage_error("bench %s: bench runs every scenario with every runtime and its own profile (use `run` to choose)%s",
@@ -363,7 +369,7 @@ static int ab__cmd_list(void)
              sc->params[k].help ? sc->params[k].help : "");
   }
   printf("runtimes:\n  threads    a thread per role\n  procs      a process per role; --transport pipe|unix|mq|shm|tcp\n"
-         "  loop       one thread around epoll\n");
+         "  loop       one thread around epoll; --offload inline|executor|thread|process\n");
   printf("transports (procs): pipe unix mq shm tcp\n");
   printf("devices found:\n");
   const char *pats[] = { "/dev/ttyUSB*", "/dev/ttyACM*", "/dev/video*", NULL };

@@ -18,7 +18,7 @@
 /* The options of `run` and `bench`, as parsed. */
 typedef struct ab__cli {
   const char *scenario;
-  const char *arch, *transport, *outdir;
+  const char *arch, *transport, *offload, *outdir;
   int64_t duration_ns;
   int duration_set;
   const char *params[AB_MAX_PARAMS];

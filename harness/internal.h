@@ -130,6 +130,12 @@ typedef struct ab_req_eval {
   int pass;
 } ab_req_eval_t;
 
+/* The loop runtime's offload variants (DESIGN.md: options of the runtime, not new
+ * scenarios): where its offloadable roles run (ab__offloadable). */
+enum ab_offload { AB_OFF_INLINE = 0, AB_OFF_EXECUTOR, AB_OFF_THREAD, AB_OFF_PROCESS, AB_OFF_N };
+extern const char *const ab_offload_names[AB_OFF_N + 1]; /* "inline", ..., NULL */
+int ab_offload_find(const char *name);
+
 struct ab_run {
   const ab_scenario_t *sc;
   const ab_runtime_t *rt;
@@ -137,6 +143,9 @@ struct ab_run {
   int arch;
   const ab_transport_t *transport; /* procs; NULL otherwise */
   const char *transport_name;      /* "shm", "pipe", ... or "ring" for threads/loop */
+  int offload;                     /* loop: enum ab_offload */
+  uint8_t offloaded[AB_MAX_ROLES]; /* ... role r runs off the loop */
+  int executor_threads;            /* ... executor: its pool's size */
   int shared;                      /* procs: the block is shared memory */
   int64_t duration_ns;
   int rt_prio;                     /* SCHED_FIFO priority for periodic roles, 0 = none */
@@ -323,6 +332,14 @@ int ab__pool_join(ab_run_t *run);
 #define AB__POOL_OPS .state_size = sizeof(void *), .pooled = 1, .start = ab__pool_start, \
                      .check = ab__pool_check, .join = ab__pool_join
 /* Is role r one whose steps a pool runs as tasks (pool, hybrid)? */
+static inline int ab__offloadable(const ab_scenario_t *sc, int r)
+{
+  int owns = 0;
+  for (int d = 0; d < sc->ndevs; d++)
+    owns |= sc->devs[d].owner == r;
+  return sc->roles[r].trigger >= 0 && sc->roles[r].period_ns == 0 && !sc->roles[r].continuous && !sc->roles[r].instances &&
+         !sc->roles[r].on_device && (sc->roles[r].flags & AB_ROLE_CPU) && !owns;
+}
 static inline int ab__role_pooled(const ab_run_t *run, int r)
 {
   return run->rt->pooled && run->sc->roles[r].continuous && (run->sc->roles[r].flags & AB_ROLE_CPU);
@@ -364,6 +381,7 @@ static inline ab_chan_t *ab__pchan(const ab_run_t *run, int chan, int inst)
 int ab__role_prepare(ab_ctx_t *ctx, int side_attach); /* attach channels, open the device, init */
 void ab__role_ready(ab_ctx_t *ctx);                    /* signal ready, wait for go */
 void ab__role_run(ab_ctx_t *ctx);                      /* the activation loop (threads, procs) */
+int ab__role_step_stashed(ab_ctx_t *ctx);              /* one step on the stashed trigger message */
 void ab__role_finish(ab_ctx_t *ctx);                   /* fini, close device */
 int ab__role_activate(ab_ctx_t *ctx, int64_t intended, int64_t now); /* one periodic step */
 /* At the end of a periodic role's run: every activation due before the stop (or the end of
@@ -425,6 +443,7 @@ typedef struct ab_run_opts {
   const ab_scenario_t *sc;
   int arch;
   const char *transport;
+  const char *offload;               /* loop: an enum ab_offload's name; NULL: inline */
   int64_t duration_ns;
   const char *params[AB_MAX_PARAMS]; /* "k=v" */
   int nparams;

@@ -27,7 +27,7 @@ static int ab__list(const char *opt, const char *s, char items[][32], int max)
 }
 
 static int ab__plan_one(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc, int arch, const char *transport,
-                        int point)
+                        const char *offload, int point)
 {
   if (p->n == AB_MAX_PLAN)
     return ab_usage_error("too many runs in one command (at most %s)%s", "64", "");
@@ -36,6 +36,7 @@ static int ab__plan_one(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *
   o->sc = sc;
   o->arch = arch;
   o->transport = transport;
+  o->offload = offload;
   o->duration_ns = c->duration_ns;
   o->nparams = c->nparams;
   memcpy(o->params, c->params, sizeof o->params);
@@ -74,12 +75,37 @@ static int ab__plan_one(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *
 }
 
 /* A run for each point of the sweep (or just the one). */
-static int ab__plan_add(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc, int arch, const char *transport)
+static int ab__plan_add(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc, int arch, const char *transport,
+                        const char *offload)
 {
   int r = 0;
   for (int k = 0; k < (c->sweep ? p->nsweep : 1) && !r; k++)
-    r = ab__plan_one(p, c, sc, arch, transport, c->sweep ? k : -1);
+    r = ab__plan_one(p, c, sc, arch, transport, offload, c->sweep ? k : -1);
   return r;
+}
+
+/* The loop's offload variants: --offload's list (all: every one), else the scenario's own
+ * (sc->offloads), else inline. Names from ab_offload_names, so they outlive the command line. */
+static int ab__plan_offloads(const ab__cli_t *c, const ab_scenario_t *sc, const char *out[AB_OFF_N])
+{
+  char items[AB_OFF_N + 4][32];
+  const char *list = c->offload ? c->offload : sc->offloads ? sc->offloads : "inline";
+  int n = ab__list("--offload", list, items, AB_OFF_N + 4), k = 0;
+  if (n < 0)
+    return -1;
+  int want[AB_OFF_N] = { 0 };
+  for (int i = 0; i < n; i++) {
+    int all = !strcmp(items[i], "all"), o = ab_offload_find(items[i]);
+    if (!all && o < 0)
+      return ab_usage_error("--offload %s: unknown (expected inline, executor, thread, process, a comma list, or all)%s",
+                            items[i], ""), -1;
+    for (int j = 0; j < AB_OFF_N; j++)
+      want[j] |= all || j == o;
+  }
+  for (int j = 0; j < AB_OFF_N; j++)
+    if (want[j])
+      out[k++] = ab_offload_names[j];
+  return k;
 }
 
 /* --sweep k=a,b,c: k a parameter of the scenario not also given with --param; the points a
@@ -178,15 +204,25 @@ int ab_plan_scenario(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *sc,
   /* A scenario without channels has nothing for a transport to carry: run procs once. */
   if (sc->nchans == 0)
     nt = 1;
+  if (c->offload && !want[AB_ARCH_LOOP])
+    return ab_usage_error("--offload %s: only the loop runtime offloads (add --arch loop)%s", c->offload, "");
+  const char *ol[AB_OFF_N];
+  int no = ab__plan_offloads(c, sc, ol);
+  if (no < 0)
+    return AB_EXIT_USAGE;
   for (int a = 0; a < AB_ARCH_N; a++) {
     if (!want[a])
       continue;
     int r;
     if (ab_runtime_get(a)->uses_transport) {
       for (int k = 0; k < nt; k++)
-        if ((r = ab__plan_add(p, c, sc, a, sc->nchans ? tl[k] : "shm")))
+        if ((r = ab__plan_add(p, c, sc, a, sc->nchans ? tl[k] : "shm", NULL)))
           return r;
-    } else if ((r = ab__plan_add(p, c, sc, a, NULL))) {
+    } else if (a == AB_ARCH_LOOP) {
+      for (int k = 0; k < no; k++)
+        if ((r = ab__plan_add(p, c, sc, a, NULL, strcmp(ol[k], "inline") ? ol[k] : NULL)))
+          return r;
+    } else if ((r = ab__plan_add(p, c, sc, a, NULL, NULL))) {
       return r;
     }
   }

@@ -75,6 +75,13 @@ int ab__build(ab_run_t *run, char *err, size_t len)
     const ab_chan_desc_t *cd = &sc->chans[c];
     const ab_transport_t *t = run->rt->uses_transport ? run->transport : &ab_transport_ring;
     int want_fd = sc->roles[cd->to].on_device;
+    /* The loop's offloaded roles: the loop hears them through an fd in its epoll set; a
+     * child's queues are pipes, as multiprocessing's are. */
+    int crosses = run->offloaded[cd->from] != run->offloaded[cd->to];
+    if (crosses && !run->offloaded[cd->to])
+      want_fd = 1;
+    if (crosses && run->offload == AB_OFF_PROCESS)
+      t = &ab_transport_pipe;
     /* A single-threaded loop cannot block on a full channel: its consumer is itself. The
      * result says so: a fan-in wider than the queue loses the excess every round. */
     int policy = run->rt->one_thread ? AB_DROP : cd->policy;
@@ -96,8 +103,8 @@ int ab__build(ab_run_t *run, char *err, size_t len)
       pc->slice_ns = run->slice_ns;
       pc->multi_tx = run->role_n[cd->from] > 1; /* fan-in: the senders take turns */
       run->pchan_made[run->chan_first[c] + q] = 1;
-      if (!run->rt->uses_transport)
-        ab_chan_attach(pc, AB_SIDE_BOTH);
+      if (!run->rt->uses_transport && !(crosses && run->offload == AB_OFF_PROCESS))
+        ab_chan_attach(pc, AB_SIDE_BOTH); /* a pipe to a child: each process its side */
     }
   }
   for (int g = 0; g < sc->nregs; g++) {

@@ -118,6 +118,11 @@ static void ab__head(json_t *d, const ab_run_t *run, double window)
   ab__sets(d, "source", sc->source);
   ab__sets(d, "arch", run->rt->name);
   ab__sets(d, "transport", run->transport_name);
+  if (run->rt == ab_runtime_get(AB_ARCH_LOOP)) { /* where its offloadable roles ran */
+    ab__sets(d, "offload", ab_offload_names[run->offload]);
+    if (run->offload == AB_OFF_EXECUTOR)
+      ab__setn(d, "executor_threads", run->executor_threads);
+  }
   if (run->gil_on) { /* the model, not a real interpreter: figures of a Python-like run */
     json_t *g = ab__child(d, "gil", json_object());
     ab__sets(g, "model", "cpython-new-gil");

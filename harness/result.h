@@ -31,6 +31,7 @@ typedef struct ab_result_req {
 typedef struct ab_result {
   json_t *doc;                     /* the whole document, owned */
   const char *scenario, *arch, *transport, *status_name, *error, *started_at;
+  const char *offload;             /* the loop's offload variant ("inline", "thread"...), else NULL */
   int gil;                         /* run under the GIL model (--gil) */
   double gil_interval_s, gil_free; /* its switch interval, and the compute it ran without it */
   const char *sweep_param, *sweep_value; /* a point of a sweep (--sweep), else NULL */

@@ -211,6 +211,7 @@ ab_result_t *ab_result_parse(json_t *doc, char *err, size_t len)
   r->scenario = ab__gets(&rd, doc, "scenario", 0);
   r->arch = ab__gets(&rd, doc, "arch", 0);
   r->transport = ab__gets(&rd, doc, "transport", 0);
+  r->offload = json_is_string(json_object_get(doc, "offload")) ? json_string_value(json_object_get(doc, "offload")) : NULL;
   r->status_name = ab__gets(&rd, doc, "status", 0);
   r->status = -1;
   for (int s = 0; s < 3; s++)
@@ -369,6 +370,8 @@ const char *ab_result_label(const ab_result_t *r, char *buf, size_t len)
   const ab_runtime_t *rt = ab_runtime_get(ab_arch_find(r->arch));
   if (rt && rt->uses_transport)
     snprintf(buf, len, "%s/%s%s", r->arch, r->transport, r->gil ? "+gil" : "");
+  else if (r->offload && strcmp(r->offload, "inline"))
+    snprintf(buf, len, "%s/%s%s", r->arch, r->offload, r->gil ? "+gil" : "");
   else
     snprintf(buf, len, "%s%s", r->arch, r->gil ? "+gil" : "");
   return buf;

@@ -53,6 +53,8 @@ const char *ab_run_label(const ab_run_t *run, char *buf, size_t len)
 {
   if (run->rt->uses_transport)
     snprintf(buf, len, "%s/%s", run->rt->name, run->transport_name);
+  else if (run->offload != AB_OFF_INLINE)
+    snprintf(buf, len, "%s/%s", run->rt->name, ab_offload_names[run->offload]);
   else
     snprintf(buf, len, "%s", run->rt->name);
   return buf;

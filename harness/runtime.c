@@ -284,7 +284,7 @@ static int ab__step(ab_ctx_t *ctx, int64_t t0)
     r = 0;
   }
   ab__rec(ctx, ctx->run->mt_step[ctx->role], ab_now_ns() - t0);
-  ctx->run->slots[ctx->slot].steps++;
+  __atomic_fetch_add(&ctx->run->slots[ctx->slot].steps, 1, __ATOMIC_RELAXED); /* an executor's workers share it */
   ctx->activation++;
   for (int c = 0; c < ctx->run->sc->nchans; c++)
     if (ctx->held[c])
@@ -293,6 +293,8 @@ static int ab__step(ab_ctx_t *ctx, int64_t t0)
     ab_fail(ctx, "role %s: step failed: %s", ab__who(ctx, (char[64]){ 0 }, 64), strerror(-r));
   return r;
 }
+
+int ab__role_step_stashed(ab_ctx_t *ctx) { return ab__step(ctx, ab_now_ns()); }
 
 /* Lateness against the intended start, never re-based: a late activation still runs, and is
  * a missed period when it starts at or after the next one's intended start. */

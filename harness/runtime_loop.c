@@ -18,8 +18,9 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "offload.h"
 
-enum { EV_TIMER = 1, EV_DEV = 2 };
+enum { EV_TIMER = 1, EV_DEV = 2, EV_CHAN = 3 };
 
 typedef struct ab__loop {
   pthread_t tid;
@@ -27,7 +28,13 @@ typedef struct ab__loop {
   ab_ctx_t *ctx;                   /* [nslots]: every role instance's, on the loop's thread */
   int *tfd;                        /* [nslots]: a periodic instance's timerfd, else -1 */
   int ep;
+  ab__offl_t off;                  /* the roles run off the loop (--offload) */
+  ab_chan_t *woke[AB_MAX_CHANS];   /* ... the queues from them to the loop, in the epoll set */
+  int nwoke;
 } ab__loop_t;
+
+/* Does slot i run on the loop (not offloaded)? */
+static int ab__on_loop(const ab_run_t *run, int i) { return !run->offloaded[run->slot_role[i]]; }
 
 static ab_ctx_t *ab__lctx(ab_run_t *run) { return ((ab__loop_t *)run->rt_state)->ctx; }
 
@@ -60,7 +67,7 @@ static void ab__drain(ab_run_t *run, int ep)
     ab__mark(&m);
     for (int i = 0; i < run->nslots; i++) {
       ab_ctx_t *ctx = &lctx[i];
-      if (ctx->desc->trigger < 0)
+      if (ctx->desc->trigger < 0 || !ab__on_loop(run, i))
         continue;
       uint64_t before = ctx->activation;
       ab__role_deliver(ctx);
@@ -144,12 +151,20 @@ static void ab__loop_body(ab_run_t *run, int ep, int *tfd)
     if (busy) {
       n = epoll_wait(ep, evs, NEV, 0);
     } else {
+      ab__loop_t *l = run->rt_state;
+      int news = 0;
+      for (int k = 0; k < l->nwoke; k++) /* an offloaded role's message wakes the loop */
+        news |= ab_chan_arm(l->woke[k]) > 0;
       ab__block_run(run, 1);
-      n = epoll_wait(ep, evs, NEV, 50);
+      n = epoll_wait(ep, evs, NEV, news ? 0 : 50);
       ab__block_run(run, 0);
+      for (int k = 0; k < l->nwoke; k++)
+        ab_chan_disarm(l->woke[k]);
     }
     for (int e = 0; e < n && !ab_stopped(run); e++) {
       int slot = (int)(evs[e].data.u64 >> 8), kind = (int)(evs[e].data.u64 & 0xff);
+      if (kind == EV_CHAN)
+        continue; /* drained below */
       if (kind == EV_TIMER)
         ab__on_timer(run, ep, tfd[slot], &lctx[slot]);
       else
@@ -168,12 +183,26 @@ static int ab__loop_setup(ab_run_t *run, ab__loop_t *l)
   int failed = 0;
   for (int i = 0; i < run->nslots; i++) {
     ab__ctx_init(&l->ctx[i], run, i);
-    if (!failed && ab__role_prepare(&l->ctx[i], 0) < 0)
+    if (!failed && ab__on_loop(run, i) && ab__role_prepare(&l->ctx[i], 0) < 0)
       failed = 1;
   }
   l->ep = epoll_create1(EPOLL_CLOEXEC);
+  for (int c = 0; c < sc->nchans && l->ep >= 0 && !failed; c++) { /* from an offloaded role to the loop */
+    if (!run->offloaded[sc->chans[c].from] || run->offloaded[sc->chans[c].to])
+      continue;
+    for (int q = 0; q < run->chan_n[c] && !failed; q++) {
+      ab_chan_t *pc = ab__pchan(run, c, q);
+      struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_CHAN };
+      if (ab_chan_fd(pc) < 0 || epoll_ctl(l->ep, EPOLL_CTL_ADD, ab_chan_fd(pc), &ev) < 0)
+        failed = 1;
+      else if (pc->t == &ab_transport_ring)
+        l->woke[l->nwoke++] = pc; /* armed before each wait: the producer writes its eventfd */
+    }
+  }
   for (int i = 0; i < run->nslots && l->ep >= 0 && !failed; i++) {
     const ab_role_desc_t *d = &sc->roles[run->slot_role[i]];
+    if (!ab__on_loop(run, i))
+      continue;
     struct epoll_event ev = { .events = EPOLLIN };
     if (d->period_ns > 0) {
       l->tfd[i] = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -233,6 +262,8 @@ static void ab__loop_costs(ab_run_t *run, const ab__mark_t *all)
   rt->tid = gettid();
   rt->valid = 1;
   for (int i = 0; i < run->nslots; i++) {
+    if (!ab__on_loop(run, i))
+      continue; /* its own thread's or process's, measured there */
     ab_res_t *r = &run->slots[i].res;
     *r = lctx[i].res;
     ab__split(r, user_share);
@@ -257,14 +288,20 @@ static void *ab__loop_thread(void *arg)
   ab__apply_sched(run, 1);
   ab__loop_setup(run, l);
   ab__loop_probe(run);
-  /* Every instance reaches the barrier at once: they share this thread. */
-  for (int i = 1; i < run->nslots; i++)
-    __atomic_add_fetch(&run->ctl->ready, 1, __ATOMIC_SEQ_CST);
-  ab__role_ready(&lctx[0]);
+  /* Every instance on the loop reaches the barrier at once: they share this thread. */
+  int first = -1;
+  for (int i = 0; i < run->nslots; i++)
+    if (ab__on_loop(run, i) && first < 0)
+      first = i;
+    else if (ab__on_loop(run, i))
+      __atomic_add_fetch(&run->ctl->ready, 1, __ATOMIC_SEQ_CST);
+  ab__role_ready(&lctx[first]); /* some role is on the loop: an offloaded one is triggered */
   if (!ab_stopped(run)) {
     ab__mark_t all;
     ab__mark(&all);
     for (int i = 0; i < run->nslots; i++) {
+      if (!ab__on_loop(run, i))
+        continue;
       ab__role_begin(&lctx[i]);
       if (l->tfd[i] >= 0) {
         struct itimerspec its = { .it_value = ab_ts(run->ctl->t_start),
@@ -274,11 +311,13 @@ static void *ab__loop_thread(void *arg)
     }
     ab__loop_body(run, l->ep, l->tfd);
     for (int i = 0; i < run->nslots; i++)
-      ab__role_close_due(&lctx[i]);
+      if (ab__on_loop(run, i))
+        ab__role_close_due(&lctx[i]);
     ab__loop_costs(run, &all);
   }
   for (int i = 0; i < run->nslots; i++) {
-    ab__role_finish(&lctx[i]);
+    if (ab__on_loop(run, i))
+      ab__role_finish(&lctx[i]);
     if (l->tfd[i] >= 0)
       close(l->tfd[i]);
   }
@@ -297,18 +336,25 @@ static int ab__loop_start(ab_run_t *run)
     return -ENOMEM;
   for (int i = 0; i < run->nslots; i++)
     l->tfd[i] = -1;
-  int r = pthread_create(&l->tid, NULL, ab__loop_thread, run);
+  int r = ab__offload_start(run, &l->off); /* before this process has a second thread */
+  if (r < 0)
+    return r;
+  r = pthread_create(&l->tid, NULL, ab__loop_thread, run);
   if (r)
     return -r;
   l->started = 1;
   return 0;
 }
 
-static int ab__loop_check(ab_run_t *run, char *msg, size_t len) { return 0; }
+static int ab__loop_check(ab_run_t *run, char *msg, size_t len)
+{
+  return ab__offload_check(run, &((ab__loop_t *)run->rt_state)->off, msg, len);
+}
 
 static int ab__loop_join(ab_run_t *run)
 {
   ab__loop_t *l = run->rt_state;
+  ab__offload_join(run, &l->off);
   if (!l->started) {
     free(l->ctx), free(l->tfd);
     l->ctx = NULL, l->tfd = NULL;

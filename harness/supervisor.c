@@ -218,6 +218,9 @@ static void ab__res_window_end(ab_run_t *run, ab_res_t *proc)
   ab_res_t *t = &run->res_total;
   if (run->rt->same_process) {
     *t = *proc;
+    for (int i = 0; i < run->nslots; i++) /* a role offloaded to a process of its own */
+      if (run->slot_pid[i] && run->slots[i].res.valid)
+        ab__res_add(t, &run->slots[i].res);
   } else if (run->rt->pooled) { /* the supervisor's process, and the pool's own */
     *t = *proc;
     ab__res_add(t, &run->res_rt_procs);

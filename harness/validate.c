@@ -161,6 +161,8 @@ static int ab__instances(ab_run_t *run, char *err, size_t len)
   return 0;
 }
 
+static int ab__resolve_offload(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len);
+
 int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
 {
   const ab_scenario_t *sc = o->sc;
@@ -214,6 +216,8 @@ int ab__resolve(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
   } else {
     run->transport_name = "ring";
   }
+  if ((r = ab__resolve_offload(run, o, err, len)) != 0)
+    return r;
   if (ab_param_resolve(run, o->params, o->nparams, err, len) < 0)
     return AB_EXIT_USAGE;
   if ((r = ab__instances(run, err, len)) != 0)
@@ -269,6 +273,48 @@ ab_run_t *ab_run_new(const ab_run_opts_t *o, int *code, char *err, size_t len)
   return run;
 }
 
+/* --offload: the loop's only; a variant other than inline needs a role to offload. The
+ * executor's pool is Python's default, min(32, os.cpu_count() + 4) threads. */
+static int ab__resolve_offload(ab_run_t *run, const ab_run_opts_t *o, char *err, size_t len)
+{
+  run->offload = AB_OFF_INLINE;
+  if (!o->offload)
+    return 0;
+  if (o->arch != AB_ARCH_LOOP) {
+    snprintf(err, len, "--offload %s: only the loop runtime offloads (this run is %s)", o->offload, ab_arch_name(o->arch));
+    return AB_EXIT_USAGE;
+  }
+  if ((run->offload = ab_offload_find(o->offload)) < 0) {
+    snprintf(err, len, "--offload %s: unknown (expected inline, executor, thread or process)", o->offload);
+    return AB_EXIT_USAGE;
+  }
+  int any = 0;
+  for (int r = 0; r < run->sc->nroles && run->offload != AB_OFF_INLINE; r++)
+    any |= run->offloaded[r] = ab__offloadable(run->sc, r);
+  if (!any && run->offload != AB_OFF_INLINE) {
+    snprintf(err, len, "--offload %s: scenario %s has no role to offload (one triggered by a channel, flagged CPU, "
+             "owning no device)", o->offload, run->sc->name);
+    return AB_EXIT_USAGE;
+  }
+  int n = 0;
+  for (int r = 0; r < run->sc->nroles; r++)
+    n += run->offloaded[r];
+  if (n == run->sc->nroles) {
+    snprintf(err, len, "--offload %s: every role of scenario %s would leave the loop", o->offload, run->sc->name);
+    return AB_EXIT_USAGE;
+  }
+  if (run->offload == AB_OFF_EXECUTOR && n > 1) {
+    snprintf(err, len, "--offload executor: one role goes to the executor; scenario %s has %d to offload (use thread or "
+             "process)", run->sc->name, n);
+    return AB_EXIT_USAGE;
+  }
+  n = ab_run_ncpus(run) + 4;
+  run->executor_threads = n < 32 ? n : 32;
+  if (run->offload == AB_OFF_PROCESS)
+    run->shared = 1; /* the child's figures and queues are the run's */
+  return 0;
+}
+
 char *ab_result_name(const ab_run_opts_t *o)
 {
   char *s = NULL, pt[96] = "";
@@ -279,9 +325,9 @@ char *ab_result_name(const ab_run_opts_t *o)
     strcat(pt, ".gil");
   if (o->repeat_of > 1) /* robot.threads.r2.json */
     snprintf(pt + strlen(pt), sizeof pt - strlen(pt), ".r%d", o->repeat_index);
-  int r = rt && rt->uses_transport
-              ? asprintf(&s, "%s.%s.%s%s.json", o->sc->name, rt->name, o->transport ? o->transport : "shm", pt)
-              : asprintf(&s, "%s.%s%s.json", o->sc->name, ab_arch_name(o->arch), pt);
+  const char *variant = rt && rt->uses_transport ? (o->transport ? o->transport : "shm") : o->offload;
+  int r = variant ? asprintf(&s, "%s.%s.%s%s.json", o->sc->name, ab_arch_name(o->arch), variant, pt)
+                  : asprintf(&s, "%s.%s%s.json", o->sc->name, ab_arch_name(o->arch), pt);
   return r < 0 ? NULL : s;
 }
 
