@@ -197,6 +197,9 @@ typedef struct ab_scenario {
    * ("inline,executor,thread,process"); NULL: inline only. Offloaded are the roles triggered
    * by a channel, flagged AB_ROLE_CPU and owning no device (a policy, a detector). */
   const char *offloads;
+  /* A sweep's report draws this figure against the point, one line per architecture
+   * ("robot.violations"); NULL: the rate's (table_rate), efficiency and memory. */
+  const char *sweep_figure;
   /* What the summary table shows: the lateness of this periodic role, this chain metric. */
   const char *table_role;
   const char *table_chain;
@@ -258,6 +261,10 @@ int ab_run_kernel(ab_run_t *run);
 /* Record a calibration figure into the result ("vision.detect_ns": 3.9e6). */
 void ab_calib_set(ab_run_t *run, const char *key, double value);
 void ab_calib_str(ab_run_t *run, const char *key, const char *value);
+/* A calibration figure recorded so far (ab_calib_set), or NaN. */
+double ab_run_calib(const ab_run_t *run, const char *key);
+/* The kernel ab_run_kernel calibrated, for work timed outside any role (set-up). */
+const struct ab_kernel *ab_run_kernel_of(const ab_run_t *run);
 /* Scenario-private state, shared by all roles (in shared memory for procs), zeroed. */
 void *ab_run_shared(ab_run_t *run, size_t size);
 /* A service of the scenario's own (a mock database) in a helper process, started in set-up:
@@ -268,6 +275,9 @@ int ab_run_helper(ab_run_t *run, const char *name, int (*main)(void *arg), void 
 const void *ab_run_state(const ab_run_t *run, int role, int inst);
 /* Counter and metric totals after the run (finish): merged over roles. */
 int64_t ab_run_counter(const ab_run_t *run, int counter);
+/* A figure as a requirement names it ("policy.rtt_ns.p50", a counter, a value): 0 with *v,
+ * or -ENOENT (no such figure, or an empty metric). Finish. */
+int ab_run_figure(const ab_run_t *run, const char *name, double *v);
 void ab_run_counter_set(ab_run_t *run, int counter, int64_t value);
 void ab_run_value_set(ab_run_t *run, int value, double v);
 /* Activations of a periodic role due in the window: the ones that ran and the ones closed
@@ -346,6 +356,9 @@ double ab_compute(ab_ctx_t *ctx, int64_t ns);
  * one counts. */
 void ab_block_begin(ab_ctx_t *ctx);
 void ab_block_end(ab_ctx_t *ctx);
+/* About `ns` of calibrated work inside a blocking section: what a C call that releases the
+ * GIL computes (numpy, a native inference runtime). Without a GIL model, ab_compute's. */
+double ab_compute_nogil(ab_ctx_t *ctx, int64_t ns);
 /* A step (or .io) whose work goes on once fd is readable returns this: .io is called then,
  * and meanwhile no other role waits (on the loop the fd joins the epoll set). */
 int ab_step_wait_fd(ab_ctx_t *ctx, int fd);

@@ -365,6 +365,9 @@ static int ab__claim_applies(const ab_run_t *run, const char *when)
     } else if (eq && !strncmp(tok, "arch=", 5)) {
       if (strcmp(eq + 1, run->rt->name))
         return 0;
+    } else if (eq && !strncmp(tok, "offload=", 8)) { /* the loop's variant */
+      if (run->rt != ab_runtime_get(AB_ARCH_LOOP) || strcmp(eq + 1, ab_offload_names[run->offload]))
+        return 0;
     } else if (eq) {
       *(char *)eq = 0;
       if (!ab_run_param_is(run, tok, eq + 1))

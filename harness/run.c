@@ -1,6 +1,7 @@
 /* The calls a scenario's set-up and finish make on the run (ab_run_*, ab.h), and what the
  * CLI asks of a finished run. */
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -174,3 +175,15 @@ void ab_run_fail(ab_run_t *run, const char *fmt, ...)
 }
 
 void *ab_run_dev(ab_run_t *run, int dev) { return run->devstate[dev]; }
+
+int ab_run_figure(const ab_run_t *run, const char *name, double *v) { return ab_req_value(run, name, v); }
+
+double ab_run_calib(const ab_run_t *run, const char *key)
+{
+  for (int i = 0; i < run->ncalib; i++)
+    if (!strcmp(run->calib[i].key, key) && !run->calib[i].is_str)
+      return run->calib[i].num;
+  return NAN;
+}
+
+const struct ab_kernel *ab_run_kernel_of(const ab_run_t *run) { return &run->kernel; }

@@ -76,6 +76,8 @@ static double ab__measure(const ab_rep_t *rp, const char *scenario, const ab_cla
     size_t n = strcspn(p, " ");
     if (!strncmp(p, "arch=", 5))
       k += snprintf(flags + k, sizeof flags - k, " --arch %.*s", (int)n - 5, p + 5);
+    else if (!strncmp(p, "offload=", 8))
+      k += snprintf(flags + k, sizeof flags - k, " --offload %.*s", (int)n - 8, p + 8);
     else if (n == 3 && !strncmp(p, "gil", 3))
       k += snprintf(flags + k, sizeof flags - k, " --gil");
     else if (memchr(p, '=', n))
@@ -116,7 +118,9 @@ static double ab__measure(const ab_rep_t *rp, const char *scenario, const ab_cla
             other = ab_rep_figure(rp->run[q].r, ratio + 1);
         v = other > 0 ? v / other : NAN;
       }
-      double p = r->sweep_value ? atof(r->sweep_value) : 0;
+      char pt[160];
+      snprintf(pt, sizeof pt, "%s=%s", r->sweep_param ? r->sweep_param : "", r->sweep_value ? r->sweep_value : "");
+      double p = r->sweep_value ? ab_rep_point_value(r->scenario, pt) : 0;
       int pi = 0;
       while (pi < np && at[pi] != p)
         pi++;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "hist.h"
+#include "internal.h"
 #include "report.h"
 
 extern char **environ;
@@ -288,9 +289,13 @@ static int ab__sweep(ab_rep_t *rp, const char *scenario, char (*names)[96], char
   if (!g0 || !g0->point[0])
     return n;
   const ab_result_t *r0 = rp->run[g0->cand[0].run[0]].r;
-  const char *rate = ab__table(rp, g0, "rate");
+  const ab_scenario_t *sc = ab_scenario_find(scenario);
+  const char *rate = sc && sc->sweep_figure ? sc->sweep_figure : ab__table(rp, g0, "rate");
   if (!rate)
     return n;
+  int figure_only = sc && sc->sweep_figure != NULL; /* no efficiency, no memory per instance */
+  const ab_param_desc_t *pd = sc ? ab_param_desc(sc, r0->sweep_param) : NULL;
+  double xunit = pd && pd->type == AB_P_DURATION ? 1e6 : 1; /* durations in ms */
   char key[96], eff[96], single[96], bound[96], d[128];
   snprintf(eff, sizeof eff, "%s.efficiency", scenario);
   snprintf(single, sizeof single, "%s.single_rate_per_s", scenario);
@@ -335,8 +340,7 @@ static int ab__sweep(ab_rep_t *rp, const char *scenario, char (*names)[96], char
       const ab_rep_cand_t *c = NULL;
       for (int k = 0; k < rp->ngroup; k++) {
         const ab_rep_group_t *g = &rp->group[k];
-        const char *eq = strchr(g->point, '=');
-        double v = eq ? atof(eq + 1) : NAN;
+        double v = strchr(g->point, '=') ? ab_rep_point_value(g->scenario, g->point) : NAN;
         if (strcmp(g->scenario, scenario) || !(v > last) || !(v < next))
           continue;
         for (int i = 0; i < g->ncand; i++)
@@ -350,7 +354,7 @@ static int ab__sweep(ab_rep_t *rp, const char *scenario, char (*names)[96], char
         rt += ab_rep_figure(rp->run[c->run[i]].r, rate) / c->nrep;
         ef += ab_rep_figure(rp->run[c->run[i]].r, eff) / c->nrep;
       }
-      fprintf(f, "%.6g %.6g %.6g %.6g\n", next, rt, ef, c->pss / next);
+      fprintf(f, "%.6g %.6g %.6g %.6g\n", next / xunit, rt, ef, c->pss / next);
       last = next;
     }
     fprintf(f, "\n\n");
@@ -360,12 +364,16 @@ static int ab__sweep(ab_rep_t *rp, const char *scenario, char (*names)[96], char
   static const char *const what[][2] = { { "throughput", "%s/s against %s, every architecture, and the ideal" },
                                          { "efficiency", "efficiency (%s over %s x one alone) and the ideal" },
                                          { "memory", "PSS per instance (MB) against %s" } };
-  for (int w = 0; w < 3; w++) {
-    snprintf(out, sizeof out, "%s-%s.svg", scenario, what[w][0]);
+  if (figure_only && xunit > 1)
+    snprintf(key + strlen(key), sizeof key - strlen(key), " (ms)");
+  for (int w = 0; w < (figure_only ? 1 : 3); w++) {
+    snprintf(out, sizeof out, "%s-%s.svg", scenario, figure_only ? "sweep" : what[w][0]);
     snprintf(vars, sizeof vars, "dat='%s'; out='%s'; n=%d; col=%d; single=%.6g; bound=%.6g; xlab='%s'; ylab='%s'; "
              "lcs='%s'; ng=%d", d, out, nl, w + 2, isnan(s1) ? -1.0 : s1, isnan(bd) ? -1.0 : bd, key,
              w == 0 ? rate : w == 1 ? eff : "PSS per instance (MB)", lcs, ngil0);
-    if (w == 2)
+    if (figure_only)
+      snprintf(t, sizeof t, "%s against %s, every architecture (dashed: under the GIL)", rate, key);
+    else if (w == 2)
       snprintf(t, sizeof t, what[w][1], key);
     else
       snprintf(t, sizeof t, what[w][1], w == 0 ? rate : rate, key);

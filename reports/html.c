@@ -138,6 +138,7 @@ static void ab__scenario(FILE *f, ab_rep_t *rp, const char *scenario)
   fprintf(f, "<p class=\"rec\">%s", h->sentence);
   ab__prices_of(f, rp, scenario, h->cand[h->order[0]].label);
   fprintf(f, "</p>\n<p class=\"note\">%s</p>\n", h->spread_note);
+  ab_rep_sweep_passes(f, rp, scenario);
   if (h->ncand > 1) {
     fprintf(f, "<h3>The runners-up, and why each loses</h3><ol>\n");
     for (int i = 1; i < h->ncand; i++) {

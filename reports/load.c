@@ -368,10 +368,8 @@ const ab_rep_group_t *ab_rep_main_group(const ab_rep_t *rp, const char *scenario
     const ab_rep_group_t *g = &rp->group[k];
     if (strcmp(g->scenario, scenario))
       continue;
-    const char *eq = strchr(g->point, '=');
-    double v = eq ? atof(eq + 1) : 0;
-    const char *beq = best ? strchr(best->point, '=') : NULL;
-    if (!best || (best->gil && !g->gil) || (best->gil == g->gil && v > (beq ? atof(beq + 1) : 0)))
+    double v = ab_rep_point_value(g->scenario, g->point);
+    if (!best || (best->gil && !g->gil) || (best->gil == g->gil && v > ab_rep_point_value(best->scenario, best->point)))
       best = g;
   }
   return best;
@@ -384,8 +382,7 @@ static int ab__cmp_group(const void *a, const void *b)
   int c = strcmp(x->scenario, y->scenario);
   if (c)
     return c;
-  const char *ex = strchr(x->point, '='), *ey = strchr(y->point, '=');
-  double px = ex ? atof(ex + 1) : 0, py = ey ? atof(ey + 1) : 0;
+  double px = ab_rep_point_value(x->scenario, x->point), py = ab_rep_point_value(y->scenario, y->point);
   if (px != py)
     return px < py ? -1 : 1;
   return x->gil - y->gil;

@@ -108,6 +108,10 @@ const ab_rep_group_t *ab_rep_main_group(const ab_rep_t *rp, const char *scenario
 const char *ab_rep_table(const ab_result_t *r, const char *k);
 /* A figure of a result by the requirements' names: "m.p999", a counter, a value; NaN. */
 double ab_rep_figure(const ab_result_t *r, const char *name);
+/* sweep.c: a sweep point's value in its parameter's base units (policy=250us: 250000); the
+ * table of where each architecture stops meeting its requirements (the number shown). */
+double ab_rep_point_value(const char *scenario, const char *point);
+int ab_rep_sweep_passes(FILE *f, const ab_rep_t *rp, const char *scenario);
 
 /* recommend.c: decide a group and write its sentence. */
 void ab_rep_recommend(ab_rep_group_t *g);
