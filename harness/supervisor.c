@@ -113,9 +113,10 @@ static void ab__probe(ab_run_t *run)
   if (!h)
     return;
   ab_hist_init(h);
-  int64_t sink = 0, t0 = ab_now_ns();
+  uint64_t sink = 0; /* wraps, as it may: only kept so the reads are not removed */
+  int64_t t0 = ab_now_ns();
   for (int i = 0; i < N; i++)
-    sink += ab_now_ns();
+    sink += (uint64_t)ab_now_ns();
   int64_t t1 = ab_now_ns();
   for (int i = 0; i < N; i++)
     ab_hist_record(h, ab_now_ns() - t1);
