@@ -382,6 +382,11 @@ int ab__role_prepare(ab_ctx_t *ctx, int side_attach); /* attach channels, open t
 void ab__role_ready(ab_ctx_t *ctx);                    /* signal ready, wait for go */
 void ab__role_run(ab_ctx_t *ctx);                      /* the activation loop (threads, procs) */
 int ab__role_step_stashed(ab_ctx_t *ctx);              /* one step on the stashed trigger message */
+/* runtime_procs.c: a forked role instance's whole life, then _exit (procs, the loop's
+ * process offload). */
+void ab__role_child(ab_run_t *run, int slot, pid_t parent) __attribute__((noreturn));
+struct rusage;
+void ab__res_reaped(ab_run_t *run, int slot, pid_t pid, const struct rusage *ru);
 void ab__role_finish(ab_ctx_t *ctx);                   /* fini, close device */
 int ab__role_activate(ab_ctx_t *ctx, int64_t intended, int64_t now); /* one periodic step */
 /* At the end of a periodic role's run: every activation due before the stop (or the end of

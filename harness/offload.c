@@ -176,28 +176,6 @@ static void ab__executor_merge(ab_run_t *run, ab__offl_t *o)
 
 /* ---- process: a child per offloaded role, its queues pipes ------------------------------- */
 
-static void ab__offload_child(ab_run_t *run, int slot, pid_t parent)
-{
-  ab__child_enter(parent);
-  ab_ctx_t ctx;
-  ab__ctx_init(&ctx, run, slot);
-  char who[64];
-  ab__name_self(ab__who(&ctx, who, sizeof who), 1);
-  ab__apply_sched(run, 0);
-  int r = ab__role_prepare(&ctx, 1);
-  ab__role_ready(&ctx);
-  if (r == 0 && !ab_stopped(run)) {
-    ab_res_t res;
-    ab__res_begin(&res, RUSAGE_SELF);
-    ab__role_begin(&ctx);
-    ab__role_run(&ctx);
-    ab__res_end(&res, RUSAGE_SELF);
-    run->slots[slot].res = res;
-  }
-  ab__role_finish(&ctx);
-  _exit(r < 0 ? 3 : 0);
-}
-
 void ab__offload_attach(ab_run_t *run)
 {
   const ab_scenario_t *sc = run->sc;
@@ -219,15 +197,7 @@ static int ab__reap_child(ab_run_t *run, ab__offl_t *o, int i, int flags)
     return 0;
   o->reaped[i] = 1;
   o->wstatus[i] = st;
-  ab_res_t *r = &run->slots[i].res;
-  if (!r->valid) { /* it never measured its window: its whole life, marked so */
-    memset(r, 0, sizeof *r);
-    r->cpu_user_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
-    r->cpu_sys_s = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-    r->ctx_vol = ru.ru_nvcsw, r->ctx_invol = ru.ru_nivcsw, r->maxrss_kb = ru.ru_maxrss;
-    r->pid = o->pid[i];
-    r->valid = 2;
-  }
+  ab__res_reaped(run, i, o->pid[i], &ru);
   return 1;
 }
 
@@ -268,7 +238,7 @@ int ab__offload_start(ab_run_t *run, ab__offl_t *o)
       continue;
     }
     if (p == 0)
-      ab__offload_child(run, i, parent);
+      ab__role_child(run, i, parent); /* as procs' roles: it never returns */
     o->pid[i] = run->slot_pid[i] = p;
   }
   if (run->offload == AB_OFF_PROCESS)

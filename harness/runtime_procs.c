@@ -23,7 +23,7 @@ typedef struct ab__procs {        /* [nslots]: a process per role instance */
   int *wstatus;
 } ab__procs_t;
 
-static void ab__child(ab_run_t *run, int slot, pid_t parent)
+void ab__role_child(ab_run_t *run, int slot, pid_t parent)
 {
   ab__child_enter(parent);
   ab_ctx_t ctx;
@@ -67,7 +67,7 @@ static int ab__procs_start(ab_run_t *run)
       continue;
     }
     if (p == 0)
-      ab__child(run, i, parent);
+      ab__role_child(run, i, parent);
     ps->pids[i] = p;
     run->slot_pid[i] = p;
   }
@@ -77,8 +77,23 @@ static int ab__procs_start(ab_run_t *run)
   return 0;
 }
 
-/* Reap one role. A role that never measured its window (killed, crashed) keeps its
+/* A reaped role's account: one that never measured its window (killed, crashed) keeps its
  * whole life's CPU from the kernel instead, marked as such. */
+void ab__res_reaped(ab_run_t *run, int slot, pid_t pid, const struct rusage *ru)
+{
+  ab_res_t *r = &run->slots[slot].res;
+  if (r->valid)
+    return;
+  memset(r, 0, sizeof *r);
+  r->cpu_user_s = ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6;
+  r->cpu_sys_s = ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+  r->ctx_vol = ru->ru_nvcsw;
+  r->ctx_invol = ru->ru_nivcsw;
+  r->maxrss_kb = ru->ru_maxrss;
+  r->pid = pid;
+  r->valid = 2;
+}
+
 static int ab__reap(ab_run_t *run, int i, int flags)
 {
   ab__procs_t *ps = run->rt_state;
@@ -88,17 +103,7 @@ static int ab__reap(ab_run_t *run, int i, int flags)
     return 0;
   ps->reaped[i] = 1;
   ps->wstatus[i] = st;
-  ab_res_t *r = &run->slots[i].res;
-  if (!r->valid) {
-    memset(r, 0, sizeof *r);
-    r->cpu_user_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
-    r->cpu_sys_s = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-    r->ctx_vol = ru.ru_nvcsw;
-    r->ctx_invol = ru.ru_nivcsw;
-    r->maxrss_kb = ru.ru_maxrss;
-    r->pid = ps->pids[i];
-    r->valid = 2;
-  }
+  ab__res_reaped(run, i, ps->pids[i], &ru);
   return 1;
 }
 
