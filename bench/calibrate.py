@@ -20,7 +20,8 @@ about 26 rounds a side: 52 A rounds and 26 of each plant). The plants are
 cut again before each block from every A round so far: a shared machine drifts (here the
 first rounds' medians were a third above the whole pool's once), and a plant cut from a few
 early rounds would not be the X% of the pool it is compared with. The report gives each
-plant's effective size too: its mean over the rounds against the median of all A rounds.
+plant's size twice: planted (the work added, its mean over the rounds against the median of
+all A rounds) and measured (compare's Hodges-Lehmann ratio: what it did to the metric).
 Then comparisons are drawn from the pools, each of K rounds a side, K being what a default
 10-minute `make regress` gets here (as many as the pools allow):
 
@@ -37,6 +38,7 @@ Ctrl-C (the side-run in progress removed).
 """
 import argparse
 import json
+import math
 import os
 import random
 import re
@@ -94,15 +96,28 @@ def side_run(path, extra, env=None):
         raise RuntimeError("side-run %s failed (exit %d): %s" % (path, p.returncode, out.strip()[-600:]))
 
 
+UNIT_NS = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def micro_sample(path, name):
+    """What compare takes from one micro.json for benchmark name: the median of its
+    iterations' per-op p50 (else real time, in its time_unit), in ns; None if it has none."""
+    with open(path) as f:
+        vals = [b["p50_ns"] if "p50_ns" in b else b["real_time"] * UNIT_NS[b.get("time_unit", "ns")]
+                for b in json.load(f)["benchmarks"]
+                if b["name"] == name and b.get("run_type", "iteration") == "iteration"
+                and not b.get("error_occurred")]
+    return statistics.median(vals) if vals else None
+
+
 def median_of(rounds, mid):
-    """The median of metric mid over the rounds' own figures (compare's sample per round)."""
+    """The median over the rounds of metric mid's sample in each (compare's sample per round)."""
     vals = []
     for r in rounds:
         if mid.startswith("micro:"):
-            with open(os.path.join(r, "micro.json")) as f:
-                for b in json.load(f)["benchmarks"]:
-                    if b["name"] == mid[len("micro:"):]:
-                        vals.append(b.get("p50_ns", b["real_time"]))
+            v = micro_sample(os.path.join(r, "micro.json"), mid[len("micro:"):])
+            if v is not None:
+                vals.append(v)
         else:
             stem, metric = mid.split(":")
             with open(os.path.join(r, stem + ".json")) as f:
@@ -110,6 +125,38 @@ def median_of(rounds, mid):
     if not vals:
         raise RuntimeError("no figure for %s in %s" % (mid, rounds))
     return statistics.median(vals)
+
+
+def aa_draw(rng, pool, k):
+    """An A/A comparison's two sides: disjoint random halves of k rounds each from pool."""
+    s = rng.sample(pool, 2 * k)
+    return s[:k], s[k:]
+
+
+def detected(verdict):
+    """A plant is detected only when its metric's verdict is regression: inconclusive (the
+    interval straddles the threshold) is not a detection, whatever its estimate."""
+    return verdict == "regression"
+
+
+def binom_cdf(x, n, p):
+    return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(x + 1))
+
+
+def upper_bound(x, n, conf=0.95):
+    """The Clopper-Pearson (exact, two-sided conf) upper bound of a rate seen x times in n:
+    the p at which seeing x or fewer has probability (1 - conf) / 2. 0 in 20 gives 16.8%,
+    0 in 60 gives 5.8%: a rate never seen is not shown to be below 1% by a few dozen trials."""
+    if x >= n:
+        return 1.0
+    lo, hi, tail = x / n, 1.0, (1 - conf) / 2
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if binom_cdf(x, n, mid) > tail:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def k_regress(side_s):
@@ -166,6 +213,10 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--out", default=None, help="the report (default results/<run-id>/calibration.json)")
     a = ap.parse_args()
+    if a.per_side < 0 or a.per_side == 1:
+        ap.error("--per-side %d: expected 0 (what a default make regress gets) or 2 or more rounds" % a.per_side)
+    if a.comparisons < 1:
+        ap.error("--comparisons %d: expected 1 or more" % a.comparisons)
     seed = a.seed if a.seed is not None else random.SystemRandom().randrange(1 << 16)
     rng = random.Random(seed)
     t_start, load0 = time.time(), list(os.getloadavg())
@@ -234,8 +285,7 @@ def main():
     aa = {"comparisons": 0, "false_alarms": 0, "improvement_calls": 0, "per_metric": {},
           "verdicts": {}}
     for c in range(a.comparisons):
-        s = rng.sample(pools["A"], 2 * k)
-        doc = compare(work, "aa%02d" % c, s[:k], s[k:])
+        doc = compare(work, "aa%02d" % c, *aa_draw(rng, pools["A"], k))
         f = flagged(doc)
         aa["comparisons"] += 1
         aa["false_alarms"] += "regression" in f.values()
@@ -243,6 +293,7 @@ def main():
         aa["verdicts"][doc["verdict"]] = aa["verdicts"].get(doc["verdict"], 0) + 1
         tally(aa["per_metric"], f)
     aa["rate"] = aa["false_alarms"] / aa["comparisons"]
+    aa["rate_upper_95"] = upper_bound(aa["false_alarms"], aa["comparisons"])
     aa["metrics_gated"] = sum(1 for m in doc["metrics"] if m["gated"])
 
     planted = {}
@@ -261,15 +312,19 @@ def main():
                 d = rep["detection"].setdefault(mid, {"detected": 0, "verdicts": {}})
                 m = by_id.get(mid)
                 v = m["verdict"] if m else "missing"
-                d["detected"] += v == "regression"
+                d["detected"] += detected(v)
                 d["verdicts"][v] = d["verdicts"].get(v, 0) + 1
                 if m and m.get("ratio") is not None:
                     ratios[mid].append(m["ratio"])
             tally(rep["other_flagged"], {i: v for i, v in flagged(doc).items() if i not in PLANTED})
         for mid, d in rep["detection"].items():
             d["rate"] = d["detected"] / rep["comparisons"]
-            d["effective_pct"] = 100 * rep["planted_ns"][mid]["mean"] / median_of(pools["A"], mid)
+            # planted: the work added, against the A median; measured: what it did to the
+            # metric, compare's Hodges-Lehmann ratio (the robot's step grows by more than the
+            # work planted before it: the steps queued behind it wait too).
+            d["planted_pct"] = 100 * rep["planted_ns"][mid]["mean"] / median_of(pools["A"], mid)
             d["median_ratio"] = statistics.median(ratios[mid]) if ratios[mid] else None
+            d["measured_pct"] = 100 * (d["median_ratio"] - 1) if d["median_ratio"] else None
         planted[str(x)] = rep
 
     final_medians = {mid: median_of(pools["A"], mid) for mid in PLANTED}
@@ -290,7 +345,9 @@ def main():
         "drawn": ("A/A: %d comparisons, each two disjoint random halves of %d rounds from the %d A "
                   "rounds; planted: %d comparisons per X, each %d random A rounds against %d random "
                   "rounds of the %d planted with X. Subsamples of one pool: the comparisons are not "
-                  "independent." % (a.comparisons, k, n_a, a.comparisons, k, k, n_p)),
+                  "independent.%s" % (a.comparisons, k, n_a, a.comparisons, k, k, n_p,
+                  " Each planted pool holds only %d rounds: every planted comparison of an X takes all of "
+                  "them, and its comparisons differ only in their A side." % n_p if k == n_p else "")),
         "independent": False,
         "medians_first_a_rounds": first_medians,
         "medians_all_a_rounds": final_medians,
@@ -301,19 +358,21 @@ def main():
 
     print("\ncalibration: %d rounds a side per comparison (a default make regress gets %d here), "
           "side-run %.1f s, pools %s" % (k, k_default, side_s, " ".join("%s=%d" % (kk, len(v)) for kk, v in pools.items())))
-    print("%-8s %-36s %9s %10s %10s" % ("planted", "metric", "detected", "effective", "ratio"))
+    print("%-8s %-36s %9s %9s %9s %7s" % ("planted", "metric", "detected", "planted", "measured", "ratio"))
     for x in PCTS:
         for mid, d in planted[str(x)]["detection"].items():
-            print("%-8s %-36s %4d/%-4d %9.1f%% %10s" % (
-                "%d%%" % x, mid, d["detected"], planted[str(x)]["comparisons"], d["effective_pct"],
+            print("%-8s %-36s %4d/%-4d %8.1f%% %9s %7s" % (
+                "%d%%" % x, mid, d["detected"], planted[str(x)]["comparisons"], d["planted_pct"],
+                "%.1f%%" % d["measured_pct"] if d["median_ratio"] else "-",
                 "%.3f" % d["median_ratio"] if d["median_ratio"] else "-"))
         others = planted[str(x)]["other_flagged"]
         if others:
             print("         also flagged: %s" % ", ".join("%s (%s)" % (i, "/".join(
                 "%d %s" % (n, v) for v, n in c.items() if n)) for i, c in sorted(others.items())))
-    print("A/A      false alarms %d/%d (%.1f%%), improvement calls %d/%d; %d metrics gated" % (
-        aa["false_alarms"], aa["comparisons"], 100 * aa["rate"], aa["improvement_calls"], aa["comparisons"],
-        aa["metrics_gated"]))
+    print("A/A      false alarms %d/%d (%.1f%%, at most %.1f%% at 95%% confidence, were they independent), "
+          "improvement calls %d/%d; %d metrics gated" % (
+              aa["false_alarms"], aa["comparisons"], 100 * aa["rate"], 100 * aa["rate_upper_95"],
+              aa["improvement_calls"], aa["comparisons"], aa["metrics_gated"]))
     for mid, c in sorted(aa["per_metric"].items()):
         print("         %s: %d regression, %d improvement" % (mid, c["regression"], c["improvement"]))
     print("calibration: %s (%.0f s)" % (os.path.relpath(out_path, ROOT), time.time() - t_start))

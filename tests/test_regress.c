@@ -4,7 +4,12 @@
  * addition to a run the profile does not have. Their runs themselves take minutes: the
  * numbers they give are measured by `make regress-calibrate`, not asserted here.
  */
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -47,7 +52,7 @@ TEST_T(regress_base_that_is_no_commit_exits_2_naming_it, 30)
 
 TEST_T(regress_budget_that_is_no_duration_exits_2_naming_it, 30)
 {
-  static const char *const bad[] = { "10x", "0", "1m5", "m", "-5m" };
+  static const char *const bad[] = { "10x", "0", "1m5", "m", "-5m", "25h", "99999999999999999999h" };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     char needle[64];
     setenv("REGRESS_BUDGET", bad[i], 1);
@@ -84,5 +89,92 @@ TEST_T(regress_calibrate_budget_that_is_no_duration_exits_2_naming_it, 30)
   refused("/usr/bin/python3", L("bench/calibrate.py", "--budget", "20x"), "'20x' is not a duration");
   setenv("CALIBRATE_BUDGET", "0", 1);
   refused("/usr/bin/python3", L("bench/calibrate.py"), "'0' is not a duration");
+  cleanup_now();
+}
+
+/* The blocks' orders: each ABBA or BAAB (so each side runs first in half the blocks, and a
+ * drift within a block reaches both alike), both drawn, and a seed draws the same again. */
+TEST_T(regress_blocks_are_abba_or_baab_and_a_seed_repeats_them, 30)
+{
+  proc_t p, q;
+  run_prog(&p, REGRESS, L("--order", "12345", "40"), 10);
+  run_prog(&q, REGRESS, L("--order", "12345", "40"), 10);
+  ASSERT_EQ(p.code, 0);
+  ASSERT_STR(p.out, q.out);
+  int abba = 0, baab = 0;
+  for (char *line = strtok(p.out, "\n"); line; line = strtok(NULL, "\n")) {
+    if (!strcmp(line, "ABBA"))
+      abba++;
+    else if (!strcmp(line, "BAAB"))
+      baab++;
+    else
+      AB_FAIL("block order '%s', expected ABBA or BAAB", line);
+  }
+  ASSERT_EQ(abba + baab, 40);
+  if (abba < 8 || baab < 8) /* 40 fair draws: fewer than 8 of one has probability < 1e-4 */
+    AB_FAIL("%d ABBA and %d BAAB in 40 blocks: not drawn at random", abba, baab);
+  proc_free(&p);
+  proc_free(&q);
+  cleanup_now();
+}
+
+/* Ctrl-C while a side-run's program runs: the program and everything it started (here a
+ * grandchild that ignores SIGINT, as a background job's does, standing for a build's
+ * compilers or a run's roles) are gone, the round's directory is removed, exit 130. */
+TEST_T(regress_ctrl_c_stops_the_whole_run_and_removes_its_round, 40)
+{
+  const char *bin = temp_path(1), *dir = temp_path(1);
+  char prog[600], pidf[600], round[600], text[2000];
+  snprintf(prog, sizeof prog, "%s/archbench", bin);
+  snprintf(pidf, sizeof pidf, "%s/grandchild.pid", bin);
+  snprintf(round, sizeof round, "%s/r01", dir);
+  snprintf(text, sizeof text, "#!/bin/sh\nsleep 300 &\necho $! > %s.tmp && mv %s.tmp %s\nwait\n", pidf, pidf, pidf);
+  FILE *f = fopen(prog, "w");
+  ASSERT(f != NULL);
+  fputs(text, f);
+  fclose(f);
+  ASSERT_EQ(chmod(prog, 0755), 0);
+  proc_t p;
+  start_prog(&p, REGRESS, L("--side-run", round, bin));
+  double t0 = now_s();
+  while (access(pidf, F_OK) != 0) {
+    if (wait_ab(&p, 0))
+      AB_FAIL("exit %d before the run started; stderr: %s", p.code, p.err);
+    if (now_s() - t0 > 10)
+      AB_FAIL("the side-run's program did not start within 10 s");
+    usleep(10000);
+  }
+  char *pid_text = slurp(pidf);
+  pid_t grandchild = (pid_t)atoi(pid_text);
+  free(pid_text);
+  ASSERT(grandchild > 0 && kill(grandchild, 0) == 0);
+  ASSERT_EQ(kill(-p.pid, SIGINT), 0); /* as a terminal's Ctrl-C: the whole foreground group */
+  if (!wait_ab(&p, 15))
+    AB_FAIL("no exit within 15 s of Ctrl-C");
+  if (p.code != 130)
+    AB_FAIL("exit %d after Ctrl-C, expected 130; stderr: %s", p.code, p.err);
+  ASSERT_CONTAINS(p.err, "interrupted");
+  ASSERT(access(round, F_OK) != 0);
+  /* Killed, it is a zombie of this test process (a subreaper: tests/test_proc.c). */
+  if (waitpid(grandchild, NULL, WNOHANG) != grandchild)
+    AB_FAIL("the run's grandchild %d outlived the Ctrl-C", (int)grandchild);
+  proc_free(&p);
+  cleanup_now();
+}
+
+/* bench/calibrate.py's arithmetic (tests/calibrate_check.py): the plants are X% of the
+ * median, only a regression verdict counts as detected, A/A halves are disjoint, the
+ * false-alarm bound is Clopper-Pearson's. */
+TEST_T(regress_calibrate_arithmetic, 60)
+{
+  if (access("/usr/bin/python3", X_OK) != 0)
+    SKIP("no /usr/bin/python3 (make regress-calibrate installs it)");
+  proc_t p;
+  run_prog(&p, "/usr/bin/python3", L("tests/calibrate_check.py"), 50);
+  printf("%s", p.out);
+  if (p.code != 0)
+    AB_FAIL("tests/calibrate_check.py exited %d: %s%s", p.code, p.out, p.err);
+  ASSERT_CONTAINS(p.out, "ok upper_bound_0_of_60");
+  proc_free(&p);
   cleanup_now();
 }
