@@ -3,6 +3,8 @@
  * between ab_block_begin and ab_block_end, so that a runtime can wrap them, after checking
  * that the role owns a device of that kind. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "camera.h"
@@ -11,6 +13,17 @@
 
 #define AB__DEV_ENTRY(up, low) [AB_DEV_##up] = &ab_##low##_ops,
 static const ab_devops_t *const ab__devops[AB_DEV_N] = { AB_DEVICES(AB__DEV_ENTRY) };
+
+int ab_dev_fail(char *err, int rc, const char *fmt, ...)
+{
+  if (err) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, AB_ERRLEN, fmt, ap);
+    va_end(ap);
+  }
+  return rc;
+}
 
 const ab_devops_t *ab_devops_for(int kind)
 {

@@ -48,6 +48,10 @@ typedef struct ab_devops {
   void (*close)(void *handle);
 } ab_devops_t;
 
+/* Write the message (printf-style) into err (AB_ERRLEN bytes; may be NULL) and return rc:
+ * `return ab_dev_fail(err, -ENOENT, "...", ...)`. */
+int ab_dev_fail(char *err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The path given for a device of this kind (NULL: its mock), as an lvalue. */
 static inline const char **ab_dev_path(const ab_devops_t *ops, const ab_dev_opts_t *o)
 {
