@@ -25,6 +25,7 @@ typedef struct ab_dev_opts {
   const char *camera;  /* --camera /dev/videoN or NULL for the synthetic source */
   int width, height;   /* 1920x1080 by default */
   double fps;          /* 30 by default */
+  const char *robot;   /* always NULL: no real robot backend (libfranka is not packaged for Debian) */
 } ab_dev_opts_t;
 
 typedef struct ab_devops {
@@ -33,6 +34,9 @@ typedef struct ab_devops {
    * kept in ab_dev_opts_t (NULL there: the loopback mock). */
   const char *option;
   size_t path_off;
+  /* Why a kind has no real backend, only its mock (NULL: it has one); its option is then
+   * never parsed, so its path is always NULL. */
+  const char *mock_only;
   /* Supervisor side. `state` is a zeroed block of `state_size` bytes in memory shared by
    * every role (so a forked owner sees what prepare filled in). */
   size_t state_size;
@@ -60,5 +64,6 @@ static inline const char **ab_dev_path(const ab_devops_t *ops, const ab_dev_opts
 
 extern const ab_devops_t ab_serial_ops;
 extern const ab_devops_t ab_camera_ops;
+extern const ab_devops_t ab_franka_ops;
 
 #endif
