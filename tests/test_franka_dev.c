@@ -364,6 +364,42 @@ TEST(franka_dev_commands_after_the_deadline_are_late)
   ASSERT_INT(st.resp_max, >=, st.resp_p50);
 }
 
+typedef struct { bot_t *b; pid_t robot; } stall_t;
+
+/* Answer state 50 at once, then hold the robot (SIGSTOP) for 30 ms. */
+static int64_t answer_then_stall_robot(const ab_franka_state_t *s, int64_t period, void *arg)
+{
+  stall_t *x = arg;
+  if (s->seq != 50)
+    return 0;
+  send_cmd(x->b, 50);
+  ASSERT_EQ(kill(x->robot, SIGSTOP), 0);
+  sleep_until(ab_now_ns() + 30 * MS);
+  ASSERT_EQ(kill(x->robot, SIGCONT), 0);
+  return -1;
+}
+
+/* States the robot sends late are judged from when they really left: the 7 or so overdue
+ * after the stall go back to back, are answered at once, and are on time. */
+TEST(franka_dev_robot_own_lateness_is_not_the_controllers)
+{
+  static bot_t b;
+  bot_prepare(&b, 4 * MS, 100 * 4 * MS, NO_REFLEX, 0);
+  stall_t x = { &b, 0 };
+  for (int64_t give_up = ab_now_ns() + AB_NS_PER_S; !x.robot && ab_now_ns() < give_up;)
+    x.robot = find_child("franka-robot"); /* named as soon as it runs */
+  ASSERT_INT(x.robot, >, 0);
+  bot_run(&b, answer_then_stall_robot, &x);
+  ab_franka_stats_t st;
+  bot_finish(&b, run_end(&b), &st);
+  bot_release(&b);
+  ASSERT_EQ(st.states, 100);
+  ASSERT_INT(st.violations, >=, answered_late(&b, 0)); /* none on a quiet machine */
+  ASSERT_INT(st.violations, <=, answered_late(&b, 1));
+  ASSERT_INT(st.send_late_max, >=, 20 * MS);
+  ASSERT_INT(st.send_late_p99, >=, 2 * MS); /* several of the 100 were sent late */
+}
+
 static int64_t answer_with_mischief(const ab_franka_state_t *s, int64_t period, void *arg)
 {
   bot_t *b = arg;
