@@ -15,8 +15,9 @@
  *              for reflex_reset the robot refuses every command (`refused`) while states keep
  *              flowing; a state whose send-to-deadline window overlaps the reflex is not
  *              judged but counted `in_reflex`; then the consecutive count starts again.
- *   bad        a malformed datagram, a command for a seq never sent; `duplicate`: a second
- *              command for the same state. Neither answers anything.
+ *   bad        a datagram the robot cannot take (malformed, a STATE, a second START), a
+ *              command for a seq never sent (or, beyond the log, over 4096 states old);
+ *              `duplicate`: a second command for the same state. Neither answers anything.
  */
 #ifndef AB_FRANKA_H
 #define AB_FRANKA_H

@@ -464,6 +464,28 @@ TEST(franka_dev_states_due_after_t_end_are_not_counted)
   ASSERT_EQ(st.missed, 20 + (st.states - b.nrecv));
 }
 
+/* Past the per-state log the live counters go on: 1000 states more than it holds, at
+ * 100 kHz, none answered. */
+TEST(franka_dev_states_beyond_the_log_are_still_counted)
+{
+  static bot_t b;
+  int64_t p = 10 * AB_NS_PER_US;
+  uint64_t n = AB_FRANKA_LOG_STATES + 1000;
+  bot_prepare(&b, p, (int64_t)n * p, NO_REFLEX, 0);
+  sleep_until(b.t_start + (int64_t)n * p);
+  ab_franka_stats_t st;
+  int rc;
+  for (int i = 0; (rc = ab_franka_stats(b.state, INT64_MAX, &st)) == -ETIMEDOUT && i < 25; i++)
+    ; /* a robot that fell behind catches up, sending back to back */
+  ASSERT_EQ(rc, 0);
+  bot_finish(&b, INT64_MAX, &st);
+  bot_release(&b);
+  ASSERT_EQ(st.log_full, 1);
+  ASSERT_EQ(st.states, n);
+  ASSERT_EQ(st.missed, n);
+  ASSERT_INT(st.send_late_max, >=, st.send_late_p99);
+}
+
 TEST(franka_dev_config_rejects_out_of_range_values)
 {
   void *st = ab_shm_alloc(ab_franka_ops.state_size, 1);
