@@ -240,9 +240,12 @@ static size_t ab__window(const ab__fk_truth_t *tr, int64_t t_end)
 /* Wait for the robot to judge every state due by t_end: 0, or -ETIMEDOUT. */
 static int ab__wait_judged(const ab__fk_truth_t *tr, int64_t t_end)
 {
-  int64_t now = ab_now_ns(), slack = 3 * tr->period > AB__FK_WAIT_MIN_NS ? 3 * tr->period : AB__FK_WAIT_MIN_NS;
-  int64_t limit = (t_end > now ? (t_end - now < AB__FK_WAIT_AHEAD_NS ? t_end : now + AB__FK_WAIT_AHEAD_NS) : now) + slack;
-  while (!__atomic_load_n(&tr->done, __ATOMIC_ACQUIRE) && __atomic_load_n(&tr->judged_to, __ATOMIC_ACQUIRE) < t_end) {
+  int64_t now = ab_now_ns(), from = now;
+  if (t_end > now)
+    from = t_end - now < AB__FK_WAIT_AHEAD_NS ? t_end : now + AB__FK_WAIT_AHEAD_NS;
+  int64_t limit = from + (3 * tr->period > AB__FK_WAIT_MIN_NS ? 3 * tr->period : AB__FK_WAIT_MIN_NS);
+  while (!__atomic_load_n(&tr->done, __ATOMIC_ACQUIRE) &&
+         __atomic_load_n(&tr->judged_to, __ATOMIC_ACQUIRE) < t_end) {
     if (ab_now_ns() >= limit)
       return -ETIMEDOUT;
     struct timespec ts = ab_ts(AB_NS_PER_MS / 2);
