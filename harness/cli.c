@@ -371,6 +371,14 @@ static int ab__cmd_list(void)
   printf("runtimes:\n  threads    a thread per role\n  procs      a process per role; --transport pipe|unix|mq|shm|tcp\n"
          "  loop       one thread around epoll; --offload inline|executor|thread|process\n");
   printf("transports (procs): pipe unix mq shm tcp\n");
+  printf("device kinds:\n");
+  for (int k = AB_DEV_NONE + 1; k < AB_DEV_N; k++) {
+    const ab_devops_t *ops = ab_devops_for(k);
+    if (ops->mock_only)
+      printf("  %-10s mock only: %s\n", ops->kind, ops->mock_only);
+    else
+      printf("  %-10s %s DEV, else its loopback mock\n", ops->kind, ops->option);
+  }
   printf("devices found:\n");
   const char *pats[] = { "/dev/ttyUSB*", "/dev/ttyACM*", "/dev/video*", NULL };
   int any = 0;
@@ -383,7 +391,7 @@ static int ab__cmd_list(void)
     }
   }
   if (!any)
-    printf("  none (runs use the loopback mocks: a pty motor controller and a synthetic camera)\n");
+    printf("  none (runs use the loopback mocks: a pty motor controller, a synthetic camera and a UDP robot)\n");
   return 0;
 }
 

@@ -25,6 +25,7 @@ typedef struct ab_dev_opts {
   const char *camera;  /* --camera /dev/videoN or NULL for the synthetic source */
   int width, height;   /* 1920x1080 by default */
   double fps;          /* 30 by default */
+  const char *robot;   /* always NULL: no real robot backend (libfranka is not packaged for Debian) */
 } ab_dev_opts_t;
 
 typedef struct ab_devops {
@@ -33,6 +34,9 @@ typedef struct ab_devops {
    * kept in ab_dev_opts_t (NULL there: the loopback mock). */
   const char *option;
   size_t path_off;
+  /* Why a kind has no real backend, only its mock (NULL: it has one); its option is then
+   * never parsed, so its path is always NULL. */
+  const char *mock_only;
   /* Supervisor side. `state` is a zeroed block of `state_size` bytes in memory shared by
    * every role (so a forked owner sees what prepare filled in). */
   size_t state_size;
@@ -48,6 +52,10 @@ typedef struct ab_devops {
   void (*close)(void *handle);
 } ab_devops_t;
 
+/* Write the message (printf-style) into err (AB_ERRLEN bytes; may be NULL) and return rc:
+ * `return ab_dev_fail(err, -ENOENT, "...", ...)`. */
+int ab_dev_fail(char *err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The path given for a device of this kind (NULL: its mock), as an lvalue. */
 static inline const char **ab_dev_path(const ab_devops_t *ops, const ab_dev_opts_t *o)
 {
@@ -56,5 +64,6 @@ static inline const char **ab_dev_path(const ab_devops_t *ops, const ab_dev_opts
 
 extern const ab_devops_t ab_serial_ops;
 extern const ab_devops_t ab_camera_ops;
+extern const ab_devops_t ab_franka_ops;
 
 #endif

@@ -17,7 +17,6 @@
 #include <libserialport.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,18 +49,6 @@ struct ab_serial {
   int baud;
   struct sp_port *port; /* NULL for the mock pty */
 };
-
-static int ab__fail(char *err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int ab__fail(char *err, int rc, const char *fmt, ...)
-{
-  if (err) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, AB_ERRLEN, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
 
 static speed_t ab__speed(int baud)
 {
@@ -117,19 +104,19 @@ static int ab__start_mock(ab__serial_state_t *st, char *err)
   int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (m < 0) {
     rc = -errno;
-    return ab__fail(err, rc, "mock serial: posix_openpt: %s (expected /dev/ptmx and devpts)",
-                    strerror(-rc));
+    return ab_dev_fail(err, rc, "mock serial: posix_openpt: %s (expected /dev/ptmx and devpts)",
+                       strerror(-rc));
   }
   if (grantpt(m) < 0 || unlockpt(m) < 0 || (errno = ptsname_r(m, st->path, sizeof st->path))) {
     rc = -errno;
-    ab__fail(err, rc, "mock serial: setting up the pty: %s", strerror(-rc));
+    ab_dev_fail(err, rc, "mock serial: setting up the pty: %s", strerror(-rc));
     goto close_master;
   }
   ab__sim_arg_t a = { m, st->baud };
   pid_t pid = ab_helper_start("ab-motorsim", ab__sim_main, &a, &m, 1);
   if (pid < 0) {
     rc = (int)pid;
-    ab__fail(err, rc, "mock serial: fork of the motor simulator: %s", strerror(-rc));
+    ab_dev_fail(err, rc, "mock serial: fork of the motor simulator: %s", strerror(-rc));
     goto close_master;
   }
   close(m); /* the simulator owns the master now */
@@ -147,9 +134,9 @@ close_master:
 static int ab__path_fail(char *err, const char *path, int e)
 {
   if (e == EACCES)
-    return ab__fail(err, -e, "serial device %s: %s (expected read and write access: is the user "
-                    "in the device's group, such as dialout?)", path, strerror(e));
-  return ab__fail(err, -e, "serial device %s: %s (%s)", path, strerror(e), AB__SERIAL_HINT);
+    return ab_dev_fail(err, -e, "serial device %s: %s (expected read and write access: is the user "
+                       "in the device's group, such as dialout?)", path, strerror(e));
+  return ab_dev_fail(err, -e, "serial device %s: %s (%s)", path, strerror(e), AB__SERIAL_HINT);
 }
 
 /* The checks a user's typo deserves before any role starts. Opening the port once is the
@@ -158,21 +145,21 @@ static int ab__check_path(ab__serial_state_t *st, const char *path, char *err)
 {
   struct stat sb;
   if (strlen(path) >= sizeof st->path)
-    return ab__fail(err, -EINVAL, "serial device %.64s...: path too long (%s)", path,
-                    AB__SERIAL_HINT);
+    return ab_dev_fail(err, -EINVAL, "serial device %.64s...: path too long (%s)", path,
+                       AB__SERIAL_HINT);
   if (stat(path, &sb) < 0)
     return ab__path_fail(err, path, errno == ENOTDIR ? ENOENT : errno);
   if (!S_ISCHR(sb.st_mode))
-    return ab__fail(err, -ENOTTY, "serial device %s: not a character device (%s)", path,
-                    AB__SERIAL_HINT);
+    return ab_dev_fail(err, -ENOTTY, "serial device %s: not a character device (%s)", path,
+                       AB__SERIAL_HINT);
   int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) /* ENXIO: a node with no hardware behind it */
     return ab__path_fail(err, path, errno == ENXIO ? ENODEV : errno == EPERM ? EACCES : errno);
   int tty = isatty(fd);
   close(fd);
   if (!tty)
-    return ab__fail(err, -ENOTTY, "serial device %s: a character device but not a terminal (%s)",
-                    path, AB__SERIAL_HINT);
+    return ab_dev_fail(err, -ENOTTY, "serial device %s: a character device but not a terminal (%s)",
+                       path, AB__SERIAL_HINT);
   snprintf(st->path, sizeof st->path, "%s", path);
   snprintf(st->backend, sizeof st->backend, "%s", path);
   st->mock = 0;
@@ -184,7 +171,7 @@ static int ab__serial_prepare(void *state, const ab_dev_opts_t *o, char *err)
   ab__serial_state_t *st = state;
   int baud = o->baud ? o->baud : AB_SERIAL_DEFAULT_BAUD;
   if (baud < 50 || baud > 4000000)
-    return ab__fail(err, -EINVAL, "serial baud %d: expected 50..4000000, such as 115200", baud);
+    return ab_dev_fail(err, -EINVAL, "serial baud %d: expected 50..4000000, such as 115200", baud);
   st->baud = baud;
   st->sim_pid = 0;
   return o->serial ? ab__check_path(st, o->serial, err) : ab__start_mock(st, err);
@@ -231,11 +218,11 @@ static int ab__sp_fail(char *err, enum sp_return r, const char *path, const char
   int rc = ab__sp_errno(r);
   if (r == SP_ERR_FAIL) {
     char *msg = sp_last_error_message();
-    ab__fail(err, rc, "serial device %s: %s: %s (%s)", path, what, msg ? msg : strerror(-rc),
-             AB__SERIAL_HINT);
+    ab_dev_fail(err, rc, "serial device %s: %s: %s (%s)", path, what, msg ? msg : strerror(-rc),
+                AB__SERIAL_HINT);
     sp_free_error_message(msg);
   } else {
-    ab__fail(err, rc, "serial device %s: %s: %s (%s)", path, what, strerror(-rc), AB__SERIAL_HINT);
+    ab_dev_fail(err, rc, "serial device %s: %s: %s (%s)", path, what, strerror(-rc), AB__SERIAL_HINT);
   }
   return rc;
 }
@@ -246,10 +233,10 @@ static int ab__open_pty(ab_serial_t *s, const ab__serial_state_t *st, char *err)
   int fd = open(st->path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     rc = -errno;
-    return ab__fail(err, rc, "mock serial %s: open: %s", st->path, strerror(-rc));
+    return ab_dev_fail(err, rc, "mock serial %s: open: %s", st->path, strerror(-rc));
   }
   if ((rc = ab__serial_make_raw(fd, st->baud)) < 0) {
-    ab__fail(err, rc, "mock serial %s: termios: %s", st->path, strerror(-rc));
+    ab_dev_fail(err, rc, "mock serial %s: termios: %s", st->path, strerror(-rc));
     goto close_fd;
   }
   tcflush(fd, TCIOFLUSH); /* nothing a previous owner left half-sent */
@@ -270,8 +257,8 @@ static int ab__open_sp(ab_serial_t *s, const ab__serial_state_t *st, char *err)
 
   if ((r = sp_get_port_by_name(st->path, &port)) != SP_OK) {
     if (r == SP_ERR_ARG) /* libserialport found no serial port under /sys/class/tty */
-      return ab__fail(err, -ENOTTY, "serial device %s: not a serial port libserialport knows (%s)",
-                      st->path, AB__SERIAL_HINT);
+      return ab_dev_fail(err, -ENOTTY, "serial device %s: not a serial port libserialport knows (%s)",
+                         st->path, AB__SERIAL_HINT);
     return ab__sp_fail(err, r, st->path, what);
   }
   what = "sp_open";
@@ -306,10 +293,10 @@ static int ab__serial_open(void *state, void **handle, char *err)
 {
   const ab__serial_state_t *st = state;
   if (!st->path[0])
-    return ab__fail(err, -EINVAL, "serial: open before a successful prepare");
+    return ab_dev_fail(err, -EINVAL, "serial: open before a successful prepare");
   ab_serial_t *s = calloc(1, sizeof *s);
   if (!s)
-    return ab__fail(err, -ENOMEM, "serial: out of memory");
+    return ab_dev_fail(err, -ENOMEM, "serial: out of memory");
   s->fd = -1;
   s->baud = st->baud;
   int rc = st->mock ? ab__open_pty(s, st, err) : ab__open_sp(s, st, err);

@@ -81,6 +81,9 @@ void proc_free(proc_t *p);
  * named), or 0. */
 pid_t session_find(pid_t sid, const char *comm, int threads);
 
+/* The child of this process named comm, by /proc (a helper is not otherwise visible), or 0. */
+pid_t find_child(const char *comm);
+
 /* From here on this test process (and what it starts) has mounts of its own, and a tmpfs
  * of `size` (mount's size= syntax) is mounted at dir, read-only if ro. Skips when the
  * machine does not allow it (not root, no namespaces). */

@@ -93,7 +93,8 @@ TEST(cli_list_exits_0_naming_scenarios_runtimes_transports)
   run_ab(&p, L("list"), EXEC_TIMEOUT_S);
   ASSERT_EQ(p.code, 0);
   static const char *const words[] = { "baseline", "robot", "threads", "procs", "loop",
-                                       "pipe", "unix", "mq", "shm", "tcp" };
+                                       "pipe", "unix", "mq", "shm", "tcp",
+                                       "serial     --serial DEV", "franka     mock only" };
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     ASSERT_CONTAINS(p.out, words[i]);
   ASSERT_STR(p.err, "");

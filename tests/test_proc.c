@@ -495,3 +495,33 @@ void private_tmpfs(const char *dir, const char *size, int ro)
   if (mount("tmpfs", dir, "tmpfs", ro ? MS_RDONLY : 0, opts) < 0)
     AB_FAIL("mount tmpfs (%s) on %s: %s", opts, dir, strerror(errno));
 }
+
+pid_t find_child(const char *comm)
+{
+  DIR *d = opendir("/proc");
+  ASSERT(d != NULL);
+  pid_t found = 0;
+  struct dirent *e;
+  while (!found && (e = readdir(d))) {
+    char path[300], buf[512];
+    if (e->d_name[0] < '0' || e->d_name[0] > '9')
+      continue;
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+      continue;
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    /* pid (comm) state ppid ... ; comm may hold spaces, so split at the last ')' */
+    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+    int ppid;
+    if (!open || !close || sscanf(close + 1, " %*c %d", &ppid) != 1 || ppid != getpid())
+      continue;
+    *close = '\0';
+    if (!strcmp(open + 1, comm))
+      found = (pid_t)atoi(e->d_name);
+  }
+  closedir(d);
+  return found;
+}
