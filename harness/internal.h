@@ -29,7 +29,7 @@
 #define AB_MAX_MT (AB_MAX_METRICS + 4 * AB_MAX_ROLES + AB_MAX_CHANS) /* with the automatic ones: step,
                                * lateness or a pool's transfer and queue, the GIL's wait; a channel's latency */
 #define AB_MAX_CT (AB_MAX_COUNTERS + 3 * AB_MAX_ROLES + 4 * AB_MAX_CHANS)
-#define AB_MAX_VALUES 8
+#define AB_MAX_VALUES 16
 #define AB_MAX_FAULTS 4
 #define AB_MAX_HELPERS 4
 #define AB_MAX_CALIB (24 + AB_MAX_CHANS) /* with a policy note per channel */

@@ -307,6 +307,7 @@ int ab_franka_stats(const void *state, int64_t t_end, ab_franka_stats_t *out)
   out->violations = out->late + out->missed;
   out->bad = __atomic_load_n(&tr->bad, __ATOMIC_RELAXED);
   out->duplicate = __atomic_load_n(&tr->duplicate, __ATOMIC_RELAXED);
+  out->sched_fifo = __atomic_load_n(&tr->sched_fifo, __ATOMIC_RELAXED);
   out->resp_p50 = ab_exact_quantile(resp, nr, 0.5);
   out->resp_p99 = ab_exact_quantile(resp, nr, 0.99);
   out->resp_p999 = ab_exact_quantile(resp, nr, 0.999);

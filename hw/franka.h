@@ -66,6 +66,9 @@ typedef struct ab_franka_stats {
   /* More states than AB_FRANKA_LOG_STATES: those beyond are in the counts above, though not
    * cut at t_end, and in send_late_max, not in the percentiles. */
   int log_full;
+  /* The robot ran SCHED_FIFO, above the controller and everything else of the run, as a
+   * robot on its own computer would be; 0 where the machine did not allow it. */
+  int sched_fifo;
 } ab_franka_stats_t;
 
 /* Supervisor, after the run (a scenario's finish, before release): the verdicts of the states

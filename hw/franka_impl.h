@@ -48,6 +48,7 @@ typedef struct ab__fk_truth {
   uint64_t bad, duplicate;
   uint64_t send_errors;     /* states whose sendto failed (counted as sent all the same) */
   int64_t send_late_max;    /* over every state, the log's and those beyond */
+  int32_t sched_fifo;       /* the robot runs SCHED_FIFO (1), or could not (0: not allowed) */
   ab__fk_counts_t over;     /* states from AB_FRANKA_LOG_STATES on */
   ab__fk_entry_t log[AB_FRANKA_LOG_STATES];
 } ab__fk_truth_t;

@@ -4,7 +4,7 @@
 
 #include "internal.h"
 
-#define SCENARIOS(X) X(baseline) X(robot) X(agents) X(gil)
+#define SCENARIOS(X) X(baseline) X(robot) X(agents) X(gil) X(franka)
 
 #define AB__DECL(n) extern const ab_scenario_t ab_scenario_##n;
 SCENARIOS(AB__DECL)
@@ -22,12 +22,6 @@ const ab_scenario_t *ab_scenario_find(const char *name)
 /* WORKLOADS.md's claims of the workloads still to be built, each with the scenario that will
  * measure it. A claim about a primitive's price is measured now, by the micro-benchmarks;
  * when its scenario is built, its claims move into its descriptor. */
-static const ab_claim_t franka_claims[] = {
-  { "franka_executor_inflation", "under the GIL, a thread-pool executor inflates a 1 ms policy step to 50 ms+", 50,
-    "ms", "", "", AB_AT_LEAST },
-  { "franka_process_removes", "a separate process (mpify, server mode) removes the GIL contention", 1, "x", "", "",
-    AB_ABOUT },
-};
 static const ab_claim_t audio_claims[] = {
   { "audio_thread_queue", "a thread queue's put->get costs about 10 us", 10, "us",
     "micro:chan-ring/threads/oneway/8", "", AB_ABOUT },
@@ -41,7 +35,6 @@ static const ab_claim_t instrument_claims[] = {
     0, "ms", "", "", AB_ABOUT },
 };
 const ab_claim_set_t ab_claims_pending[] = {
-  { "franka", "seeds/004_75bfef391b2a304f.txt", franka_claims, sizeof franka_claims / sizeof franka_claims[0] },
   { "audio", "seeds/002_6b35b54bb08c1d44.txt", audio_claims, sizeof audio_claims / sizeof audio_claims[0] },
   { "instrument", "seeds/003_2571d265ae705938.txt", instrument_claims,
     sizeof instrument_claims / sizeof instrument_claims[0] },
