@@ -364,6 +364,31 @@ TEST(franka_dev_commands_after_the_deadline_are_late)
   ASSERT_INT(st.resp_max, >=, st.resp_p50);
 }
 
+static int64_t answer_50_late(const ab_franka_state_t *s, int64_t period, void *arg)
+{
+  return s->seq == 50 ? s->t_sent + period * 3 / 2 : 0;
+}
+
+/* State 50 answered at 1.5 periods, after its deadline, the rest at once, a reflex after 1
+ * violation: 50's deadline starts the reflex, and its answer, arriving inside it, is
+ * refused but counted late, with its response time, not missed as if it never came. */
+TEST(franka_dev_late_answer_during_its_reflex_is_late_not_missed)
+{
+  static bot_t b;
+  int64_t p = 4 * MS;
+  bot_prepare(&b, p, 100 * p, 1, 10 * p);
+  bot_run(&b, answer_50_late, NULL);
+  ab_franka_stats_t st;
+  bot_finish(&b, run_end(&b), &st);
+  bot_release(&b);
+  ASSERT_EQ(st.states, 100);
+  ASSERT_INT(st.late, >=, 1);
+  ASSERT_EQ(st.missed, 0);
+  ASSERT_INT(st.reflexes, >=, 1);
+  ASSERT_INT(st.refused, >=, 1); /* 50's own answer, and those of the states in the reflex */
+  ASSERT_INT(st.resp_max, >=, p * 3 / 2);
+}
+
 typedef struct { bot_t *b; pid_t robot; } stall_t;
 
 /* Answer state 50 at once, then hold the robot (SIGSTOP) for 30 ms. */
