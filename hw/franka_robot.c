@@ -245,7 +245,7 @@ int ab__fk_robot_run(int sock, ab__fk_truth_t *tr)
   /* A real robot keeps its 1 kHz on a computer of its own: here it runs above the run's
    * roles, so that a starved controller is seen late, not a starved robot (its work is a
    * few microseconds a state). Without the privilege it runs as it is, and says so. */
-  struct sched_param sp = { .sched_priority = 50 };
+  struct sched_param sp = { .sched_priority = sched_get_priority_max(SCHED_FIFO) - 1 }; /* above --rt-prio's roles */
   tr->sched_fifo = sched_setscheduler(0, SCHED_FIFO, &sp) == 0;
   if (setsockopt(sock, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0)
     return -errno;

@@ -226,17 +226,21 @@ static int control_io(ab_ctx_t *ctx)
   impedance(c, s, tau);
   if (g->control_ns)
     c->sink += ab_compute(ctx, g->control_ns); /* the dynamics model's cost */
-  for (int i = 0; i < n; i++)
+  /* Every state answered, the stale ones too, each timed as its command is handed to the
+   * kernel: the robot's clock is the kernel's arrival stamp, taken inside the send, so a
+   * controller preempted on the way out of sendto (by the robot it has just woken, or by
+   * anyone) would otherwise see itself late where the robot, rightly, did not. */
+  int64_t t_sent = 0;
+  for (int i = 0; i < n; i++) {
+    t_sent = ab_now_ns();
+    ab_record(ctx, M_RESPONSE, t_sent - st[i].t_sent);
+    ab_count(ctx, K_CTL_VIOL, t_sent > st[i].t_sent + g->period); /* the controller's own view */
     if ((r = ab_franka_send_cmd(ctx, st[i].seq, tau)) < 0)
       return r;
-  int64_t t_sent = ab_now_ns();
-  for (int i = 0; i < n; i++) /* every state answered, the stale ones too */
-    ab_record(ctx, M_RESPONSE, t_sent - st[i].t_sent);
+  }
   ab_record(ctx, M_COMPUTE, t_sent - t_wake);
   ab_count(ctx, K_ANSWERED, n);
   ab_count(ctx, K_STALE, n - 1);
-  for (int i = 0; i < n; i++) /* the controller's own view of its deadlines */
-    ab_count(ctx, K_CTL_VIOL, t_sent > st[i].t_sent + g->period);
   if (g->req_every_ns && t_sent >= c->next_req) { /* a new target, at policy_hz; never a burst to catch up */
     req_t q = { .id = ++c->next_id };
     memcpy(q.q, s->q, sizeof q.q);

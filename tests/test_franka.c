@@ -91,6 +91,14 @@ static void stall_seen_by_both(const char *arch, const char *file)
   ASSERT_DBL(dev - ctl, <=, 3);
   ASSERT_DBL(ctl - dev, <=, 3);
   ASSERT_DBL(counter(r, "robot.reflexes"), >=, 1);
+  /* Every state held back is answered after the stall, and its response recorded: the
+   * oldest waited the whole stall (not only the newest of each wake-up's batch). */
+  json_t *resp = metric(r, "control.response_ns");
+  ASSERT(resp != NULL);
+  printf("%s: control.response_ns max %.1f ms, %.0f recorded for %.0f answered\n", arch, jnum(resp, "max") / 1e6,
+         jnum(resp, "count"), counter(r, "control.answered"));
+  ASSERT_DBL(jnum(resp, "max"), >=, 25e6);
+  ASSERT_DBL(jnum(resp, "count"), ==, counter(r, "control.answered"));
   json_decref(r);
 }
 
