@@ -66,7 +66,7 @@ static void carries_back(const char *arch, const char *offload, int gil, const c
   json_decref(r);
 }
 
-TEST_T(franka_inline_carries_the_policy_back, 60) { carries_back("loop", NULL, 0, "franka.loop.json"); }
+TEST_T(franka_inline_carries_the_policy_back, 60) { carries_back("loop", "inline", 0, "franka.loop.json"); }
 TEST_T(franka_executor_carries_the_policy_back, 60) { carries_back("loop", "executor", 1, "franka.loop.executor.gil.json"); }
 TEST_T(franka_thread_carries_the_policy_back, 60) { carries_back("loop", "thread", 1, "franka.loop.thread.gil.json"); }
 TEST_T(franka_process_carries_the_policy_back, 60) { carries_back("loop", "process", 0, "franka.loop.process.json"); }
@@ -80,7 +80,7 @@ TEST_T(franka_threads_carries_the_policy_back, 60) { carries_back("threads", NUL
 static void stall_seen_by_both(const char *arch, const char *file)
 {
   const char *out = temp_path(1);
-  json_t *r = run_variant(out, arch, NULL, 0, file,
+  json_t *r = run_variant(out, arch, strcmp(arch, "loop") ? NULL : "inline", 0, file,
                           L("--param", "policy=100us", "--param", "policy_hz=100", "--param", "reflex_reset=0",
                             "--fault", "stall:control:3:30ms"));
   double dev = counter(r, "robot.violations"), ctl = counter(r, "control.violations");
