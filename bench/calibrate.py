@@ -146,7 +146,7 @@ def binom_cdf(x, n, p):
 def upper_bound(x, n, conf=0.95):
     """The Clopper-Pearson (exact, two-sided conf) upper bound of a rate seen x times in n:
     the p at which seeing x or fewer has probability (1 - conf) / 2. 0 in 20 gives 16.8%,
-    0 in 60 gives 5.8%: a rate never seen is not shown to be below 1% by a few dozen trials."""
+    0 in 60 gives 6.0%: a rate never seen is not shown to be below 1% by a few dozen trials."""
     if x >= n:
         return 1.0
     lo, hi, tail = x / n, 1.0, (1 - conf) / 2

@@ -52,7 +52,7 @@ TEST_T(regress_base_that_is_no_commit_exits_2_naming_it, 30)
 
 TEST_T(regress_budget_that_is_no_duration_exits_2_naming_it, 30)
 {
-  static const char *const bad[] = { "10x", "0", "1m5", "m", "-5m", "25h", "99999999999999999999h" };
+  static const char *const bad[] = { "10x", "0", "1m5", "m", "-5m", "25h", "59s", "99999999999999999999h" };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     char needle[64];
     setenv("REGRESS_BUDGET", bad[i], 1);
@@ -66,6 +66,12 @@ TEST_T(regress_cpu_it_may_not_use_exits_2_naming_it, 30)
 {
   setenv("REGRESS_CPU", "4095", 1);
   refused(REGRESS, L("HEAD"), "REGRESS_CPU=4095 is not a CPU this process may use");
+  unsetenv("REGRESS_CPU");
+  setenv("REGRESS_SEED", "08", 1);
+  refused(REGRESS, L("HEAD"), "REGRESS_SEED=08 is not a whole number");
+  unsetenv("REGRESS_SEED");
+  setenv("REGRESS_CPU", "08", 1);
+  refused(REGRESS, L("HEAD"), "REGRESS_CPU=08");
   setenv("REGRESS_CPU", "one", 1);
   refused(REGRESS, L("HEAD"), "REGRESS_CPU=one");
   cleanup_now();
@@ -78,6 +84,13 @@ TEST_T(regress_side_run_addition_to_no_run_exits_2_naming_it, 30)
   snprintf(out, sizeof out, "%s/r01", dir);
   refused(REGRESS, L("--side-run", out, "build", "robot.loop=--fault slow:inner:1us"), "'robot.loop' is no run of the set");
   refused(REGRESS, L("--side-run", out, "build", "robot.threads"), "'robot.threads' is not KEY=ARGS");
+  /* A directory that holds something is no new round's: Ctrl-C would remove it. */
+  char keep[600];
+  snprintf(keep, sizeof keep, "%s/precious.json", dir);
+  FILE *f = fopen(keep, "w");
+  ASSERT(f != NULL);
+  fclose(f);
+  refused(REGRESS, L("--side-run", dir, "build"), "exists and is not empty");
   ASSERT(access(out, F_OK) != 0);
   cleanup_now();
 }
