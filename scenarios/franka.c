@@ -40,13 +40,13 @@ enum { CH_REQ, CH_ACT, NC };
 enum { D_ROBOT };
 enum { M_WAKE, M_RESPONSE, M_COMPUTE, M_RTT, NM };
 enum {
-  K_ANSWERED, K_STALE, K_CTL_VIOL, K_REQS, K_RESULTS, K_BAD, /* the controller's */
+  K_ANSWERED, K_STALE, K_CTL_VIOL, K_REQS, K_RESULTS, K_BAD, K_UNCHECKED, /* the controller's */
   K_R_STATES, K_R_ONTIME, K_R_VIOL, K_R_LATE, K_R_MISSED, K_R_REFLEX, K_R_REFUSED, K_R_INREFLEX, K_R_BAD, K_R_UNJUDGED, NK
 };
 enum { V_RESP_P50, V_RESP_P99, V_RESP_P999, V_RESP_MAX, V_SEND_LATE, V_ALONE, V_INFL, V_STEP_INFL, V_RTT_FRAC, V_OVERHEAD, NV };
 
 #define NJ AB_FK_JOINTS
-#define OUTSTANDING 16 /* requests remembered for checking their answers */
+#define OUTSTANDING 1024 /* requests remembered for checking their answers */
 
 typedef struct req {
   uint64_t id;
@@ -85,9 +85,13 @@ static void policy_answer(const req_t *q, act_t *a)
   a->check = (double)((q->id * 2654435761u) % 1000003u);
 }
 
+/* 1: the answer to its request; 0: a wrong one; -1: to a request too old to be remembered
+ * (a slow policy's, over OUTSTANDING requests late: not checked, and not called wrong). */
 static int answer_ok(const ctl_t *c, const act_t *a)
 {
   const req_t *q = &c->sent[a->id % OUTSTANDING];
+  if (a->id && a->id < c->next_id && c->next_id - a->id >= OUTSTANDING)
+    return -1;
   if (q->id != a->id || a->id == 0)
     return 0;
   act_t want;
@@ -266,7 +270,10 @@ static int control_step(ab_ctx_t *ctx)
   if (!a)
     return err == -EAGAIN ? 0 : err;
   ab_record(ctx, M_RTT, ab_now_ns() - m.t_chain);
-  if (m.len != sizeof *a || !answer_ok(c, a)) {
+  int ok = m.len == sizeof *a ? answer_ok(c, a) : 0;
+  if (ok < 0) {
+    ab_count(ctx, K_UNCHECKED, 1);
+  } else if (!ok) {
     ab_count(ctx, K_BAD, 1);
   } else {
     ab_count(ctx, K_RESULTS, 1);
@@ -481,7 +488,7 @@ static const ab_metric_desc_t metrics[NM] = {
 
 static const char *const counters[NK] = {
   [K_ANSWERED] = "control.answered", [K_STALE] = "control.stale", [K_CTL_VIOL] = "control.violations",
-  [K_REQS] = "policy.requests", [K_RESULTS] = "policy.results", [K_BAD] = "policy.bad",
+  [K_REQS] = "policy.requests", [K_RESULTS] = "policy.results", [K_BAD] = "policy.bad", [K_UNCHECKED] = "policy.unchecked",
   [K_R_STATES] = "robot.states", [K_R_ONTIME] = "robot.on_time", [K_R_VIOL] = "robot.violations", [K_R_LATE] = "robot.late",
   [K_R_MISSED] = "robot.missed", [K_R_REFLEX] = "robot.reflexes", [K_R_REFUSED] = "robot.refused",
   [K_R_INREFLEX] = "robot.in_reflex", [K_R_BAD] = "robot.bad", [K_R_UNJUDGED] = "robot.unjudged",
