@@ -137,11 +137,19 @@ TEST_T(regress_blocks_are_abba_or_baab_and_a_seed_repeats_them, 30)
 TEST_T(regress_ctrl_c_stops_the_whole_run_and_removes_its_round, 40)
 {
   const char *bin = temp_path(1), *dir = temp_path(1);
-  char prog[600], pidf[600], round[600], text[2000];
+  char prog[600], pidf[600], round[600], text[3200];
   snprintf(prog, sizeof prog, "%s/archbench", bin);
   snprintf(pidf, sizeof pidf, "%s/grandchild.pid", bin);
   snprintf(round, sizeof round, "%s/r01", dir);
-  snprintf(text, sizeof text, "#!/bin/sh\nsleep 300 &\necho $! > %s.tmp && mv %s.tmp %s\nwait\n", pidf, pidf, pidf);
+  /* The grandchild: perl, which takes SIGINT even where its shell parent set it ignored,
+   * and leaves a mark when it does (the whole group got the Ctrl-C, not only the leader).
+   * The child itself becomes a sleep that leaves SIGINT as it found it: it ends on the
+   * Ctrl-C only if make regress gave it SIGINT's default back (a background job's is
+   * ignored, as make's and the compilers' were). */
+  snprintf(text, sizeof text,
+           "#!/bin/sh\nperl -e '$SIG{INT} = sub { open(my $f, \">\", \"%s.int\"); exit 0 };"
+           " open(my $p, \">\", \"%s.tmp\"); print $p $$; close($p); rename(\"%s.tmp\", \"%s\"); sleep 300' &\n"
+           "exec sleep 300\n", pidf, pidf, pidf, pidf); /* its pid written once its handler is in place */
   FILE *f = fopen(prog, "w");
   ASSERT(f != NULL);
   fputs(text, f);
@@ -162,14 +170,24 @@ TEST_T(regress_ctrl_c_stops_the_whole_run_and_removes_its_round, 40)
   free(pid_text);
   ASSERT(grandchild > 0 && kill(grandchild, 0) == 0);
   ASSERT_EQ(kill(-p.pid, SIGINT), 0); /* as a terminal's Ctrl-C: the whole foreground group */
+  double t_int = now_s();
   if (!wait_ab(&p, 15))
     AB_FAIL("no exit within 15 s of Ctrl-C");
+  if (now_s() - t_int > 4) /* 5 s is the fallback to SIGKILL: SIGINT alone must end it */
+    AB_FAIL("%.1f s from Ctrl-C to the exit: SIGINT did not end the run's group", now_s() - t_int);
   if (p.code != 130)
     AB_FAIL("exit %d after Ctrl-C, expected 130; stderr: %s", p.code, p.err);
   ASSERT_CONTAINS(p.err, "interrupted");
   ASSERT(access(round, F_OK) != 0);
-  /* Killed, it is a zombie of this test process (a subreaper: tests/test_proc.c). */
-  if (waitpid(grandchild, NULL, WNOHANG) != grandchild)
+  char mark[700];
+  snprintf(mark, sizeof mark, "%s.int", pidf);
+  if (access(mark, F_OK) != 0)
+    AB_FAIL("the run's grandchild never got the SIGINT (only the group's leader did, or none)");
+  /* Ended, it is a zombie of this test process (a subreaper: tests/test_proc.c). */
+  pid_t got = 0;
+  for (int i = 0; i < 100 && (got = waitpid(grandchild, NULL, WNOHANG)) == 0; i++)
+    usleep(10000); /* it may still be on its way out after leaving its mark */
+  if (got != grandchild && !(got < 0 && kill(grandchild, 0) != 0)) /* or reaped already */
     AB_FAIL("the run's grandchild %d outlived the Ctrl-C", (int)grandchild);
   proc_free(&p);
   cleanup_now();
