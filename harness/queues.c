@@ -101,7 +101,8 @@ int ab__build(ab_run_t *run, char *err, size_t len)
       }
       pc->stop = &run->ctl->stop;
       pc->slice_ns = run->slice_ns;
-      pc->multi_tx = run->role_n[cd->from] > 1; /* fan-in: the senders take turns */
+      /* Fan-in, or an executor's pool of threads sending for one role: the senders take turns. */
+      pc->multi_tx = run->role_n[cd->from] > 1 || (run->offload == AB_OFF_EXECUTOR && run->offloaded[cd->from]);
       run->pchan_made[run->chan_first[c] + q] = 1;
       if (!run->rt->uses_transport && !(crosses && run->offload == AB_OFF_PROCESS))
         ab_chan_attach(pc, AB_SIDE_BOTH); /* a pipe to a child: each process its side */
