@@ -119,11 +119,12 @@ int64_t ab_gil_check(ab_gil_t *g, int *forced)
 
 /* ---- around a run's roles ------------------------------------------------------------------- */
 
-static void ab__gil_took(ab_ctx_t *ctx, int64_t waited, int forced)
+static void ab__gil_took(ab_run_t *run, ab_ctx_t *ctx, int64_t waited, int forced)
 {
-  if (!ctx) /* the loop's own wait: no role's */
+  if (!ctx) { /* the loop's own wait: the role its wake-up runs first is charged (ab__gil_charge) */
+    run->gil_loop_wait = waited;
     return;
-  const ab_run_t *run = ctx->run;
+  }
   ab__rec(ctx, run->mt_gil[ctx->role], waited);
   if (forced)
     ctx->counters[run->ct_gil_forced[ctx->role]]++;
@@ -135,7 +136,7 @@ static void ab__gil_block(void *arg, ab_ctx_t *ctx, int begin)
   if (begin)
     ab_gil_drop(&run->gil);
   else
-    ab__gil_took(ctx, ab_gil_take(&run->gil), 0);
+    ab__gil_took(run, ctx, ab_gil_take(&run->gil), 0);
 }
 
 static void ab__gil_compute(void *arg, ab_ctx_t *ctx, int begin)
@@ -146,7 +147,14 @@ static void ab__gil_compute(void *arg, ab_ctx_t *ctx, int begin)
   int forced;
   int64_t waited = ab_gil_check(&run->gil, &forced);
   if (waited >= 0)
-    ab__gil_took(ctx, waited, forced);
+    ab__gil_took(run, ctx, waited, forced);
+}
+
+void ab__gil_charge(ab_run_t *run, ab_ctx_t *ctx)
+{
+  if (run->gil_loop_wait >= 0 && run->hooks == &run->gil_hooks && run->mt_gil[ctx->role] >= 0)
+    ab__rec(ctx, run->mt_gil[ctx->role], run->gil_loop_wait);
+  run->gil_loop_wait = -1;
 }
 
 static void ab__gil_leave(void *arg, ab_ctx_t *ctx)
@@ -163,6 +171,7 @@ int ab__gil_setup(ab_run_t *run)
   run->gil_hooks = (ab_hooks_t){ .block = ab__gil_block, .compute = ab__gil_compute, .leave = ab__gil_leave,
                                  .slice_ns = run->gil_check_ns, .free = run->gil_free, .arg = run };
   run->hooks = &run->gil_hooks;
+  run->gil_loop_wait = -1;
   run->gil_ready = 1;
   return 0;
 }

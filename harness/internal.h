@@ -176,6 +176,7 @@ struct ab_run {
   int repeat_index, repeat_of;     /* a round of --repeat (the options'); 0: not repeated */
   ab_gil_t gil;
   ab_hooks_t gil_hooks;
+  int64_t gil_loop_wait;           /* the loop's take after its wait, charged to the role it wakes */
 
   /* the metric and counter tables: automatic ones first, then the scenario's */
   int nmt, nct;
@@ -551,6 +552,9 @@ void ab__block_run(ab_run_t *run, int begin);
  * role starts; teardown after every role has ended. */
 int ab__gil_setup(ab_run_t *run);
 void ab__gil_teardown(ab_run_t *run);
+/* The loop's take of the GIL after its wait (ab__block_run), recorded as the wait of the role
+ * ctx that the wake-up runs first; nothing when already charged or without --gil. */
+void ab__gil_charge(ab_run_t *run, ab_ctx_t *ctx);
 
 /* units.c */
 int ab_parse_duration(const char *s, int64_t *ns);

@@ -73,6 +73,7 @@ static void ab__drain(ab_run_t *run, int ep)
       ab__role_deliver(ctx);
       if (ctx->activation == before)
         continue;
+      ab__gil_charge(run, ctx);
       ab__charge(&ctx->res, &m);
       ab__want_dev(ep, ctx);
       more = 1;
@@ -106,6 +107,7 @@ static void ab__on_timer(ab_run_t *run, int ep, int fd, ab_ctx_t *ctx)
   uint64_t exp = 0;
   if (read(fd, &exp, sizeof exp) != sizeof exp)
     return;
+  ab__gil_charge(run, ctx);
   /* One activation per expiry, each at its own intended time: never re-based. */
   for (uint64_t j = 0; j < exp && !ab_stopped(run); j++) {
     int64_t intended = run->ctl->t_start + (int64_t)ctx->next_k * run->period[ctx->role];
@@ -131,6 +133,7 @@ static void ab__on_dev(ab_run_t *run, int ep, ab_ctx_t *ctx)
       return;
     ctx->waiting_dev = 0;
   }
+  ab__gil_charge(run, ctx);
   ab__mark_t m;
   ab__mark(&m);
   ab__role_io(ctx);

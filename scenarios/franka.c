@@ -43,7 +43,7 @@ enum {
   K_ANSWERED, K_STALE, K_CTL_VIOL, K_REQS, K_RESULTS, K_BAD, K_UNCHECKED, /* the controller's */
   K_R_STATES, K_R_ONTIME, K_R_VIOL, K_R_LATE, K_R_MISSED, K_R_REFLEX, K_R_REFUSED, K_R_INREFLEX, K_R_BAD, K_R_UNJUDGED, NK
 };
-enum { V_RESP_P50, V_RESP_P99, V_RESP_P999, V_RESP_MAX, V_SEND_LATE, V_ALONE, V_INFL, V_STEP_INFL, V_RTT_FRAC, V_OVERHEAD, NV };
+enum { V_RESP_P50, V_RESP_P99, V_RESP_P999, V_RESP_MAX, V_SEND_LATE, V_ALONE, V_INFL, V_STEP_INFL, V_RTT_FRAC, V_OVERHEAD, V_GIL_P999, NV };
 
 #define NJ AB_FK_JOINTS
 #define OUTSTANDING 1024 /* requests remembered for checking their answers */
@@ -429,13 +429,14 @@ static int franka_finish(ab_run_t *run)
   }
   ab_run_value_set(run, V_SEND_LATE, s.send_late_p99 / 1e3);
   ab_calib_set(run, "robot.sched_fifo", s.sched_fifo);
-  double alone = 0, rtt = 0, step = 0;
-  alone = ab_run_calib(run, "policy.alone_ns");
+  double alone = ab_run_calib(run, "policy.alone_ns"), rtt = 0, step = 0, gil = 0;
   ab_run_value_set(run, V_ALONE, alone / 1e6);
   if (ab_run_figure(run, "policy.rtt_ns.p50", &rtt) == 0 && alone > 0) {
     ab_run_value_set(run, V_INFL, rtt / alone);
     ab_run_value_set(run, V_OVERHEAD, (rtt - alone) / 1e3);
   }
+  if (ab_run_figure(run, "control.gil_wait_ns.p999", &gil) == 0) /* --gil: how long the loop waits for it */
+    ab_run_value_set(run, V_GIL_P999, gil / 1e3);
   if (ab_run_figure(run, "policy.step_ns.p50", &step) == 0 && alone > 0)
     ab_run_value_set(run, V_STEP_INFL, step / alone);
   double p99;
@@ -500,6 +501,7 @@ static const char *const values[NV] = {
   [V_RESP_MAX] = "robot.response_max_us", [V_SEND_LATE] = "robot.send_late_p99_us",
   [V_ALONE] = "policy.alone_ms", [V_INFL] = "policy.inflation", [V_STEP_INFL] = "policy.step_inflation",
   [V_RTT_FRAC] = "policy.rtt_p99_over_period", [V_OVERHEAD] = "policy.overhead_us",
+  [V_GIL_P999] = "control.gil_wait_p999_us",
 };
 
 static const ab_req_desc_t reqs[] = {
@@ -520,10 +522,13 @@ static const ab_claim_t claims[] = {
     40, "x", "policy.inflation", "arch=loop offload=executor gil policy=1ms", AB_AT_LEAST },
   { "franka_thread_queue_only", "a dedicated inference thread costs only a queue round trip (under the GIL)", 100,
     "us", "policy.overhead_us", "arch=loop offload=thread gil", AB_AT_MOST },
-  { "franka_process_removes", "a separate process (mpify) removes the GIL contention: no violations", 0, "count",
-    "robot.violations", "arch=loop offload=process gil", AB_AT_MOST },
-  { "franka_server_removes", "the control loop in its own process (server mode) removes the contention", 0, "count",
-    "robot.violations", "arch=procs gil", AB_AT_MOST },
+  /* "Removes the contention": the control loop's waits for the GIL stay under a tenth of its
+   * period at p99.9 (a thread or an executor beside it: over 1 ms; its own process: ~1 us).
+   * Violations are no test of it: this machine's floor is not 0 (README, franka). */
+  { "franka_process_removes", "a separate process (mpify) removes the GIL contention (loop's GIL wait p99.9 < 0.1 period)",
+    100, "us", "control.gil_wait_p999_us", "arch=loop offload=process gil", AB_AT_MOST },
+  { "franka_server_removes", "the control loop in its own process (server mode) removes the contention (same bound)", 100,
+    "us", "control.gil_wait_p999_us", "arch=procs gil", AB_AT_MOST },
 };
 
 const ab_scenario_t ab_scenario_franka = {
