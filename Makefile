@@ -214,7 +214,7 @@ fidelity-gil: all
 # whose resolver lives in runtime.c among everything else.
 FZ        := build-fuzz
 FUZZ_TIME ?= 60
-FUZZ      := motor_proto units params cli_args
+FUZZ      := motor_proto units params cli_args scpi
 FUZZ_SAN  := address,undefined
 FUZZ_CFLAGS := $(filter-out -O% -g% -fsanitize=%,$(CFLAGS)) -O1 -g -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined
@@ -222,6 +222,7 @@ FUZZ_LIBOBJ := $(LIBSRC:%.c=$(FZ)/%.o)
 
 $(FZ)/motor_proto: $(FZ)/tests/fuzz/motor_proto.o $(FZ)/hw/motor_proto.o
 $(FZ)/units: $(FZ)/tests/fuzz/units.o $(FZ)/harness/units.o
+$(FZ)/scpi: $(FZ)/tests/fuzz/scpi.o $(FZ)/hw/scpi.o
 $(FZ)/params: $(FZ)/tests/fuzz/params.o $(FUZZ_LIBOBJ)
 $(FZ)/cli_args: $(FZ)/tests/fuzz/cli_args.o $(FUZZ_LIBOBJ)
 $(FUZZ:%=$(FZ)/%):
