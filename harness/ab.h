@@ -66,7 +66,7 @@ typedef struct ab_reg_desc {
 /* The device kinds, one line each: hw/<name>.c defines ab_<name>_ops (an ab_devops_t, hw.h)
  * and this list gives it its number (AB_DEV_<NAME>, from 1) and its place in the table
  * (hw/devices.c). */
-#define AB_DEVICES(X) X(SERIAL, serial) X(CAMERA, camera) X(FRANKA, franka)
+#define AB_DEVICES(X) X(SERIAL, serial) X(CAMERA, camera) X(FRANKA, franka) X(INSTRUMENT, instrument)
 #define AB__DEV_ENUM(up, low) AB_DEV_##up,
 enum ab_dev_kind { AB_DEV_NONE = 0, AB_DEVICES(AB__DEV_ENUM) AB_DEV_N };
 

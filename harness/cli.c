@@ -124,6 +124,9 @@ static int ab__parse_dev_opt(int argc, char **argv, int *i, ab__cli_t *c)
   } else if (OPT("--camera")) {
     VAL("--camera");
     c->dev.camera = v;
+  } else if (OPT("--instrument")) {
+    VAL("--instrument");
+    c->dev.instrument = v;
   } else if (OPT("--cpus")) {
     VAL("--cpus");
     int r = ab__parse_cpus(v, &c->cpus);

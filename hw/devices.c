@@ -10,6 +10,7 @@
 
 #include "camera.h"
 #include "franka.h"
+#include "instrument.h"
 #include "internal.h"
 #include "serial.h"
 

@@ -26,6 +26,7 @@ typedef struct ab_dev_opts {
   int width, height;   /* 1920x1080 by default */
   double fps;          /* 30 by default */
   const char *robot;   /* always NULL: no real robot backend (libfranka is not packaged for Debian) */
+  const char *instrument; /* --instrument HOST:PORT (SCPI over TCP) or NULL for the mock */
 } ab_dev_opts_t;
 
 typedef struct ab_devops {
@@ -65,5 +66,6 @@ static inline const char **ab_dev_path(const ab_devops_t *ops, const ab_dev_opts
 extern const ab_devops_t ab_serial_ops;
 extern const ab_devops_t ab_camera_ops;
 extern const ab_devops_t ab_franka_ops;
+extern const ab_devops_t ab_instrument_ops;
 
 #endif
