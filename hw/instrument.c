@@ -119,6 +119,22 @@ void ab_instr_conn_close(ab_instr_conn_t *c)
 
 int ab_instr_conn_fd(const ab_instr_conn_t *c) { return c->fd; }
 
+ab_instr_conn_t *ab_instr_conn_wrap(int fd)
+{
+  ab_instr_conn_t *c = calloc(1, sizeof *c);
+  if (c)
+    c->fd = fd;
+  return c;
+}
+
+void ab_instr_conn_drop(ab_instr_conn_t *c)
+{
+  if (c && c->fd >= 0)
+    close(c->fd);
+  if (c)
+    c->fd = -1;
+}
+
 int ab_instr_send(ab_instr_conn_t *c, const char *msg)
 {
   size_t n = strlen(msg);

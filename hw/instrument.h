@@ -65,6 +65,12 @@ typedef struct ab_instr_conn ab_instr_conn_t;
 /* Connect to "HOST:PORT" within timeout_ns, TCP_NODELAY. 0 with *out, or -errno with err. */
 int ab_instr_connect(const char *address, int64_t timeout_ns, ab_instr_conn_t **out, char *err);
 void ab_instr_conn_close(ab_instr_conn_t *c);
+/* A connection around fd (taken over: closed with it), e.g. one passed from another
+ * process; NULL without memory. */
+ab_instr_conn_t *ab_instr_conn_wrap(int fd);
+/* Close the socket now, keeping the handle (its owner closes it later): the connection is
+ * given up, the instrument free for another. */
+void ab_instr_conn_drop(ab_instr_conn_t *c);
 int ab_instr_conn_fd(const ab_instr_conn_t *c);
 /* Send one program message (a '\n' is added). 0 or -errno (-EPIPE: the peer closed). */
 int ab_instr_send(ab_instr_conn_t *c, const char *msg);

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -397,6 +399,8 @@ int ab__instr_mock_run(int lfd, ab__in_truth_t *tr)
       return 1;
     }
     ab__add(&tr->connections, 1);
+    int one = 1; /* replies leave as they are paced, not held for an ACK (Nagle) */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     m.fd = fd;
     ab__serve(&m);
     close(fd);

@@ -235,7 +235,7 @@ int ab_scpi_floats(const char *s, size_t len, float *out, int max)
     i += (size_t)brace;
     while (i < len && (unsigned char)s[i] <= ' ')
       i++;
-    return i == len ? (n < max ? n : max) : -EINVAL;
+    return i == len ? n : -EINVAL;
   }
 }
 

@@ -74,8 +74,8 @@ int ab_scpi_number(const char *s, size_t len, double *v, char *unit, char *err, 
 int ab_scpi_block(const char *buf, size_t len, size_t max, const char **data, size_t *dlen, size_t *used);
 
 /* A reply's comma-separated numbers, optionally in braces ("{0.1,-0.2}" as Red Pitaya sends
- * ACQ:SOUR1:DATA?): how many were read into out (up to max), or -EINVAL at the first that is
- * not a number. */
+ * ACQ:SOUR1:DATA?): how many there are (the first max of them stored in out), or -EINVAL at
+ * the first that is not a number. */
 int ab_scpi_floats(const char *s, size_t len, float *out, int max);
 
 #endif

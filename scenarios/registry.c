@@ -4,7 +4,7 @@
 
 #include "internal.h"
 
-#define SCENARIOS(X) X(baseline) X(robot) X(agents) X(gil) X(franka)
+#define SCENARIOS(X) X(baseline) X(robot) X(agents) X(gil) X(franka) X(instrument)
 
 #define AB__DECL(n) extern const ab_scenario_t ab_scenario_##n;
 SCENARIOS(AB__DECL)

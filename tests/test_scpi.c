@@ -134,7 +134,7 @@ TEST(scpi_reply_blocks_and_number_lists)
   float f[4];
   ASSERT_EQ(ab_scpi_floats("{0.5,-1e-3, 2 }", 15, f, 4), 3);
   ASSERT_DBL(f[1], ==, (float)-1e-3);
-  ASSERT_EQ(ab_scpi_floats("1,2,3,4,5,6", 11, f, 4), 4); /* counted to max */
+  ASSERT_EQ(ab_scpi_floats("1,2,3,4,5,6", 11, f, 4), 6); /* all counted, 4 stored */
   ASSERT_EQ(ab_scpi_floats("{1,2", 4, f, 4), -EINVAL);
   ASSERT_EQ(ab_scpi_floats("1,,2", 4, f, 4), -EINVAL);
   ASSERT_EQ(ab_scpi_floats("TD", 2, f, 4), -EINVAL);

@@ -6,7 +6,8 @@
  *   - what is accepted, written back canonically (rooted long headers as parsed, numbers in
  *     base units with %.17g, strings re-quoted, blocks re-counted), parses again to the same
  *     commands: the parser reads what it says it read;
- *   - a block read says a length that fits the input; a number list gives at most max.
+ *   - a block read says a length that fits the input; a number list counts no more numbers
+ *     than the input has bytes.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -111,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (ab_scpi_block(s, size, 1 << 20, &d, &dl, &used) == 1)
     assert(used <= size && d + dl == s + used);
   float f[8];
-  assert(ab_scpi_floats(s, size, f, 8) <= 8);
+  assert(ab_scpi_floats(s, size, f, 8) <= (int)size);
   double v;
   ab_scpi_number(s, size, &v, NULL, err, sizeof err);
   return 0;
