@@ -152,8 +152,11 @@ static void ab__gil_compute(void *arg, ab_ctx_t *ctx, int begin)
 
 void ab__gil_charge(ab_run_t *run, ab_ctx_t *ctx)
 {
-  if (run->gil_loop_wait >= 0 && run->hooks == &run->gil_hooks && run->mt_gil[ctx->role] >= 0)
+  if (run->gil_loop_wait >= 0 && run->hooks == &run->gil_hooks && run->mt_gil[ctx->role] >= 0) {
     ab__rec(ctx, run->mt_gil[ctx->role], run->gil_loop_wait);
+    if (run->mt_gil_wake[ctx->role] >= 0)
+      ab__rec(ctx, run->mt_gil_wake[ctx->role], run->gil_loop_wait);
+  }
   run->gil_loop_wait = -1;
 }
 

@@ -185,6 +185,7 @@ struct ab_run {
   int mt_base, ct_base;            /* where the scenario's own start */
   int mt_lateness[AB_MAX_ROLES], mt_step[AB_MAX_ROLES], mt_chan[AB_MAX_CHANS];
   int mt_gil[AB_MAX_ROLES], ct_gil_forced[AB_MAX_ROLES]; /* with --gil */
+  int mt_gil_wake[AB_MAX_ROLES];   /* with --gil on the loop: the take after a wait for events */
   int mt_transfer[AB_MAX_ROLES];   /* a pooled role's task transfer (pool, hybrid), else -1 */
   int mt_queue[AB_MAX_ROLES];      /* ... and its tasks' wait for a free worker */
   int ct_missed[AB_MAX_ROLES], ct_closed[AB_MAX_ROLES], ct_msgs[AB_MAX_CHANS],

@@ -231,7 +231,7 @@ void ab__tables(ab_run_t *run)
     }
     snprintf(run->mt_name[m], AB_NAMELEN, "%s.step_ns", sc->roles[r].name);
     run->mt_step[r] = m++;
-    run->mt_gil[r] = run->ct_gil_forced[r] = run->mt_transfer[r] = run->mt_queue[r] = -1;
+    run->mt_gil[r] = run->ct_gil_forced[r] = run->mt_transfer[r] = run->mt_queue[r] = run->mt_gil_wake[r] = -1;
     if (run->rt && ab__role_pooled(run, r)) {
       snprintf(run->mt_name[m], AB_NAMELEN, "%s.transfer_ns", sc->roles[r].name);
       run->mt_transfer[r] = m++;
@@ -243,6 +243,10 @@ void ab__tables(ab_run_t *run)
       run->mt_gil[r] = m++;
       snprintf(run->ct_name[c], AB_NAMELEN, "%s.gil_forced_switches", sc->roles[r].name);
       run->ct_gil_forced[r] = c++;
+      if (run->arch == AB_ARCH_LOOP) { /* its wake-ups' takes apart: the contention a wake meets */
+        snprintf(run->mt_name[m], AB_NAMELEN, "%s.gil_wake_ns", sc->roles[r].name);
+        run->mt_gil_wake[r] = m++;
+      }
     }
   }
   for (int k = 0; k < sc->nchans; k++) {

@@ -63,6 +63,18 @@ static void carries_back(const char *arch, const char *offload, int gil, const c
   ASSERT_DBL(res, >=, reqs - 4); /* at most a queue's depth in flight at the stop */
   ASSERT_DBL(res, <=, reqs);
   ASSERT(metric(r, "policy.rtt_ns") && jnum(metric(r, "policy.rtt_ns"), "count") == res);
+  /* Each answer's overhead is its round trip less its own step: never below 0, one per
+   * answer, and the value is its median in microseconds. */
+  json_t *ov = metric(r, "policy.overhead_ns");
+  ASSERT(ov && jnum(ov, "count") == res);
+  ASSERT_DBL(jnum(ov, "min"), >=, 0);
+  ASSERT_DBL(jnum(jobj(r, "values"), "policy.overhead_us"), ==, jnum(ov, "p50") / 1e3);
+  /* The robot's response (its clock, in us) and the controller's (its own, in ns) are one
+   * quantity seen from both ends: their medians agree within a factor of 3. */
+  double dev_us = jnum(jobj(r, "values"), "robot.response_p50_us"), ctl_ns = jnum(metric(r, "control.response_ns"), "p50");
+  printf("response p50: robot %.1f us, controller %.1f us\n", dev_us, ctl_ns / 1e3);
+  ASSERT_DBL(dev_us * 1e3, >=, ctl_ns / 3);
+  ASSERT_DBL(dev_us * 1e3, <=, ctl_ns * 3);
   json_decref(r);
 }
 
@@ -99,6 +111,9 @@ static void stall_seen_by_both(const char *arch, const char *file)
          jnum(resp, "count"), counter(r, "control.answered"));
   ASSERT_DBL(jnum(resp, "max"), >=, 25e6);
   ASSERT_DBL(jnum(resp, "count"), ==, counter(r, "control.answered"));
+  json_t *wake = metric(r, "control.wake_ns"); /* likewise each state's wake-up */
+  ASSERT_DBL(jnum(wake, "max"), >=, 25e6);
+  ASSERT_DBL(jnum(wake, "count"), ==, counter(r, "control.answered"));
   json_decref(r);
 }
 

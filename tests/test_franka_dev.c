@@ -287,6 +287,32 @@ TEST(franka_dev_withheld_commands_are_missed_each_a_reflex)
   ASSERT_EQ(st.refused, 0);
 }
 
+static int64_t answer_every_other(const ab_franka_state_t *s, int64_t period, void *arg)
+{
+  const span_t *w = arg;
+  return s->seq >= w->lo && s->seq < w->hi && (s->seq & 1) ? -1 : 0;
+}
+
+/* reflex_after counts consecutive violations: one answered state between two missed ones
+ * starts the count again, so every other state withheld (25 violations) is never a reflex at
+ * reflex_after=2. */
+TEST(franka_dev_reflex_needs_consecutive_violations)
+{
+  static bot_t b;
+  span_t w = { 100, 150 };
+  bot_prepare(&b, 4 * MS, 200 * 4 * MS, 2, 0);
+  bot_run(&b, answer_every_other, &w);
+  ab_franka_stats_t st;
+  bot_finish(&b, run_end(&b), &st);
+  bot_release(&b);
+  if (answered_late(&b, 1))
+    SKIP("an answer came after its deadline on this machine: its violation may join a withheld one");
+  ASSERT_EQ(st.states, 200);
+  ASSERT_EQ(st.missed, 25);
+  ASSERT_EQ(st.reflexes, 0);
+  ASSERT_EQ(st.on_time, 175);
+}
+
 /* Did the run keep the margins the reflex test's expectation needs? Every answer within its
  * state's period, the first reflex (it begins at state 104's deadline and lasts `reset`)
  * over between the sends of states 125 and 126, the second (from 130's) between 151 and 152

@@ -250,5 +250,7 @@ TEST_T(offload_loop_gil_wait_is_charged_to_the_role_it_wakes, 60)
          jnum(w, "p999") / 1e3, jnum(w, "max") / 1e3, 2 * half / 1e6);
   ASSERT_DBL(jnum(w, "count"), >=, 1000); /* a take per wake and per send, 1500 states */
   ASSERT_DBL(jnum(w, "max"), >=, half);
+  json_t *wk = metric(r, "control.gil_wake_ns"); /* the wake takes alone, as well */
+  ASSERT(wk && jnum(wk, "count") >= 1000 && jnum(wk, "max") >= half);
   json_decref(r);
 }
