@@ -6,6 +6,7 @@
 int ab_cli_main(int argc, char **argv);
 int ab_report(int ndirs, char **dirs);
 int ab_compare_main(int argc, char **argv);
+int ab_mock_instrument_main(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
@@ -19,5 +20,7 @@ int main(int argc, char **argv)
   }
   if (argc >= 2 && !strcmp(argv[1], "compare"))
     return ab_compare_main(argc - 1, argv + 1);
+  if (argc >= 2 && !strcmp(argv[1], "mock-instrument"))
+    return ab_mock_instrument_main(argc - 1, argv + 1);
   return ab_cli_main(argc, argv);
 }

@@ -1,0 +1,192 @@
+/* The instrument scenario (scenarios/instrument.c) as a user runs it: every owner variant's
+ * replies checked at the client, the one-connection rule seen from both ends, head-of-line
+ * blocking against the instrument's mode as a ratio within one test, the real path through
+ * an address (the mock served by `archbench mock-instrument`), a header the instrument rejects
+ * skipped and said, and a mock that dies mid-run failing the run cleanly.
+ */
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jresult.h"
+#include "proc.h"
+#include "test.h"
+
+#define T_S 60.0
+
+/* `archbench run instrument` with args into out; exits 0 or 1 (a requirement). */
+static json_t *run_in(const char *out, const char *file, const char *const *extra, int *code)
+{
+  const char *args[40] = { "run", "instrument", "--duration", "1500ms", "--out", out, "--quiet" };
+  int n = 7;
+  for (int i = 0; extra && extra[i]; i++)
+    args[n++] = extra[i];
+  args[n] = NULL;
+  proc_t p;
+  run_ab(&p, args, T_S);
+  if (p.code != 0 && p.code != 1)
+    AB_FAIL("`%s` exited %d, expected 0 or 1; stderr: \"%s\"", p.cmd, p.code, p.err);
+  if (code)
+    *code = p.code;
+  assert_nothing_left(&p);
+  proc_free(&p);
+  return load_result(out, file);
+}
+
+static double replies_of(json_t *r, const char *m) { return jnum(metric(r, m), "count"); }
+
+/* naive, mux and async route every reply to the client that asked (mux and async serve every
+ * client; naive's lock is not fair); broken, the clients on the connection itself with no
+ * lock and no IDs, gets others'. */
+TEST_T(instrument_replies_reach_their_sender_but_in_broken, 90)
+{
+  const char *out = temp_path(1);
+  proc_t p;
+  run_ab(&p, L("run", "instrument", "--arch", "threads,procs", "--duration", "1500ms", "--sweep",
+               "owner=naive,mux,async,broken", "--param", "mode=overlapped", "--out", out, "--quiet"), 120);
+  ASSERT_EQ(p.code, 1); /* broken's requirement */
+  proc_free(&p);
+  const char *arch[] = { "threads", "procs.shm" };
+  const char *own[] = { "naive", "mux", "async", "broken" };
+  for (int a = 0; a < 2; a++)
+    for (int o = 0; o < 4; o++) {
+      char f[96];
+      snprintf(f, sizeof f, "instrument.%s.owner=%s.json", arch[a], own[o]);
+      json_t *r = load_result(out, f);
+      double mis = counter(r, "misrouted");
+      printf("%s %s: %.0f requests, %.0f replies, %.0f misrouted, %.0f timeouts; scope %.0f, asg %.0f\n", arch[a], own[o],
+             counter(r, "requests"), counter(r, "replies"), mis, counter(r, "timeouts"), replies_of(r, "scope.latency_ns"),
+             replies_of(r, "asg.latency_ns"));
+      ASSERT_STR(jstr(jobj(r, "devices"), "instrument"), "mock-scpi");
+      if (o == 3) {
+        ASSERT_DBL(mis, >, 0);
+        /* and a reply taken by the wrong client is not counted its answer */
+        ASSERT_DBL(counter(r, "replies"), <=, 0.9 * counter(r, "requests"));
+      } else {
+        ASSERT_DBL(mis, ==, 0);
+        ASSERT_DBL(counter(r, "timeouts"), ==, 0);
+        ASSERT_DBL(replies_of(r, "scope.latency_ns"), >=, 5);
+        if (o) { /* every client served (naive's lock is not fair: a setter may starve) */
+          ASSERT_DBL(replies_of(r, "asg.latency_ns"), >=, 5);
+          ASSERT_DBL(replies_of(r, "pid.latency_ns"), >=, 3);
+          ASSERT_DBL(replies_of(r, "iq.latency_ns"), >=, 2);
+        }
+        ASSERT_DBL(counter(r, "replies"), >=, 20);
+        ASSERT_DBL(counter(r, "instrument.connections"), ==, 1);
+        ASSERT_DBL(counter(r, "instrument.refusals"), ==, 0);
+      }
+      json_decref(r);
+    }
+}
+
+/* A connection per client: the instrument serves the first and refuses the others, each
+ * refusal counted by the instrument and seen by the client it refused. */
+TEST_T(instrument_a_connection_per_client_is_refused_and_counted, 60)
+{
+  const char *out = temp_path(1);
+  json_t *r = run_in(out, "instrument.threads.json", L("--arch", "threads", "--param", "owner=direct"), NULL);
+  double dev = counter(r, "instrument.refusals"), cl = counter(r, "refused");
+  printf("direct: the instrument refused %.0f connections, the clients saw %.0f refusals; %.0f connections served\n", dev,
+         cl, counter(r, "instrument.connections"));
+  ASSERT_DBL(dev, >=, 3);
+  ASSERT_DBL(cl, >=, 3);
+  ASSERT_DBL(cl, <=, dev); /* a refusal the run's end cut short is the instrument's alone */
+  ASSERT_DBL(counter(r, "misrouted"), ==, 0);
+  json_decref(r);
+}
+
+/* Head-of-line blocking is the instrument's, not the IDs': with mux on a serial instrument
+ * the generator's setter waits for the scope's acquisition; on an overlapped one it does not.
+ * Bounds: at least a quarter of the acquisition while serial (a physical floor: the data's
+ * transfer alone adds to it), and serial over overlapped at least 4x. */
+TEST_T(instrument_serial_mode_holds_the_setter_behind_the_acquisition, 60)
+{
+  const char *out = temp_path(1);
+  json_t *s = run_in(out, "instrument.threads.json", L("--arch", "threads", "--param", "mode=serial", "--param", "acq=40ms"),
+                     NULL);
+  double ser = jnum(jobj(s, "values"), "asg.during_acq_p50_ms");
+  json_decref(s);
+  json_t *o = run_in(out, "instrument.threads.json",
+                     L("--arch", "threads", "--param", "mode=overlapped", "--param", "acq=40ms"), NULL);
+  double ovl = jnum(jobj(o, "values"), "asg.during_acq_p50_ms");
+  json_decref(o);
+  printf("mux: the setter's p50 while the scope acquires: serial %.2f ms, overlapped %.2f ms\n", ser, ovl);
+  ASSERT_DBL(ser, >=, 10);
+  ASSERT_DBL(ser, >=, 4 * ovl);
+}
+
+/* The real path: the same run against an address (the mock behind it, started apart, as an
+ * instrument on the network would be); the result names the address, not the mock. A header
+ * that instrument rejects (PID here) is found at the start: its client is skipped and the
+ * result says which, and no reply is faked for it. */
+TEST_T(instrument_real_path_through_an_address_and_a_rejected_header_skipped, 60)
+{
+  proc_t m;
+  const char *ab = getenv("AB_BIN") ? getenv("AB_BIN") : "build/archbench";
+  start_prog(&m, ab, L("mock-instrument", "--mode", "overlapped", "--reject", "pid"));
+  char addr[64] = "";
+  for (double t0 = now_s(); !addr[0] && now_s() - t0 < 10; usleep(20000)) {
+    char *o = slurp(m.fo);
+    sscanf(o, "listening on %63s", addr);
+    free(o);
+  }
+  ASSERT(addr[0]);
+  const char *out = temp_path(1);
+  json_t *r = run_in(out, "instrument.threads.json", L("--arch", "threads", "--instrument", addr), NULL);
+  ASSERT_STR(jstr(jobj(r, "devices"), "instrument"), addr);
+  ASSERT_STR(jstr(jobj(r, "calibration"), "instrument.skipped"), "pid");
+  ASSERT_CONTAINS(jstr(jobj(r, "calibration"), "instrument.idn"), "mock-scpi");
+  ASSERT_DBL(replies_of(r, "pid.latency_ns"), ==, 0);
+  ASSERT_DBL(counter(r, "skipped"), >=, 10);
+  ASSERT_DBL(replies_of(r, "asg.latency_ns"), >=, 5);
+  ASSERT_DBL(counter(r, "misrouted"), ==, 0);
+  json_decref(r);
+  kill(m.pid, SIGINT);
+  ASSERT(wait_ab(&m, 10));
+  ASSERT_CONTAINS(m.out, "served 1 connections");
+  proc_free(&m);
+}
+
+/* The mock killed mid-run: the owner's next exchange finds the connection gone, the run fails
+ * naming the instrument, exits 1, and leaves nothing behind. */
+TEST_T(instrument_mock_that_dies_mid_run_fails_the_run_cleanly, 60)
+{
+  const char *out = temp_path(1);
+  proc_t p;
+  start_ab(&p, L("run", "instrument", "--arch", "procs", "--duration", "5s", "--out", out, "--quiet"));
+  pid_t mock = 0;
+  for (double t0 = now_s(); !mock && now_s() - t0 < 20; usleep(20000))
+    mock = session_find(p.pid, "instrument-mock", 0);
+  ASSERT(mock > 0);
+  usleep(500000);
+  ASSERT_EQ(kill(mock, SIGKILL), 0);
+  ASSERT(wait_ab(&p, 30));
+  printf("exit %d; stderr: %s\n", p.code, p.err);
+  ASSERT_EQ(p.code, 1);
+  ASSERT_CONTAINS(p.err, "instrument 127.0.0.1:");
+  assert_nothing_left(&p);
+  json_t *r = load_result(out, "instrument.procs.shm.json");
+  ASSERT_STR(jstr(r, "status"), "failed");
+  json_decref(r);
+  proc_free(&p);
+}
+
+TEST(instrument_bad_address_exits_2_and_an_unreachable_one_3_naming_it)
+{
+  proc_t p;
+  run_ab(&p, L("run", "instrument", "--instrument", "redpitaya", "--duration", "1s", "--out", temp_path(1)), 20);
+  ASSERT_EQ(p.code, 2);
+  ASSERT_CONTAINS(p.err, "redpitaya");
+  ASSERT_CONTAINS(p.err, "HOST:PORT");
+  proc_free(&p);
+  run_ab(&p, L("run", "instrument", "--instrument", "127.0.0.1:9", "--duration", "1s", "--out", temp_path(1)), 20);
+  ASSERT_EQ(p.code, 3);
+  ASSERT_CONTAINS(p.err, "127.0.0.1:9");
+  proc_free(&p);
+  run_ab(&p, L("run", "instrument", "--param", "owner=lockfree", "--duration", "1s", "--out", temp_path(1)), 20);
+  ASSERT_EQ(p.code, 2);
+  ASSERT_CONTAINS(p.err, "lockfree");
+  proc_free(&p);
+}
