@@ -206,6 +206,11 @@ typedef struct ab_scenario {
   const char *table_chain_lost; /* counter: chains that never completed, shown beside it */
   const char *table_rate;       /* a value shown as the table's rate/s ("agents.steps_per_s") */
   const char *table_count;      /* ... and the counter it rests on ("agent.steps") */
+  /* An enum param of the mock that makes a different experiment of the same runtime (the
+   * instrument's mode): its value names result files (instrument.threads.mode=serial.json)
+   * and labels runs in tables and the report ("threads mode=serial"), unless a real device
+   * is given (whose behaviour it does not set). NULL: none. */
+  const char *file_param;
   /* Its part of the bench profile (archbench bench, make bench); zero: every runtime and
    * transport once, with the defaults. */
   struct {
@@ -214,6 +219,7 @@ typedef struct ab_scenario {
     int gil_too;                /* each run again under --gil */
     const char *transports;     /* procs with these transports only ("shm") */
     int64_t duration_ns;        /* its runs' length unless --duration is given */
+    const char *each;           /* an enum param: the profile once per choice of it ("mode") */
   } bench;
   /* In the supervisor, after params are parsed and before anything is spawned: calibrate
    * kernels (recorded with ab_calib_set) and size channels from params. May be NULL. */

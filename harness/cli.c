@@ -339,10 +339,23 @@ static int ab__cmd_bench(int argc, char **argv)
     cs.sweep = sc->bench.sweep;
     if (!c.duration_set && sc->bench.duration_ns)
       cs.duration_ns = sc->bench.duration_ns;
-    for (int gil = 0; gil <= (sc->bench.gil_too ? 1 : 0); gil++) {
-      cs.gil = gil;
-      if ((r = ab_plan_scenario(&p, &cs, sc, "all", sc->bench.transports ? sc->bench.transports : "all")))
-        return r;
+    /* once, or once per choice of the scenario's `each` param ("mode": serial, overlapped) */
+    const ab_param_desc_t *each = sc->bench.each ? ab_param_desc(sc, sc->bench.each) : NULL;
+    static char each_kv[8][64];
+    const char *ch = each ? each->choices : NULL;
+    for (int e = 0; e == 0 || (ch && *ch && e < 8); e++) {
+      cs.nparams = c.nparams;
+      if (ch) {
+        size_t n = strcspn(ch, "|");
+        snprintf(each_kv[e], sizeof each_kv[e], "%s=%.*s", each->name, (int)n, ch);
+        cs.params[cs.nparams++] = each_kv[e];
+        ch += n + (ch[n] == '|');
+      }
+      for (int gil = 0; gil <= (sc->bench.gil_too ? 1 : 0); gil++) {
+        cs.gil = gil;
+        if ((r = ab_plan_scenario(&p, &cs, sc, "all", sc->bench.transports ? sc->bench.transports : "all")))
+          return r;
+      }
     }
   }
   for (int k = AB_DEV_NONE + 1; k < AB_DEV_N; k++) {

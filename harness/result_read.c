@@ -374,5 +374,15 @@ const char *ab_result_label(const ab_result_t *r, char *buf, size_t len)
     snprintf(buf, len, "%s/%s%s", r->arch, r->offload, r->gil ? "+gil" : "");
   else
     snprintf(buf, len, "%s%s", r->arch, r->gil ? "+gil" : "");
+  const ab_scenario_t *sc = ab_scenario_find(r->scenario);
+  const char *fp = sc ? sc->file_param : NULL;
+  const char *v = fp ? json_string_value(json_object_get(json_object_get(r->doc, "params"), fp)) : NULL;
+  const char *k;
+  json_t *dv;
+  json_object_foreach(json_object_get(r->doc, "devices"), k, dv) /* a param of the mock: not of a real device */
+    if (json_is_string(dv) && strncmp(json_string_value(dv), "mock", 4))
+      v = NULL;
+  if (v) /* "threads mode=serial" */
+    snprintf(buf + strlen(buf), len - strlen(buf), " %s=%s", fp, v);
   return buf;
 }

@@ -321,6 +321,21 @@ char *ab_result_name(const ab_run_opts_t *o)
   const ab_runtime_t *rt = ab_runtime_get(o->arch);
   if (o->sweep_key) /* agents.threads.n=10.gil.json */
     snprintf(pt, sizeof pt, ".%s=%s", o->sweep_key, o->sweep_value);
+  const char *fp = o->sc->file_param;
+  for (int d = 0; fp && d < o->sc->ndevs; d++) { /* a param of the mock: not of a real device */
+    const ab_devops_t *ops = ab_devops_for(o->sc->devs[d].kind);
+    if (ops && *ab_dev_path(ops, &o->dev))
+      fp = NULL;
+  }
+  if (fp) { /* instrument.threads.owner=mux.mode=serial.json: the value given last, else the default */
+    const ab_param_desc_t *pd = ab_param_desc(o->sc, fp);
+    const char *v = pd ? pd->def : "";
+    size_t fl = strlen(fp);
+    for (int i = 0; i < o->nparams; i++)
+      if (!strncmp(o->params[i], fp, fl) && o->params[i][fl] == '=')
+        v = o->params[i] + fl + 1;
+    snprintf(pt + strlen(pt), sizeof pt - strlen(pt), ".%s=%s", fp, v);
+  }
   if (o->gil)
     strcat(pt, ".gil");
   if (o->repeat_of > 1) /* robot.threads.r2.json */

@@ -60,11 +60,15 @@ int ab_rep_sweep_passes(FILE *f, const ab_rep_t *rp, const char *scenario)
       continue;
     const ab_rep_group_t *g0 = &rp->group[idx[0]];
     const char *eq = strchr(g0->point, '=');
-    fprintf(f, "<h3>Up to what %.*s each meets every requirement%s</h3>\n<table><tr><th>architecture</th>",
-            (int)(eq - g0->point), g0->point, gil ? ", under the GIL" : "");
+    char pname[64];
+    snprintf(pname, sizeof pname, "%.*s", (int)(eq - g0->point), g0->point);
+    const ab_param_desc_t *pd = sc ? ab_param_desc(sc, pname) : NULL;
+    int choice = pd && pd->type == AB_P_ENUM; /* choices, not a scale: which, not up to what */
+    fprintf(f, "<h3>%s %s each meets every requirement%s</h3>\n<table><tr><th>architecture</th>",
+            choice ? "With which" : "Up to what", pname, gil ? ", under the GIL" : "");
     for (int p = 0; p < np; p++)
       fprintf(f, "<th>%s</th>", strchr(rp->group[idx[p]].point, '=') + 1);
-    fprintf(f, "<th>meets every requirement up to</th></tr>\n");
+    fprintf(f, "<th>meets every requirement %s</th></tr>\n", choice ? "with" : "up to");
     char summary[1024] = "";
     size_t sl = 0;
     for (int i = 0; i < g0->ncand; i++) {
@@ -86,10 +90,18 @@ int ab_rep_sweep_passes(FILE *f, const ab_rep_t *rp, const char *scenario)
           broken = 1;
       }
       const char *at = upto >= 0 ? strchr(rp->group[idx[upto]].point, '=') + 1 : NULL;
-      fprintf(f, "<td>%s%s</td></tr>\n", at ? at : "none of them", upto == np - 1 ? " (every point)" : "");
+      char with[256] = "";
+      for (int p = 0, wl = 0; choice && p < np; p++) { /* every passing choice, in any order */
+        const ab_rep_cand_t *c = ab__cand(&rp->group[idx[p]], label);
+        if (c && c->pass && wl < (int)sizeof with)
+          wl += snprintf(with + wl, sizeof with - wl, "%s%s", wl ? ", " : "", strchr(rp->group[idx[p]].point, '=') + 1);
+      }
+      if (choice)
+        at = with[0] ? with : NULL;
+      fprintf(f, "<td>%s%s</td></tr>\n", at ? at : "none of them", !choice && upto == np - 1 ? " (every point)" : "");
       if (sl < sizeof summary)
         sl += snprintf(summary + sl, sizeof summary - sl, "%s<b>%s</b> %s%s", i ? "; " : "", label,
-                       at ? "up to " : "at none", at ? at : "");
+                       at ? (choice ? "with " : "up to ") : (choice ? "with none" : "at none"), at ? at : "");
     }
     fprintf(f, "</table>\n<p class=\"rec\">Meets every requirement%s: %s.%s%s</p>\n", gil ? " under the GIL" : "",
             summary, fig ? " Each cell gives " : "", fig ? fig : "");

@@ -409,8 +409,10 @@ static int in_finish(ab_run_t *run)
     ab_run_value_set(run, V_ASG_FRAC, p99 * g->hz[1] / 1e9);
   if (ab_run_figure(run, "scope.latency_ns.p50", &scope) == 0)
     ab_run_value_set(run, V_SCOPE_P50, scope / 1e6);
-  if (!ab_instr_is_mock(dev)) /* a real instrument counts nothing for us: its counters are not its */
+  if (!ab_instr_is_mock(dev)) { /* a real instrument counts nothing for us, and has its own mode */
     ab_calib_str(run, "instrument.counted_by", "nobody (a real instrument: the instrument.* counters are not observed)");
+    ab_calib_str(run, "instrument.mode", "the instrument's own (--param mode, acq, set, link, reject set the mock only)");
+  }
   if (g) {
     ab_calib_str(run, "instrument.idn", g->idn);
     char skipped[64] = "";
@@ -526,5 +528,6 @@ const ab_scenario_t ab_scenario_instrument = {
   .table_chain = "asg.latency_ns",
   .table_chain_lost = "misrouted",
   .sweep_figure = "asg.during_acq_p50_ms",
-  .bench = { .sweep = "owner=naive,mux,async,broken", .transports = "shm", .duration_ns = 2 * AB_NS_PER_S },
+  .file_param = "mode",
+  .bench = { .sweep = "owner=naive,mux,async,broken", .transports = "shm", .duration_ns = AB_NS_PER_S, .each = "mode" },
 };

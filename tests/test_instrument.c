@@ -53,7 +53,7 @@ TEST_T(instrument_replies_reach_their_sender_but_in_broken, 90)
   for (int a = 0; a < 2; a++)
     for (int o = 0; o < 4; o++) {
       char f[96];
-      snprintf(f, sizeof f, "instrument.%s.owner=%s.json", arch[a], own[o]);
+      snprintf(f, sizeof f, "instrument.%s.owner=%s.mode=overlapped.json", arch[a], own[o]);
       json_t *r = load_result(out, f);
       double mis = counter(r, "misrouted");
       printf("%s %s: %.0f requests, %.0f replies, %.0f misrouted, %.0f timeouts; scope %.0f, asg %.0f\n", arch[a], own[o],
@@ -86,7 +86,7 @@ TEST_T(instrument_replies_reach_their_sender_but_in_broken, 90)
 TEST_T(instrument_a_connection_per_client_is_refused_and_counted, 60)
 {
   const char *out = temp_path(1);
-  json_t *r = run_in(out, "instrument.threads.json", L("--arch", "threads", "--param", "owner=direct"), NULL);
+  json_t *r = run_in(out, "instrument.threads.mode=serial.json", L("--arch", "threads", "--param", "owner=direct"), NULL);
   double dev = counter(r, "instrument.refusals"), cl = counter(r, "refused");
   printf("direct: the instrument refused %.0f connections, the clients saw %.0f refusals; %.0f connections served\n", dev,
          cl, counter(r, "instrument.connections"));
@@ -104,11 +104,11 @@ TEST_T(instrument_a_connection_per_client_is_refused_and_counted, 60)
 TEST_T(instrument_serial_mode_holds_the_setter_behind_the_acquisition, 60)
 {
   const char *out = temp_path(1);
-  json_t *s = run_in(out, "instrument.threads.json", L("--arch", "threads", "--param", "mode=serial", "--param", "acq=40ms"),
+  json_t *s = run_in(out, "instrument.threads.mode=serial.json", L("--arch", "threads", "--param", "mode=serial", "--param", "acq=40ms"),
                      NULL);
   double ser = jnum(jobj(s, "values"), "asg.during_acq_p50_ms");
   json_decref(s);
-  json_t *o = run_in(out, "instrument.threads.json",
+  json_t *o = run_in(out, "instrument.threads.mode=overlapped.json",
                      L("--arch", "threads", "--param", "mode=overlapped", "--param", "acq=40ms"), NULL);
   double ovl = jnum(jobj(o, "values"), "asg.during_acq_p50_ms");
   json_decref(o);
@@ -137,6 +137,7 @@ TEST_T(instrument_real_path_through_an_address_and_a_rejected_header_skipped, 60
   json_t *r = run_in(out, "instrument.threads.json", L("--arch", "threads", "--instrument", addr), NULL);
   ASSERT_STR(jstr(jobj(r, "devices"), "instrument"), addr);
   ASSERT_STR(jstr(jobj(r, "calibration"), "instrument.skipped"), "pid");
+  ASSERT_CONTAINS(jstr(jobj(r, "calibration"), "instrument.mode"), "own"); /* not the mock's param */
   ASSERT_CONTAINS(jstr(jobj(r, "calibration"), "instrument.idn"), "mock-scpi");
   ASSERT_DBL(replies_of(r, "pid.latency_ns"), ==, 0);
   ASSERT_DBL(counter(r, "skipped"), >=, 10);
@@ -167,7 +168,7 @@ TEST_T(instrument_mock_that_dies_mid_run_fails_the_run_cleanly, 60)
   ASSERT_EQ(p.code, 1);
   ASSERT_CONTAINS(p.err, "instrument 127.0.0.1:");
   assert_nothing_left(&p);
-  json_t *r = load_result(out, "instrument.procs.shm.json");
+  json_t *r = load_result(out, "instrument.procs.shm.mode=serial.json");
   ASSERT_STR(jstr(r, "status"), "failed");
   json_decref(r);
   proc_free(&p);
