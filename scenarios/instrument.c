@@ -264,7 +264,9 @@ static int client_step(ab_ctx_t *ctx)
   int rc = push(ctx, &r);
   if (rc == 0 && g->owner == O_ASYNC)
     return ab_step_wait_fd(ctx, g->ev_reply[s]); /* its callback: client_io */
-  int64_t deadline = c->t_req + g->timeout_ns;
+  /* The reply's wait, from the send (naive's lock already held, as response_queue.get(timeout)
+   * is called after the put): a timed-out request's reply still comes, to whoever waits next. */
+  int64_t deadline = ab_now_ns() + g->timeout_ns;
   int done = rc < 0;
   while (!done) {
     if (!ev_wait(ctx, g->ev_reply[s], deadline)) {
