@@ -295,22 +295,23 @@ static int64_t answer_every_other(const ab_franka_state_t *s, int64_t period, vo
 
 /* reflex_after counts consecutive violations: one answered state between two missed ones
  * starts the count again, so every other state withheld (25 violations) is never a reflex at
- * reflex_after=2. */
+ * reflex_after=3, unless answers the machine made late join them: at most one reflex per
+ * late answer (without the reset, 25 in a row count 8). */
 TEST(franka_dev_reflex_needs_consecutive_violations)
 {
   static bot_t b;
   span_t w = { 100, 150 };
-  bot_prepare(&b, 4 * MS, 200 * 4 * MS, 2, 0);
+  bot_prepare(&b, 4 * MS, 200 * 4 * MS, 3, 0);
   bot_run(&b, answer_every_other, &w);
   ab_franka_stats_t st;
   bot_finish(&b, run_end(&b), &st);
   bot_release(&b);
-  if (answered_late(&b, 1))
-    SKIP("an answer came after its deadline on this machine: its violation may join a withheld one");
+  int late = answered_late(&b, 1);
+  printf("25 withheld every other state: %llu reflexes, %d answers late\n", (unsigned long long)st.reflexes, late);
   ASSERT_EQ(st.states, 200);
   ASSERT_EQ(st.missed, 25);
-  ASSERT_EQ(st.reflexes, 0);
-  ASSERT_EQ(st.on_time, 175);
+  ASSERT_INT((int)st.reflexes, <=, late);
+  ASSERT_INT((int)st.reflexes, <, 4);
 }
 
 /* Did the run keep the margins the reflex test's expectation needs? Every answer within its
