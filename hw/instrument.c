@@ -41,6 +41,7 @@ struct ab_instr_conn {
   char *buf;             /* bytes received, [start, len) not yet taken */
   size_t start, len, cap;
   size_t line;           /* the reply last returned, to drop at the next call */
+  int block;             /* ... and whether it was a block */
 };
 
 /* ---- the address ---------------------------------------------------------------------------- */
@@ -48,14 +49,17 @@ struct ab_instr_conn {
 /* "HOST:PORT" into host and port: 0, or -EINVAL naming what is wrong. */
 static int ab__in_split(const char *a, char host[96], char port[8], char *err)
 {
-  const char *colon = strrchr(a, ':');
-  if (!colon || colon == a || (size_t)(colon - a) >= 96)
-    return ab_dev_fail(err, -EINVAL, "--instrument %s: expected HOST:PORT (e.g. 192.168.1.100:5000)", a);
+  const char *colon = strrchr(a, ':'), *h = a;
+  size_t hl = colon ? (size_t)(colon - a) : 0;
+  if (a[0] == '[' && colon && colon > a + 1 && colon[-1] == ']') /* [::1]:5000 */
+    h = a + 1, hl -= 2;
+  if (!colon || !hl || hl >= 96)
+    return ab_dev_fail(err, -EINVAL, "--instrument %s: expected HOST:PORT (e.g. 192.168.1.100:5000, [::1]:5000)", a);
   char *end;
   long p = strtol(colon + 1, &end, 10);
   if (!colon[1] || *end || p < 1 || p > 65535 || colon[1] == '0')
     return ab_dev_fail(err, -EINVAL, "--instrument %s: port '%s' is not a number from 1 to 65535 (expected HOST:PORT)", a, colon + 1);
-  snprintf(host, 96, "%.*s", (int)(colon - a), a);
+  snprintf(host, 96, "%.*s", (int)hl, h);
   snprintf(port, 8, "%ld", p);
   return 0;
 }
@@ -178,6 +182,7 @@ static ssize_t ab__take(ab_instr_conn_t *c, const char **reply, size_t max)
     used += b[used] == '\r' && have > used + 1 ? 2 : 1;
     *reply = data;
     c->line = used;
+    c->block = 1;
     return (ssize_t)dl;
   }
   const char *nl = memchr(b, '\n', have);
@@ -185,6 +190,7 @@ static ssize_t ab__take(ab_instr_conn_t *c, const char **reply, size_t max)
     return have > max ? -EMSGSIZE : 0;
   size_t n = (size_t)(nl - b);
   c->line = n + 1;
+  c->block = 0;
   if (n && b[n - 1] == '\r')
     n--;
   if (n > max)
@@ -242,6 +248,8 @@ ssize_t ab_instr_reply(ab_instr_conn_t *c, const char **reply, size_t max, int64
     ppoll(&pf, 1, &ts, NULL);
   }
 }
+
+int ab_instr_reply_was_block(const ab_instr_conn_t *c) { return c->block; }
 
 ssize_t ab_instr_query(ab_instr_conn_t *c, const char *msg, const char **reply, size_t max, int64_t timeout_ns)
 {

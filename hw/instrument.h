@@ -80,6 +80,8 @@ int ab_instr_send(ab_instr_conn_t *c, const char *msg);
  * refused connection ends so), -EMSGSIZE (a reply over max bytes), -EPROTO (a malformed
  * block). */
 ssize_t ab_instr_reply(ab_instr_conn_t *c, const char **reply, size_t max, int64_t timeout_ns);
+/* Was the reply ab_instr_reply last returned a definite-length block (1) or a line (0)? */
+int ab_instr_reply_was_block(const ab_instr_conn_t *c);
 /* Send and wait for the reply: a query's round trip. */
 ssize_t ab_instr_query(ab_instr_conn_t *c, const char *msg, const char **reply, size_t max, int64_t timeout_ns);
 

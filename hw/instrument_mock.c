@@ -328,6 +328,8 @@ static int ab__message(ab__mock_t *m, const char *line, size_t len)
   if (len && line[len - 1] == '\r')
     len--;
   ab__add(&m->tr->messages, 1);
+  if (len > AB_SCPI_LINE_MAX) /* one that just fit the buffer is as overlong as the rest */
+    ab__add(&m->tr->overlong, 1);
   int n = ab_scpi_parse(line, len, cmds, AB_SCPI_MAX_CMDS, err, sizeof err);
   if (n < 0) {
     ab__push_err(m, n == -E2BIG ? -223 : -102);

@@ -67,6 +67,10 @@ int ab_mock_instrument_main(int argc, char **argv)
   if (!colon || (size_t)(colon - listen_at) >= sizeof host)
     return bad("--listen", listen_at, "HOST:PORT");
   snprintf(host, sizeof host, "%.*s", (int)(colon - listen_at), listen_at);
+  char *pend;
+  long port = strtol(colon + 1, &pend, 10);
+  if (!colon[1] || *pend || port < 0 || port > 65535)
+    return bad("--listen", listen_at, "HOST:PORT with a port from 0 (any) to 65535");
   struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai;
   if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
     return bad("--listen", listen_at, "HOST:PORT with an IPv4 host of this machine and a port");

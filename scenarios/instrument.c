@@ -68,17 +68,32 @@ static void setter_line(char *b, size_t n, int client, double v)
   snprintf(b, n, "%s %.10g;:%s?", in_setter[client], v, in_setter[client]);
 }
 
-/* Is this reply the one `client` asked for with value v? */
-static int reply_ok(const cfg_t *g, int client, double v, const char *r, size_t len)
+/* Is this reply the one `client` asked for with value v? A setter's: a line, the number it
+ * set. The scope's: its trace, `samples` values within the generator's +-1 V (a block of
+ * big-endian floats for BIN, a braced ASCII list otherwise). */
+static int reply_ok(const cfg_t *g, int client, double v, const char *r, size_t len, int block)
 {
   if (client == 0) {
-    if (g->bin)
-      return len == (size_t)g->samples * 4;
+    if (g->bin) {
+      if (!block || len != (size_t)g->samples * 4)
+        return 0;
+      for (size_t i = 0; i < len; i += 4) {
+        uint32_t u;
+        float f;
+        memcpy(&u, r + i, 4);
+        u = __builtin_bswap32(u);
+        memcpy(&f, &u, 4);
+        if (!(fabsf(f) <= 1.0001f))
+          return 0;
+      }
+      return 1;
+    }
     float f[1];
-    return len && r[0] == '{' && ab_scpi_floats(r, len, f, 1) == g->samples;
+    return !block && len && r[0] == '{' && ab_scpi_floats(r, len, f, 1) == g->samples && fabsf(f[0]) <= 1.0001f;
   }
   double got;
-  return len && len < 64 && ab_scpi_number(r, len, &got, NULL, NULL, 0) == 0 && fabs(got - v) <= 1e-9 * fmax(1, fabs(v));
+  return !block && len && len < 64 && ab_scpi_number(r, len, &got, NULL, NULL, 0) == 0 &&
+         fabs(got - v) <= 1e-9 * fmax(1, fabs(v));
 }
 
 /* ---- the queues ------------------------------------------------------------------------------ */
@@ -140,6 +155,8 @@ typedef struct client {
   double value;
   int64_t t_req;
   int busy_at_req;
+  int pending;           /* async: its request has had no callback yet */
+  int64_t t_sent;        /* its request handed to the owner (naive: with the lock held) */
   ab_instr_conn_t *conn; /* broken and direct: its own way to the instrument */
 } client_t;
 
@@ -152,26 +169,30 @@ static void record(ab_ctx_t *ctx, client_t *c, int64_t t_done)
   ab_count(ctx, K_REPLIES, 1);
 }
 
-/* A reply in slot s for client c: checked, recorded. 1 if it was c's, 0 if it was an older
- * one of c's own (mux: a reply after a timeout), and the wait goes on. */
+/* A reply in slot s for client c: checked, recorded. 1 if it was for c (or for another client:
+ * misrouted), 0 if it was an older one of c's own (a reply after its timeout): the wait goes
+ * on. naive has no IDs: its replies are judged by what they say alone (the owner's record of
+ * whom a reply was for only decides whether its queue time is c's). */
 static int take_reply(ab_ctx_t *ctx, client_t *c, int s)
 {
   cfg_t *g = G(ctx);
   slot_t *sl = slot_of(g, s);
   int64_t now = ab_now_ns();
-  if (g->owner != O_NAIVE && sl->id < c->seq) {
+  int mine = sl->client == c->i && sl->id == c->seq;
+  if (g->owner != O_NAIVE && sl->client == c->i && sl->id < c->seq) {
     ab_count(ctx, K_LATE, 1);
     return 0;
   }
+  c->pending = 0;
   if (c->i == 0)
     __atomic_store_n(&g->scope_busy, 0, __ATOMIC_RELEASE);
-  if (sl->t_taken)
+  if (mine && sl->t_taken)
     ab_record(ctx, M_QUEUE, sl->t_taken - c->t_req);
-  if (sl->status == -ETIMEDOUT)
+  if (sl->status == -ETIMEDOUT || now > c->t_sent + g->timeout_ns) /* async: its callback came too late */
     ab_count(ctx, K_TIMEOUTS, 1);
   else if (sl->status < 0)
     return ab_fail(ctx, "instrument: %s's request failed: %s", cl_name[c->i], strerror(-sl->status)), 1;
-  else if ((g->owner != O_NAIVE && sl->id != c->seq) || !reply_ok(g, c->i, c->value, slot_data(g, s), sl->len))
+  else if ((g->owner != O_NAIVE && !mine) || !reply_ok(g, c->i, c->value, slot_data(g, s), sl->len, sl->block))
     ab_count(ctx, K_MISROUTED, 1);
   else
     record(ctx, c, now);
@@ -183,7 +204,7 @@ static void begin_request(ab_ctx_t *ctx, client_t *c)
   cfg_t *g = G(ctx);
   c->seq++;
   c->value = value_for(c->i, c->seq);
-  if (c->i == 0 && g->owner != O_NAIVE) /* naive: once it holds the lock */
+  if (c->i == 0) /* from its send, a wait for naive's lock included: its request is out */
     __atomic_store_n(&g->scope_busy, 1, __ATOMIC_RELEASE);
   c->busy_at_req = __atomic_load_n(&g->scope_busy, __ATOMIC_ACQUIRE);
   /* From its send (a wait for naive's lock included); a setter held back by its own previous
@@ -228,7 +249,7 @@ static void own_exchange(ab_ctx_t *ctx, client_t *c)
     ab_sleep(ctx, 10 * AB_NS_PER_MS);
   } else if (n < 0)
     ab_fail(ctx, "instrument: %s: %s", cl_name[c->i], strerror((int)-n));
-  else if (!reply_ok(g, c->i, c->value, r, (size_t)n))
+  else if (!reply_ok(g, c->i, c->value, r, (size_t)n, ab_instr_reply_was_block(c->conn)))
     ab_count(ctx, K_MISROUTED, 1);
   else
     record(ctx, c, ab_now_ns());
@@ -258,15 +279,16 @@ static int client_step(ab_ctx_t *ctx)
     ab_block_begin(ctx);
     pthread_mutex_lock(&g->lock);
     ab_block_end(ctx);
-    if (c->i == 0)
-      __atomic_store_n(&g->scope_busy, 1, __ATOMIC_RELEASE);
   }
+  c->t_sent = ab_now_ns();
   int rc = push(ctx, &r);
-  if (rc == 0 && g->owner == O_ASYNC)
+  if (rc == 0 && g->owner == O_ASYNC) {
+    c->pending = 1;
     return ab_step_wait_fd(ctx, g->ev_reply[s]); /* its callback: client_io */
+  }
   /* The reply's wait, from the send (naive's lock already held, as response_queue.get(timeout)
    * is called after the put): a timed-out request's reply still comes, to whoever waits next. */
-  int64_t deadline = ab_now_ns() + g->timeout_ns;
+  int64_t deadline = c->t_sent + g->timeout_ns;
   int done = rc < 0;
   while (!done) {
     if (!ev_wait(ctx, g->ev_reply[s], deadline)) {
@@ -324,6 +346,9 @@ static int client_init(ab_ctx_t *ctx)
 static void client_fini(ab_ctx_t *ctx)
 {
   client_t *c = *ab_priv(ctx);
+  /* async: a request whose callback never came, though its time ran out before the end */
+  if (c && c->pending && ab_now_ns() > c->t_sent + G(ctx)->timeout_ns + T_SLICE)
+    ab_count(ctx, K_TIMEOUTS, 1);
   if (c)
     ab_instr_conn_close(c->conn);
   free(c);
@@ -396,9 +421,12 @@ static int in_finish(ab_run_t *run)
     ab_run_counter_set(run, K_I_ERRORS, (int64_t)s.errors);
     ab_run_counter_set(run, K_I_ACQ, (int64_t)s.acquisitions);
     double win = (double)ab_run_window(run) / 1e9;
-    if (win > 0)
+    if (win > 0) /* the instrument's work, the owner's status polls included */
       ab_run_value_set(run, V_CMD_RATE, (double)s.commands / win);
   }
+  double win = (double)ab_run_window(run) / 1e9;
+  if (win > 0) /* the clients' throughput: checked replies */
+    ab_run_value_set(run, V_REPLY_RATE, (double)ab_run_counter(run, K_REPLIES) / win);
   double busy, idle, p99, scope;
   int hb = ab_run_figure(run, "asg.during_acq_ns.p50", &busy) == 0, hi = ab_run_figure(run, "asg.idle_ns.p50", &idle) == 0;
   if (hb)
@@ -487,7 +515,8 @@ static const char *const counters[NK] = {
 
 static const char *const values[NV] = {
   [V_BUSY_P50] = "asg.during_acq_p50_ms", [V_IDLE_P50] = "asg.idle_p50_ms", [V_HOL] = "asg.hol_ratio",
-  [V_ASG_FRAC] = "asg.p99_over_period", [V_SCOPE_P50] = "scope.p50_ms", [V_CMD_RATE] = "commands_per_s",
+  [V_ASG_FRAC] = "asg.p99_over_period", [V_SCOPE_P50] = "scope.p50_ms", [V_CMD_RATE] = "instrument.commands_per_s",
+  [V_REPLY_RATE] = "replies_per_s",
 };
 
 static const ab_req_desc_t reqs[] = {

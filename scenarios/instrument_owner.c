@@ -26,6 +26,7 @@
 
 typedef struct owner {
   ab_instr_conn_t *c;
+  int owed;          /* replies the instrument still owes for exchanges that timed out */
   rq_t fifo[RING];
   uint32_t fh, ft;
   int acquiring;     /* the scope's acquisition runs: o->scope waits for its data */
@@ -33,13 +34,32 @@ typedef struct owner {
   int64_t next_poll;
 } owner_t;
 
-/* One exchange on the wire. A connection the instrument closed fails the run. */
+/* One exchange on the wire. A connection the instrument closed fails the run. After a
+ * timeout the instrument still owes that reply: it is waited for and dropped (counted
+ * late_replies) before the next exchange, so that replies stay in step with requests; an
+ * instrument that owes one past another timeout fails the run. */
 static ssize_t xfer(ab_ctx_t *ctx, owner_t *o, const char *msg, const char **r)
 {
   cfg_t *g = G(ctx);
+  ssize_t n = 0;
   ab_block_begin(ctx);
-  ssize_t n = ab_instr_query(o->c, msg, r, g->reply_max, g->timeout_ns);
+  while (o->owed > 0 && !ab_stopping(ctx)) {
+    n = ab_instr_reply(o->c, r, g->reply_max, g->timeout_ns);
+    if (n < 0)
+      break;
+    o->owed--;
+    ab_count(ctx, K_LATE, 1);
+  }
+  if (o->owed && n == -ETIMEDOUT) {
+    ab_block_end(ctx);
+    ab_fail(ctx, "instrument %s: no reply for %lld ms after a timed-out exchange: it stopped answering", g->address,
+            (long long)(2 * g->timeout_ns / AB_NS_PER_MS));
+    return -ETIMEDOUT;
+  }
+  n = n < 0 && n != -ETIMEDOUT ? n : ab_instr_query(o->c, msg, r, g->reply_max, g->timeout_ns);
   ab_block_end(ctx);
+  if (n == -ETIMEDOUT)
+    o->owed++; /* every message of ours asks one reply line */
   if (n < 0 && n != -ETIMEDOUT && !ab_stopping(ctx))
     ab_fail(ctx, "instrument %s: '%s': %s (the instrument closed the connection or died mid-run)", g->address, msg,
             strerror((int)-n));
@@ -57,6 +77,8 @@ static void deliver(ab_ctx_t *ctx, const rq_t *r, ssize_t n, const char *data)
   sl->len = (uint32_t)len;
   sl->status = n < 0 ? (int)n : 0;
   sl->t_taken = r->t_taken;
+  sl->client = r->client;
+  sl->block = n >= 0 && ab_instr_reply_was_block(((owner_t *)*ab_priv(ctx))->c);
   __atomic_store_n(&sl->id, r->id, __ATOMIC_RELEASE);
   ev_post(g->ev_reply[s]);
 }

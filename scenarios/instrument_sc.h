@@ -18,7 +18,7 @@ enum { W_OVERLAP, W_SERIAL };
 enum { M_SCOPE, M_ASG, M_PID, M_IQ, M_ASG_BUSY, M_ASG_IDLE, M_QUEUE, NM };
 enum { K_REQS, K_REPLIES, K_MISROUTED, K_TIMEOUTS, K_LATE, K_REFUSED, K_SKIPPED, K_I_CONN, K_I_REFUSALS, K_I_MSGS,
        K_I_CMDS, K_I_ERRORS, K_I_ACQ, NK };
-enum { V_BUSY_P50, V_IDLE_P50, V_HOL, V_ASG_FRAC, V_SCOPE_P50, V_CMD_RATE, NV };
+enum { V_BUSY_P50, V_IDLE_P50, V_HOL, V_ASG_FRAC, V_SCOPE_P50, V_CMD_RATE, V_REPLY_RATE, NV };
 
 #define RING 64
 #define T_SLICE (20 * AB_NS_PER_MS) /* a wait looks at the run's stop this often */
@@ -31,7 +31,9 @@ typedef struct rq {
 } rq_t;
 
 typedef struct slot { /* a reply; naive's one response queue is slot 0 */
-  uint64_t id;
+  uint64_t id;        /* the request it answers: its client's sequence number ... */
+  int client;         /* ... and that client */
+  int block;          /* the instrument sent it as a definite-length block */
   int64_t t_taken;    /* when the owner took its request */
   int status;         /* 0, or -errno of the instrument's exchange */
   uint32_t len;

@@ -5,6 +5,7 @@
  * skipped and said, and a mock that dies mid-run failing the run cleanly.
  */
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -94,6 +95,7 @@ TEST_T(instrument_a_connection_per_client_is_refused_and_counted, 60)
   ASSERT_DBL(cl, >=, 3);
   ASSERT_DBL(cl, <=, dev); /* a refusal the run's end cut short is the instrument's alone */
   ASSERT_DBL(counter(r, "misrouted"), ==, 0);
+  ASSERT_DBL(counter(r, "replies"), >=, 1); /* the one connection served someone */
   json_decref(r);
 }
 
@@ -106,15 +108,56 @@ TEST_T(instrument_serial_mode_holds_the_setter_behind_the_acquisition, 60)
   const char *out = temp_path(1);
   json_t *s = run_in(out, "instrument.threads.mode=serial.json", L("--arch", "threads", "--param", "mode=serial", "--param", "acq=40ms"),
                      NULL);
-  double ser = jnum(jobj(s, "values"), "asg.during_acq_p50_ms");
+  double ser = jnum(jobj(s, "values"), "asg.during_acq_p50_ms"), idle = jnum(jobj(s, "values"), "asg.idle_p50_ms");
+  /* replies per second is the clients' throughput: their checked replies over the window */
+  ASSERT_DBL(fabs(jnum(jobj(s, "values"), "replies_per_s") * jnum(s, "duration_s") - counter(s, "replies")), <=, 1);
   json_decref(s);
+  json_t *w = run_in(out, "instrument.threads.mode=overlapped.json",
+                     L("--arch", "threads", "--param", "mode=overlapped", "--param", "acq=40ms", "--param", "worker=serial"),
+                     NULL);
+  double wser = jnum(jobj(w, "values"), "asg.during_acq_p50_ms");
+  json_decref(w);
   json_t *o = run_in(out, "instrument.threads.mode=overlapped.json",
                      L("--arch", "threads", "--param", "mode=overlapped", "--param", "acq=40ms"), NULL);
   double ovl = jnum(jobj(o, "values"), "asg.during_acq_p50_ms");
   json_decref(o);
-  printf("mux: the setter's p50 while the scope acquires: serial %.2f ms, overlapped %.2f ms\n", ser, ovl);
+  printf("mux: the setter's p50 while the scope acquires: serial %.2f ms (idle %.2f ms), overlapped %.2f ms, "
+         "overlapped with a serial worker %.2f ms\n", ser, idle, ovl, wser);
   ASSERT_DBL(ser, >=, 10);
   ASSERT_DBL(ser, >=, 4 * ovl);
+  ASSERT_DBL(ser, >=, 4 * idle); /* the split: the same setter, the scope's request not out */
+  ASSERT_DBL(wser, >=, 10);      /* the worker carries the acquisition through: IDs do not help */
+  ASSERT_DBL(wser, >=, 4 * ovl);
+}
+
+/* A reply that comes after its timeout is a timeout, never another request's answer: the
+ * trace (2000 samples at 100 kbit/s, 1.3 s) outlasts the 1 s timeout; mux and async count
+ * timeouts and no misroute, and the owner drops the late reply (late_replies) so that the
+ * next exchange is in step. */
+TEST_T(instrument_a_reply_past_its_timeout_is_a_timeout_never_a_misroute, 60)
+{
+  const char *out = temp_path(1);
+  proc_t p;
+  run_ab(&p, L("run", "instrument", "--arch", "threads", "--sweep", "owner=mux,async", "--param", "mode=overlapped",
+               "--param", "samples=2000", "--param", "link=1e5", "--param", "timeout=1s", "--duration", "3s", "--out", out,
+               "--quiet"), T_S);
+  ASSERT_EQ(p.code, 1); /* the timeouts' requirement */
+  proc_free(&p);
+  const char *f[] = { "instrument.threads.owner=mux.mode=overlapped.json", "instrument.threads.owner=async.mode=overlapped.json" };
+  for (int i = 0; i < 2; i++) {
+    json_t *r = load_result(out, f[i]);
+    printf("%s: %.0f requests, %.0f replies, %.0f timeouts, %.0f late, %.0f misrouted\n", f[i], counter(r, "requests"),
+           counter(r, "replies"), counter(r, "timeouts"), counter(r, "late_replies"), counter(r, "misrouted"));
+    ASSERT_DBL(counter(r, "timeouts"), >=, 1);
+    ASSERT_DBL(counter(r, "late_replies"), >=, 1);
+    ASSERT_DBL(counter(r, "misrouted"), ==, 0);
+    ASSERT_DBL(counter(r, "replies"), >=, 10); /* the setters still served in between */
+    const char *m[] = { "scope.latency_ns", "asg.latency_ns", "pid.latency_ns", "iq.latency_ns" };
+    for (int k = 0; k < 4; k++) /* no reply past its timeout counted as answered */
+      if (metric(r, m[k]) && jnum(metric(r, m[k]), "count") > 0)
+        ASSERT_DBL(jnum(metric(r, m[k]), "max"), <=, 1.0e9 + 25e6);
+    json_decref(r);
+  }
 }
 
 /* The real path: the same run against an address (the mock behind it, started apart, as an
