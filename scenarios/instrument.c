@@ -156,6 +156,7 @@ typedef struct client {
   int64_t t_req;
   int busy_at_req;
   int pending;           /* async: its request has had no callback yet */
+  int64_t next_due;      /* a setter: when its next request is due */
   int64_t t_sent;        /* its request handed to the owner (naive: with the lock held) */
   ab_instr_conn_t *conn; /* broken and direct: its own way to the instrument */
 } client_t;
@@ -259,6 +260,22 @@ static int client_step(ab_ctx_t *ctx)
 {
   cfg_t *g = G(ctx);
   client_t *c = *ab_priv(ctx);
+  if (c->i) { /* a setter's loop: its next request one period after the last was due, or at
+                * once if that has passed (as a sleep-paced Python loop does, never in a burst to
+                * catch up: the periods passed meanwhile are counted skipped) */
+    int64_t period = (int64_t)llround(1e9 / g->hz[c->i]), now = ab_now_ns();
+    if (!c->next_due)
+      c->next_due = now;
+    if (now < c->next_due)
+      ab_sleep(ctx, c->next_due - now);
+    else if (now - c->next_due >= period) {
+      ab_count(ctx, K_SKIPPED_PERIODS, (now - c->next_due) / period);
+      c->next_due += (now - c->next_due) / period * period;
+    }
+    c->next_due += period;
+    if (ab_stopping(ctx))
+      return 0;
+  }
   if (g->skip[c->i]) {
     ab_count(ctx, K_SKIPPED, 1);
     if (c->i == 0)
@@ -372,10 +389,8 @@ static int in_setup(ab_run_t *run)
   g->poll_ns = (int64_t)ab_param(run, "poll");
   g->timeout_ns = (int64_t)ab_param(run, "timeout");
   const char *hz[NCL] = { NULL, "asg_hz", "pid_hz", "iq_hz" };
-  for (int i = 1; i < NCL; i++) {
+  for (int i = 1; i < NCL; i++)
     g->hz[i] = ab_param(run, hz[i]);
-    ab_run_period(run, R_SCOPE + i, (int64_t)llround(1e9 / g->hz[i]));
-  }
   snprintf(g->address, sizeof g->address, "%s", ab_instr_address(dev));
   if (ab_instr_is_mock(dev)) {
     static const unsigned rej[] = { 0, AB_INSTR_REJECT_PID, AB_INSTR_REJECT_IQ, AB_INSTR_REJECT_PID | AB_INSTR_REJECT_IQ };
@@ -488,11 +503,11 @@ static const ab_role_desc_t roles[NR] = {
                 .fini = in_owner_fini, .flags = AB_ROLE_IO },
   [R_SCOPE] = { .name = "scope", .trigger = -1, .continuous = 1, .init = client_init, .step = client_step,
                 .io = client_io, .fini = client_fini, .flags = AB_ROLE_IO },
-  [R_ASG] = { .name = "asg", .period_ns = 20 * AB_NS_PER_MS, .trigger = -1, .init = client_init, .step = client_step,
+  [R_ASG] = { .name = "asg", .trigger = -1, .continuous = 1, .init = client_init, .step = client_step,
               .io = client_io, .fini = client_fini, .flags = AB_ROLE_IO },
-  [R_PID] = { .name = "pid", .period_ns = 50 * AB_NS_PER_MS, .trigger = -1, .init = client_init, .step = client_step,
+  [R_PID] = { .name = "pid", .trigger = -1, .continuous = 1, .init = client_init, .step = client_step,
               .io = client_io, .fini = client_fini, .flags = AB_ROLE_IO },
-  [R_IQ] = { .name = "iq", .period_ns = 100 * AB_NS_PER_MS, .trigger = -1, .init = client_init, .step = client_step,
+  [R_IQ] = { .name = "iq", .trigger = -1, .continuous = 1, .init = client_init, .step = client_step,
              .io = client_io, .fini = client_fini, .flags = AB_ROLE_IO },
 };
 
@@ -508,7 +523,7 @@ static const ab_metric_desc_t metrics[NM] = {
 
 static const char *const counters[NK] = {
   [K_REQS] = "requests", [K_REPLIES] = "replies", [K_MISROUTED] = "misrouted", [K_TIMEOUTS] = "timeouts",
-  [K_LATE] = "late_replies", [K_REFUSED] = "refused", [K_SKIPPED] = "skipped",
+  [K_LATE] = "late_replies", [K_REFUSED] = "refused", [K_SKIPPED] = "skipped", [K_SKIPPED_PERIODS] = "skipped_periods",
   [K_I_CONN] = "instrument.connections", [K_I_REFUSALS] = "instrument.refusals", [K_I_MSGS] = "instrument.messages",
   [K_I_CMDS] = "instrument.commands", [K_I_ERRORS] = "instrument.errors", [K_I_ACQ] = "instrument.acquisitions",
 };
