@@ -132,3 +132,10 @@ void ab_fmt_exact(char *buf, size_t len, double v)
       return;
   }
 }
+
+int64_t ab__stop_grace_ns(int64_t def)
+{
+  const char *e = getenv("AB_STOP_GRACE");
+  int64_t ns;
+  return e && ab_parse_duration(e, &ns) == 0 && ns > 0 && ns < def ? ns : def;
+}

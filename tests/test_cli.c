@@ -563,16 +563,18 @@ TEST(cli_symlinks_planted_in_the_out_dir_are_never_followed)
 }
 
 /* A role thread that never returns cannot be killed: its run fails naming it, the command
- * runs nothing more (the next run would share what the thread still uses), and exits. */
+ * runs nothing more (the next run would share what the thread still uses), and exits. The
+ * stop grace is 10 s; 2 s here (AB_STOP_GRACE), and the message says which. */
 TEST_T(cli_role_thread_that_never_stops_ends_the_command, 60)
 {
   const char *out = temp_path(1);
   proc_t p;
+  setenv("AB_STOP_GRACE", "2s", 1);
   run_ab(&p, L("run", "baseline", "--arch", "threads,loop", "--duration", "200ms", "--fault", "stall:tick:0:12s",
                "--out", out), EXEC_TIMEOUT_S);
   if (p.code != 1)
     AB_FAIL("`%s` exited %d, expected 1; stderr: \"%s\"", p.cmd, p.code, p.err);
-  ASSERT_CONTAINS(p.err, "did not stop");
+  ASSERT_CONTAINS(p.err, "did not stop within 2 s");
   ASSERT_CONTAINS(p.err, "not started");
   char names[256];
   ASSERT_EQ(dir_entries(out, names, sizeof names), 3); /* the threads result and the summaries */

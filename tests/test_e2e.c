@@ -544,12 +544,14 @@ TEST_T(e2e_supervisor_sigkill_takes_every_role_along, 90)
   cleanup_now();
 }
 
-/* A role stopped by SIGSTOP never reaches the end of the run: it is killed 5 s after the
- * stop, the run fails naming it, and nothing is left behind. */
+/* A role stopped by SIGSTOP never reaches the end of the run: it is killed once the stop
+ * grace is over (5 s; 1 s here, AB_STOP_GRACE), the run fails naming it, and nothing is left
+ * behind. */
 TEST_T(e2e_sigstopped_role_is_killed_and_fails_the_run_naming_it, 90)
 {
   const char *out = temp_path(1);
   proc_t p;
+  setenv("AB_STOP_GRACE", "1s", 1);
   start_ab(&p, L("run", "robot", "--arch", "procs", "--transport", "shm", "--duration", "2s", "--out", out,
                  "--quiet"));
   wait_roles(&p, L("ab-camera", "ab-vision", "ab-inner", "ab-driver", "ab-motorsim"), 0, 20);
@@ -565,7 +567,7 @@ TEST_T(e2e_sigstopped_role_is_killed_and_fails_the_run_naming_it, 90)
   json_t *r = load_result(out, "robot.procs.shm.json");
   ASSERT_STR(jstr(r, "status"), "failed");
   ASSERT_CONTAINS(jstr(r, "error"), "vision");
-  ASSERT_CONTAINS(jstr(r, "error"), "did not stop");
+  ASSERT_CONTAINS(jstr(r, "error"), "did not stop within 1 s");
   json_decref(r);
   proc_free(&p);
   cleanup_now();

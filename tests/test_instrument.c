@@ -45,7 +45,7 @@ TEST_T(instrument_replies_reach_their_sender_but_in_broken, 90)
 {
   const char *out = temp_path(1);
   proc_t p;
-  run_ab(&p, L("run", "instrument", "--arch", "threads,procs", "--duration", "1500ms", "--sweep",
+  run_ab(&p, L("run", "instrument", "--arch", "threads,procs", "--duration", "1s", "--sweep",
                "owner=naive,mux,async,broken", "--param", "mode=overlapped", "--out", out, "--quiet"), 120);
   ASSERT_EQ(p.code, 1); /* broken's requirement */
   proc_free(&p);
@@ -139,7 +139,7 @@ TEST_T(instrument_a_reply_past_its_timeout_is_a_timeout_never_a_misroute, 60)
   const char *out = temp_path(1);
   proc_t p;
   run_ab(&p, L("run", "instrument", "--arch", "threads", "--sweep", "owner=mux,async", "--param", "mode=overlapped",
-               "--param", "samples=2000", "--param", "link=1e5", "--param", "timeout=1s", "--duration", "3s", "--out", out,
+               "--param", "samples=2000", "--param", "link=1e5", "--param", "timeout=1s", "--duration", "2s", "--out", out,
                "--quiet"), T_S);
   ASSERT_EQ(p.code, 1); /* the timeouts' requirement */
   proc_free(&p);
