@@ -174,7 +174,17 @@ static void record(ab_ctx_t *ctx, client_t *c, int64_t t_done)
  * misrouted), 0 if it was an older one of c's own (a reply after its timeout): the wait goes
  * on. naive has no IDs: its replies are judged by what they say alone (the owner's record of
  * whom a reply was for only decides whether its queue time is c's). */
+static int take_locked(ab_ctx_t *ctx, client_t *c, int s);
 static int take_reply(ab_ctx_t *ctx, client_t *c, int s)
+{
+  cfg_t *g = G(ctx);
+  pthread_mutex_lock(&g->smu[s]); /* read whole, never while the owner fills it */
+  int r = take_locked(ctx, c, s);
+  pthread_mutex_unlock(&g->smu[s]);
+  return r;
+}
+
+static int take_locked(ab_ctx_t *ctx, client_t *c, int s)
 {
   cfg_t *g = G(ctx);
   slot_t *sl = slot_of(g, s);
@@ -408,6 +418,8 @@ static int in_setup(ab_run_t *run)
   pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
   pthread_mutex_init(&g->lock, &ma);
   pthread_mutex_init(&g->qmu, &ma);
+  for (int i = 0; i < NCL; i++)
+    pthread_mutex_init(&g->smu[i], &ma);
   pthread_mutexattr_destroy(&ma);
   g->ev_owner = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   for (int i = 0; i < NCL; i++)

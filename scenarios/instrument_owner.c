@@ -72,6 +72,7 @@ static void deliver(ab_ctx_t *ctx, const rq_t *r, ssize_t n, const char *data)
   int s = g->owner == O_NAIVE ? 0 : r->client;
   slot_t *sl = slot_of(g, s);
   size_t len = n > 0 ? (size_t)n : 0;
+  pthread_mutex_lock(&g->smu[s]); /* a client that timed out may still be reading the last one */
   if (len)
     memcpy(slot_data(g, s), data, len);
   sl->len = (uint32_t)len;
@@ -80,6 +81,7 @@ static void deliver(ab_ctx_t *ctx, const rq_t *r, ssize_t n, const char *data)
   sl->client = r->client;
   sl->block = n >= 0 && ab_instr_reply_was_block(((owner_t *)*ab_priv(ctx))->c);
   __atomic_store_n(&sl->id, r->id, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&g->smu[s]);
   ev_post(g->ev_reply[s]);
 }
 

@@ -46,6 +46,7 @@ typedef struct cfg {
   char address[128];
   int ev_owner, ev_reply[NCL], pass[2];
   pthread_mutex_t lock, qmu;   /* naive's global lock; the ring's */
+  pthread_mutex_t smu[NCL];    /* each reply slot's: the owner fills it, its client reads it */
   rq_t ring[RING];
   uint32_t head, tail;
   int scope_busy;              /* the scope's request is out */
