@@ -11,7 +11,8 @@
 #include "internal.h"
 #include "result.h"
 
-#define AB_MAX_PLAN 64
+#define AB_MAX_PLAN 128
+#define AB__PLAN_MAX_TEXT "128"
 #define AB_MAX_SWEEP 16
 #define AB_MAX_REPEAT 100
 

@@ -30,7 +30,7 @@ static int ab__plan_one(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *
                         const char *offload, int point)
 {
   if (p->n == AB_MAX_PLAN)
-    return ab_usage_error("too many runs in one command (at most %s)%s", "64", "");
+    return ab_usage_error("too many runs in one command (at most %s)%s", AB__PLAN_MAX_TEXT, "");
   ab_run_opts_t *o = &p->run[p->n];
   memset(o, 0, sizeof *o);
   o->sc = sc;

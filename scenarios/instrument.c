@@ -155,18 +155,29 @@ typedef struct client {
   double value;
   int64_t t_req;
   int busy_at_req;
+  unsigned epoch_at_req; /* the scope's epoch when this request was made */
   int pending;           /* async: its request has had no callback yet */
   int64_t next_due;      /* a setter: when its next request is due */
   int64_t t_sent;        /* its request handed to the owner (naive: with the lock held) */
   ab_instr_conn_t *conn; /* broken and direct: its own way to the instrument */
 } client_t;
 
+/* The scope's request goes to the owner (naive: once it holds the lock), or has ended. */
+static void scope_mark(cfg_t *g, int busy)
+{
+  __atomic_store_n(&g->scope_busy, busy, __ATOMIC_RELEASE);
+  __atomic_add_fetch(&g->scope_epoch, 1, __ATOMIC_ACQ_REL);
+}
+
 static void record(ab_ctx_t *ctx, client_t *c, int64_t t_done)
 {
   int64_t lat = t_done - c->t_req;
   ab_record(ctx, M_SCOPE + c->i, lat);
+  /* Held up by the acquisition: the scope's request was with the owner when this one was
+   * made, or went to it (or ended) while this one waited, as behind naive's lock. */
+  int during = c->busy_at_req || __atomic_load_n(&G(ctx)->scope_epoch, __ATOMIC_ACQUIRE) != c->epoch_at_req;
   if (c->i == 1)
-    ab_record(ctx, c->busy_at_req ? M_ASG_BUSY : M_ASG_IDLE, lat);
+    ab_record(ctx, during ? M_ASG_BUSY : M_ASG_IDLE, lat);
   ab_count(ctx, K_REPLIES, 1);
 }
 
@@ -196,7 +207,7 @@ static int take_locked(ab_ctx_t *ctx, client_t *c, int s)
   }
   c->pending = 0;
   if (c->i == 0)
-    __atomic_store_n(&g->scope_busy, 0, __ATOMIC_RELEASE);
+    scope_mark(g, 0);
   if (mine && sl->t_taken)
     ab_record(ctx, M_QUEUE, sl->t_taken - c->t_req);
   if (sl->status == -ETIMEDOUT || now > c->t_sent + g->timeout_ns) /* async: its callback came too late */
@@ -215,9 +226,10 @@ static void begin_request(ab_ctx_t *ctx, client_t *c)
   cfg_t *g = G(ctx);
   c->seq++;
   c->value = value_for(c->i, c->seq);
-  if (c->i == 0) /* from its send, a wait for naive's lock included: its request is out */
-    __atomic_store_n(&g->scope_busy, 1, __ATOMIC_RELEASE);
+  if (c->i == 0 && g->owner != O_NAIVE)
+    scope_mark(g, 1);
   c->busy_at_req = __atomic_load_n(&g->scope_busy, __ATOMIC_ACQUIRE);
+  c->epoch_at_req = __atomic_load_n(&g->scope_epoch, __ATOMIC_ACQUIRE);
   /* From its send (a wait for naive's lock included); a setter held back by its own previous
    * request is late for its period, which the runtime's lateness says. */
   c->t_req = ab_now_ns();
@@ -250,7 +262,7 @@ static void own_exchange(ab_ctx_t *ctx, client_t *c)
   }
   ab_block_end(ctx);
   if (c->i == 0)
-    __atomic_store_n(&g->scope_busy, 0, __ATOMIC_RELEASE);
+    scope_mark(g, 0);
   if (n == -ETIMEDOUT || (n >= 0 && ab_now_ns() > deadline))
     ab_count(ctx, K_TIMEOUTS, 1);
   else if (n == -ECONNRESET && g->owner == O_DIRECT) { /* refused: the instrument has its one */
@@ -306,6 +318,8 @@ static int client_step(ab_ctx_t *ctx)
     ab_block_begin(ctx);
     pthread_mutex_lock(&g->lock);
     ab_block_end(ctx);
+    if (c->i == 0)
+      scope_mark(g, 1);
   }
   c->t_sent = ab_now_ns();
   int rc = push(ctx, &r);
@@ -322,7 +336,7 @@ static int client_step(ab_ctx_t *ctx)
       if (!ab_stopping(ctx))
         ab_count(ctx, K_TIMEOUTS, 1);
       if (c->i == 0)
-        __atomic_store_n(&g->scope_busy, 0, __ATOMIC_RELEASE);
+        scope_mark(g, 0);
       break;
     }
     done = take_reply(ctx, c, s);

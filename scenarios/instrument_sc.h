@@ -49,7 +49,8 @@ typedef struct cfg {
   pthread_mutex_t smu[NCL];    /* each reply slot's: the owner fills it, its client reads it */
   rq_t ring[RING];
   uint32_t head, tail;
-  int scope_busy;              /* the scope's request is out */
+  int scope_busy;              /* the scope's request is with the owner (naive: the lock held) */
+  unsigned scope_epoch;        /* +1 as the scope's request goes to the owner and as it ends */
   int skip[NCL];               /* the instrument rejects this client's header */
   char idn[128];
   size_t reply_max;
