@@ -15,6 +15,10 @@
  * holds, if any. */
 static __thread const ab_gil_t *ab__gil_mine;
 static __thread char ab__gil_key;
+/* This thread's last take with no role's context (the loop's after its wait for events),
+ * until ab__gil_charge gives it to the role that wake runs; -1: none. Per thread: a pool's
+ * I/O threads take it with no context too. */
+static __thread int64_t ab__gil_loop_wait = -1;
 
 static int ab__gil_stopped(const ab_gil_t *g) { return g->stop && __atomic_load_n(g->stop, __ATOMIC_RELAXED); }
 
@@ -122,7 +126,7 @@ int64_t ab_gil_check(ab_gil_t *g, int *forced)
 static void ab__gil_took(ab_run_t *run, ab_ctx_t *ctx, int64_t waited, int forced)
 {
   if (!ctx) { /* the loop's own wait: the role its wake-up runs first is charged (ab__gil_charge) */
-    run->gil_loop_wait = waited;
+    ab__gil_loop_wait = waited;
     return;
   }
   ab__rec(ctx, run->mt_gil[ctx->role], waited);
@@ -152,12 +156,12 @@ static void ab__gil_compute(void *arg, ab_ctx_t *ctx, int begin)
 
 void ab__gil_charge(ab_run_t *run, ab_ctx_t *ctx)
 {
-  if (run->gil_loop_wait >= 0 && run->hooks == &run->gil_hooks && run->mt_gil[ctx->role] >= 0) {
-    ab__rec(ctx, run->mt_gil[ctx->role], run->gil_loop_wait);
+  if (ab__gil_loop_wait >= 0 && run->hooks == &run->gil_hooks && run->mt_gil[ctx->role] >= 0) {
+    ab__rec(ctx, run->mt_gil[ctx->role], ab__gil_loop_wait);
     if (run->mt_gil_wake[ctx->role] >= 0)
-      ab__rec(ctx, run->mt_gil_wake[ctx->role], run->gil_loop_wait);
+      ab__rec(ctx, run->mt_gil_wake[ctx->role], ab__gil_loop_wait);
   }
-  run->gil_loop_wait = -1;
+  ab__gil_loop_wait = -1;
 }
 
 static void ab__gil_leave(void *arg, ab_ctx_t *ctx)
@@ -174,7 +178,6 @@ int ab__gil_setup(ab_run_t *run)
   run->gil_hooks = (ab_hooks_t){ .block = ab__gil_block, .compute = ab__gil_compute, .leave = ab__gil_leave,
                                  .slice_ns = run->gil_check_ns, .free = run->gil_free, .arg = run };
   run->hooks = &run->gil_hooks;
-  run->gil_loop_wait = -1;
   run->gil_ready = 1;
   return 0;
 }

@@ -176,7 +176,6 @@ struct ab_run {
   int repeat_index, repeat_of;     /* a round of --repeat (the options'); 0: not repeated */
   ab_gil_t gil;
   ab_hooks_t gil_hooks;
-  int64_t gil_loop_wait;           /* the loop's take after its wait, charged to the role it wakes */
 
   /* the metric and counter tables: automatic ones first, then the scenario's */
   int nmt, nct;
