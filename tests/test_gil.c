@@ -3,6 +3,7 @@
  * one GIL per process, I/O releases it (the convoy), the result records it.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -60,13 +61,33 @@ static void *taker(void *p)
   return NULL;
 }
 
+/* A and B on two different CPUs where this process may use two: a dropping A that could take
+ * the GIL straight back would then do so before B has woken, whatever else runs (on one CPU a
+ * woken B may preempt A, and would hide it). */
 static void duo(duo_t *d)
 {
   memset(d, 0, sizeof *d);
   ASSERT_EQ(ab_gil_init(&d->g, IV, &d->stop), 0);
   pthread_t a, b;
-  ASSERT_EQ(pthread_create(&a, NULL, holder, d), 0);
-  ASSERT_EQ(pthread_create(&b, NULL, taker, d), 0);
+  pthread_attr_t at[2];
+  cpu_set_t mine, one;
+  int cpus[2], n = 0;
+  sched_getaffinity(0, sizeof mine, &mine);
+  for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+    if (CPU_ISSET(c, &mine))
+      cpus[n++] = c;
+  for (int k = 0; k < 2; k++) {
+    pthread_attr_init(&at[k]);
+    if (n == 2) {
+      CPU_ZERO(&one);
+      CPU_SET(cpus[k], &one);
+      pthread_attr_setaffinity_np(&at[k], sizeof one, &one);
+    }
+  }
+  ASSERT_EQ(pthread_create(&a, &at[0], holder, d), 0);
+  ASSERT_EQ(pthread_create(&b, &at[1], taker, d), 0);
+  pthread_attr_destroy(&at[0]);
+  pthread_attr_destroy(&at[1]);
   pthread_join(b, NULL);
   pthread_join(a, NULL);
   ab_gil_destroy(&d->g);
