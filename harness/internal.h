@@ -559,8 +559,7 @@ void ab__gil_charge(ab_run_t *run, ab_ctx_t *ctx);
 /* units.c */
 int ab_parse_duration(const char *s, int64_t *ns);
 /* How long a run's end waits for a role to stop before calling it wedged: def, or less when
- * the environment's AB_STOP_GRACE (a duration, for tests: 10 s of waiting proves no more than
- * 2 s) says so. */
+ * the environment's AB_STOP_GRACE (a duration, for tests) says so. */
 int64_t ab__stop_grace_ns(int64_t def);
 int ab_parse_size(const char *s, int64_t *bytes);
 int ab_parse_int(const char *s, int64_t *v);

@@ -454,6 +454,7 @@ static int in_finish(ab_run_t *run)
   cfg_t *g = ab_run_shared(run, 0);
   void *dev = ab_run_dev(run, D_INSTR);
   ab_instr_stats_t s;
+  double win = (double)ab_run_window(run) / 1e9;
   if (ab_instr_stats(dev, &s) == 0) {
     ab_run_counter_set(run, K_I_CONN, (int64_t)s.connections);
     ab_run_counter_set(run, K_I_REFUSALS, (int64_t)s.refusals);
@@ -461,11 +462,9 @@ static int in_finish(ab_run_t *run)
     ab_run_counter_set(run, K_I_CMDS, (int64_t)s.commands);
     ab_run_counter_set(run, K_I_ERRORS, (int64_t)s.errors);
     ab_run_counter_set(run, K_I_ACQ, (int64_t)s.acquisitions);
-    double win = (double)ab_run_window(run) / 1e9;
     if (win > 0) /* the instrument's work, the owner's status polls included */
       ab_run_value_set(run, V_CMD_RATE, (double)s.commands / win);
   }
-  double win = (double)ab_run_window(run) / 1e9;
   if (win > 0) /* the clients' throughput: checked replies */
     ab_run_value_set(run, V_REPLY_RATE, (double)ab_run_counter(run, K_REPLIES) / win);
   double busy, idle, p99, scope;
