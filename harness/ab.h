@@ -66,7 +66,7 @@ typedef struct ab_reg_desc {
 /* The device kinds, one line each: hw/<name>.c defines ab_<name>_ops (an ab_devops_t, hw.h)
  * and this list gives it its number (AB_DEV_<NAME>, from 1) and its place in the table
  * (hw/devices.c). */
-#define AB_DEVICES(X) X(SERIAL, serial) X(CAMERA, camera) X(FRANKA, franka) X(INSTRUMENT, instrument)
+#define AB_DEVICES(X) X(SERIAL, serial) X(CAMERA, camera) X(FRANKA, franka) X(INSTRUMENT, instrument) X(AUDIO, audio)
 #define AB__DEV_ENUM(up, low) AB_DEV_##up,
 enum ab_dev_kind { AB_DEV_NONE = 0, AB_DEVICES(AB__DEV_ENUM) AB_DEV_N };
 
@@ -221,6 +221,12 @@ typedef struct ab_scenario {
     int64_t duration_ns;        /* its runs' length unless --duration is given */
     const char *each;           /* an enum param: the profile once per choice of it ("mode") */
   } bench;
+  /* The stop, as the scenario's own shutdown does it: the roles have stop_grace_ns after the
+   * window to return (0: the runtime's default, 10 s for threads and the loop, 5 s for
+   * processes); one that has not is then terminated (a process killed, a thread left behind
+   * as a daemon thread is) and the run goes on to finish, which reports it (a role's fini
+   * that never ran). 0: such a role fails the run. */
+  int64_t stop_grace_ns;
   /* In the supervisor, after params are parsed and before anything is spawned: calibrate
    * kernels (recorded with ab_calib_set) and size channels from params. May be NULL. */
   int (*setup)(ab_run_t *run);
@@ -279,6 +285,8 @@ void *ab_run_shared(ab_run_t *run, size_t size);
 int ab_run_helper(ab_run_t *run, const char *name, int (*main)(void *arg), void *arg, const int *keep, int nkeep);
 /* Instance inst of role's portable state (ab_state) as the run left it (finish), or NULL. */
 const void *ab_run_state(const ab_run_t *run, int role, int inst);
+/* The CPU time (user + system, s) role r's instances used over the window (finish). */
+double ab_run_role_cpu_s(const ab_run_t *run, int role);
 /* Counter and metric totals after the run (finish): merged over roles. */
 int64_t ab_run_counter(const ab_run_t *run, int counter);
 /* A figure as a requirement names it ("policy.rtt_ns.p50", a counter, a value): 0 with *v,

@@ -257,6 +257,7 @@ struct ab_run {
   /* outcome */
   int status;
   char error[512];
+  int terminated; /* roles terminated at the stop (ab__stop_overrun) */
   int64_t t_setup0, t_setup1, t_run1, t_teardown1;
   char started_at[32];
   ab_hist_t *merged;               /* [nmt] after the run */
@@ -561,6 +562,11 @@ int ab_parse_duration(const char *s, int64_t *ns);
 /* How long a run's end waits for a role to stop before calling it wedged: def, or less when
  * the environment's AB_STOP_GRACE (a duration, for tests) says so. */
 int64_t ab__stop_grace_ns(int64_t def);
+/* The run's stop grace (the scenario's, else def; the environment's if shorter), and a role
+ * that overran it: counted in run->terminated when the scenario terminates (returns 0),
+ * else the run fails with the message (returns 1). */
+int64_t ab__run_grace_ns(const ab_run_t *run, int64_t def);
+int ab__stop_overrun(ab_run_t *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ab_parse_size(const char *s, int64_t *bytes);
 int ab_parse_int(const char *s, int64_t *v);
 int ab_parse_double(const char *s, double *v);

@@ -176,6 +176,17 @@ void ab_run_fail(ab_run_t *run, const char *fmt, ...)
 
 void *ab_run_dev(ab_run_t *run, int dev) { return run->devstate[dev]; }
 
+double ab_run_role_cpu_s(const ab_run_t *run, int role)
+{
+  double s = 0;
+  for (int i = 0; role >= 0 && role < run->sc->nroles && i < run->role_n[role]; i++) {
+    const ab_res_t *r = &run->slots[run->role_first[role] + i].res;
+    if (r->valid)
+      s += r->cpu_user_s + r->cpu_sys_s;
+  }
+  return s;
+}
+
 int ab_run_figure(const ab_run_t *run, const char *name, double *v) { return ab_req_value(run, name, v); }
 
 double ab_run_calib(const ab_run_t *run, const char *key)

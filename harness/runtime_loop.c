@@ -364,16 +364,15 @@ static int ab__loop_join(ab_run_t *run)
     return 0;
   }
   struct timespec ts;
-  int64_t grace = ab__stop_grace_ns(10 * AB_NS_PER_S);
+  int64_t grace = ab__run_grace_ns(run, 10 * AB_NS_PER_S);
   clock_gettime(CLOCK_REALTIME, &ts);
   ts.tv_sec += grace / AB_NS_PER_S;
   ts.tv_nsec += grace % AB_NS_PER_S;
   if (ts.tv_nsec >= AB_NS_PER_S)
     ts.tv_sec++, ts.tv_nsec -= AB_NS_PER_S;
   if (pthread_timedjoin_np(l->tid, NULL, &ts) == ETIMEDOUT) {
-    if (!run->error[0])
-      ab_run_fail(run, "the loop did not stop within %.3g s of the end of the run (a step never returned)",
-                  (double)grace / 1e9);
+    ab__stop_overrun(run, "the loop did not stop within %.3g s of the end of the run (a step never returned)",
+                     (double)grace / 1e9);
     pthread_detach(l->tid);
     memset(run->slot_wedged, 1, run->nslots); /* it keeps the run's memory in use */
     l->started = 0;

@@ -147,7 +147,7 @@ static int ab__procs_check(ab_run_t *run, char *msg, size_t len)
 static int ab__procs_join(ab_run_t *run)
 {
   ab__procs_t *ps = run->rt_state;
-  int64_t grace = ab__stop_grace_ns(5 * AB_NS_PER_S), deadline = ab_now_ns() + grace;
+  int64_t grace = ab__run_grace_ns(run, 5 * AB_NS_PER_S), deadline = ab_now_ns() + grace;
   int n = ps->pids ? run->nslots : 0;
   char who[64];
   for (;;) {
@@ -169,9 +169,8 @@ static int ab__procs_join(ab_run_t *run)
     if (ab_now_ns() > deadline) {
       for (int i = 0; i < n; i++)
         if (ps->pids[i] && !ps->reaped[i]) {
-          if (!run->error[0])
-            ab_run_fail(run, "role %s (pid %d) did not stop within %.3g s of the end of the run; killed",
-                        ab__slot_name(run, i, who, sizeof who), (int)ps->pids[i], (double)grace / 1e9);
+          ab__stop_overrun(run, "role %s (pid %d) did not stop within %.3g s of the end of the run; killed",
+                           ab__slot_name(run, i, who, sizeof who), (int)ps->pids[i], (double)grace / 1e9);
           kill(ps->pids[i], SIGKILL);
           ab__reap(run, i, 0);
         }
