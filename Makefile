@@ -5,8 +5,8 @@
 
 CC      ?= cc
 CXX     ?= c++
-PKGS    := libserialport libv4l2 jansson
-DEB_PKGS := build-essential pkg-config libbenchmark-dev libserialport-dev libv4l-dev libjansson-dev gnuplot-nox
+PKGS    := libserialport libv4l2 jansson alsa
+DEB_PKGS := build-essential pkg-config libbenchmark-dev libserialport-dev libv4l-dev libjansson-dev libasound2-dev gnuplot-nox
 
 comma := ,
 ifeq ($(SANITIZE),)
@@ -32,7 +32,7 @@ ifeq ($(SANITIZE),thread)
 export TSAN_OPTIONS := halt_on_error=1$(if $(TSAN_OPTIONS),:$(TSAN_OPTIONS))
 endif
 CFLAGS  += -Iharness -Ihw -Iscenarios -Ireports $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lserialport -lv4l2 -ljansson)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lserialport -lv4l2 -ljansson -lasound)
 
 # Every .c of these folders is the library (main.c is the CLI's entry): a new runtime,
 # device or scenario is a file here plus its line in its table, nothing in this Makefile.

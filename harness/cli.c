@@ -24,7 +24,8 @@ static const char usage[] =
     "usage: archbench list\n"
     "       archbench run SCENARIO [--arch A[,B..]|all] [--duration 10s] [--transport T[,U..]|all]\n"
     "                     [--out DIR] [--param k=v ...] [--sweep k=a,b,c] [--serial DEV] [--baud N]\n"
-    "                     [--camera DEV] [--instrument HOST:PORT] [--offload inline|executor|thread|process[,..]|all]\n"
+    "                     [--camera DEV] [--instrument HOST:PORT] [--audio PCM]\n"
+    "                     [--offload inline|executor|thread|process[,..]|all]\n"
     "                     [--cpus LIST] [--rt-prio N] [--latency-target US | --no-latency-target]\n"
     "                     [--gil] [--gil-interval 5ms] [--fault SPEC ...] [--per-instance] [--repeat K]\n"
     "                     [--quiet]\n"
@@ -129,6 +130,9 @@ static int ab__parse_dev_opt(int argc, char **argv, int *i, ab__cli_t *c)
   } else if (OPT("--instrument")) {
     VAL("--instrument");
     c->dev.instrument = v;
+  } else if (OPT("--audio")) {
+    VAL("--audio");
+    c->dev.audio = v;
   } else if (OPT("--cpus")) {
     VAL("--cpus");
     int r = ab__parse_cpus(v, &c->cpus);

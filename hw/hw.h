@@ -27,6 +27,7 @@ typedef struct ab_dev_opts {
   double fps;          /* 30 by default */
   const char *robot;   /* always NULL: no real robot backend (libfranka is not packaged for Debian) */
   const char *instrument; /* --instrument HOST:PORT (SCPI over TCP) or NULL for the mock */
+  const char *audio;   /* --audio PCM (an ALSA PCM) or NULL for the mock clock */
 } ab_dev_opts_t;
 
 typedef struct ab_devops {
@@ -67,5 +68,6 @@ extern const ab_devops_t ab_serial_ops;
 extern const ab_devops_t ab_camera_ops;
 extern const ab_devops_t ab_franka_ops;
 extern const ab_devops_t ab_instrument_ops;
+extern const ab_devops_t ab_audio_ops;
 
 #endif
