@@ -1,0 +1,265 @@
+/* Tests of the audio device's mock (hw/audio.c), the VAD (scenarios/audio_vad.c) and the
+ * audio scenario (scenarios/audio.c, audio_run.c):
+ *   - the VAD finds each of the script's utterances once, its boundaries within one hangover,
+ *     and decides each end exactly a hangover after the last speech frame; noise alone is
+ *     never speech;
+ *   - the mock counts overruns and underruns tick by tick: a capture buffer of `periods`
+ *     frames, an empty playback buffer counted only while a reply is playing, a drop that
+ *     flushes it and ends the reply;
+ *   - a stall of the callbacks of known length is one overrun and one underrun of that
+ *     length, less the buffer; a barge-in stops playback and flushes the reply, and the
+ *     device (the script's truth) never hears the assistant talk over the user;
+ *   - a stage that ignores `running` is terminated after the 2 s grace and the result names
+ *     it, under processes (killed) and threads (left behind, as a daemon thread is);
+ *   - bad params exit 2 naming the value.
+ * No figure is held to a latency: counts are checked against the stall's length.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "audio.h"
+#include "audio_vad.h"
+#include "jresult.h"
+#include "proc.h"
+#include "shm.h"
+#include "test.h"
+
+#define P AB_AUDIO_PERIOD_NS
+#define MS AB_NS_PER_MS
+#define T_S 60.0
+
+/* ---- the VAD against the mock's script ------------------------------------------------------ */
+
+static void script_add(ab_audio_cfg_t *c, int64_t start, int64_t len, double f0)
+{
+  c->script.utt[c->script.n++] = (ab_audio_utt_t){ start, start + len, f0 };
+}
+
+TEST(audio_vad_finds_the_script_utterances_within_one_hangover)
+{
+  ab_audio_cfg_t c = { .periods = 3, .speech_level = 0.3, .noise_level = 0.002 };
+  script_add(&c, 300 * MS, 1200 * MS, 120);
+  script_add(&c, 2900 * MS, 500 * MS, 180);
+  script_add(&c, 4100 * MS, 300 * MS, 220); /* short, and 700 ms after the last */
+  script_add(&c, 5000 * MS, 2500 * MS, 95);
+  const int hang = 10; /* 200 ms */
+  ab_vad_t v;
+  ab_vad_init(&v, hang);
+  int found = 0;
+  int64_t starts[8], ends[8];
+  for (uint64_t k = 0; k < 500; k++) { /* 10 s */
+    int16_t pcm[AB_AUDIO_FRAME];
+    ab_audio_mock_frame(&c, k, pcm);
+    int ev = ab_vad_push(&v, pcm, AB_AUDIO_FRAME, k, NULL);
+    if (ev == AB_VAD_START) {
+      ASSERT(found < 8);
+      starts[found] = (int64_t)v.first * P;
+    } else if (ev == AB_VAD_END) {
+      ends[found] = (int64_t)(v.last + 1) * P;
+      ASSERT_EQ((int)(k - v.last), hang); /* decided a hangover after its last speech frame */
+      found++;
+    }
+  }
+  ASSERT_EQ(found, c.script.n);
+  for (int i = 0; i < found; i++) {
+    printf("utterance %d: script %.2f-%.2f s, found %.2f-%.2f s\n", i, c.script.utt[i].start / 1e9,
+           c.script.utt[i].end / 1e9, starts[i] / 1e9, ends[i] / 1e9);
+    ASSERT_INT(llabs(starts[i] - c.script.utt[i].start), <=, hang * P);
+    ASSERT_INT(llabs(ends[i] - c.script.utt[i].end), <=, hang * P);
+  }
+  /* noise alone is never speech, even when it turns 20 dB louder for half a second (a fan):
+   * loud enough over the floor, but it crosses zero far too often */
+  ab_audio_cfg_t quiet = { .periods = 3, .speech_level = 0.3, .noise_level = 0.002 }, loud = quiet;
+  loud.noise_level = 0.02;
+  ab_vad_init(&v, hang);
+  for (uint64_t k = 0; k < 250; k++) {
+    int16_t pcm[AB_AUDIO_FRAME];
+    ab_vad_frame_t f;
+    ab_audio_mock_frame(k >= 100 && k < 125 ? &loud : &quiet, k, pcm);
+    ASSERT_EQ(ab_vad_push(&v, pcm, AB_AUDIO_FRAME, k, &f), AB_VAD_NONE);
+    if (k == 110)
+      ASSERT_DBL(f.energy_db, >, v.floor_db + AB_VAD_OVER_FLOOR); /* the burst is loud enough */
+  }
+}
+
+/* ---- the mock device, tick by tick ---------------------------------------------------------- */
+
+typedef struct dev {
+  void *state, *h;
+  int64_t t0;
+} audev_t;
+
+static void dev_up(audev_t *d, int periods)
+{
+  char err[AB_ERRLEN] = "";
+  d->state = ab_shm_alloc(ab_audio_ops.state_size, 0);
+  ASSERT(d->state);
+  if (ab_audio_ops.prepare(d->state, &(ab_dev_opts_t){ 0 }, err))
+    AB_FAIL("prepare: %s", err);
+  ab_audio_cfg_t c = { .periods = periods, .speech_level = 0.3, .noise_level = 0.002 };
+  ASSERT_EQ(ab_audio_config(d->state, &c), 0);
+  if (ab_audio_ops.open(d->state, &d->h, err))
+    AB_FAIL("open: %s", err);
+  d->t0 = ab_now_ns();
+  ab_audio_ops.start(d->h, d->t0);
+}
+
+static void dev_down(audev_t *d)
+{
+  ab_audio_ops.close(d->h);
+  ab_audio_ops.release(d->state);
+  ab_shm_free(d->state, ab_audio_ops.state_size, 0);
+}
+
+static void sleep_to(int64_t t)
+{
+  struct timespec ts = ab_ts(t);
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL))
+    ;
+}
+
+static int64_t ticks_at(const audev_t *d, int64_t t) { return (t - d->t0) / P; }
+
+TEST(audio_mock_counts_overruns_and_underruns_tick_by_tick)
+{
+  audev_t d;
+  dev_up(&d, 3);
+  int16_t voice[AB_AUDIO_FRAME], got[AB_AUDIO_FRAME];
+  double ph = 0;
+  ab_audio_voice(voice, AB_AUDIO_FRAME, 200, 0.3, &ph);
+  int64_t tp, tc;
+  uint64_t idx;
+  for (int i = 0; i < 3; i++) /* a reply that goes on: three frames, then nothing */
+    ASSERT_EQ(ab_audio_write_h(d.h, voice, 1, &tp), 1);
+  ASSERT_EQ(ab_audio_write_h(d.h, voice, 1, &tp), 0); /* the buffer holds 3 */
+  ASSERT_INT(tp, ==, d.t0 + 3 * P);                   /* the third plays at the third tick */
+  sleep_to(d.t0 + 10 * P + P / 2);
+  int64_t tb = ab_now_ns();
+  ASSERT_EQ(ab_audio_read_h(d.h, got, &tc, &idx), 1);
+  int64_t ta = ab_now_ns();
+  ab_audio_stats_t s;
+  ab_audio_stats(d.state, &s);
+  /* ticks 1-3 played the reply, every later one found nothing while it was owed: underruns;
+   * of the frames captured, the buffer kept the newest 3, the rest were lost */
+  printf("ticks %lld-%lld: played %llu, underruns %llu (longest %llu), overruns %llu, read frame %llu\n",
+         (long long)ticks_at(&d, tb), (long long)ticks_at(&d, ta), (unsigned long long)s.played,
+         (unsigned long long)s.underruns, (unsigned long long)s.underrun_max, (unsigned long long)s.overruns,
+         (unsigned long long)idx);
+  ASSERT_EQ((int)s.played, 3);
+  ASSERT_INT((int64_t)s.underruns, >=, ticks_at(&d, tb) - 3);
+  ASSERT_INT((int64_t)s.underruns, <=, ticks_at(&d, ta) - 3);
+  ASSERT_EQ((int)s.underrun_events, 1);
+  ASSERT_EQ(s.underrun_max, s.underruns);
+  ASSERT_EQ(s.overruns, s.underruns); /* the same ticks, less the same buffer */
+  ASSERT_EQ((int)s.overrun_events, 1);
+  ASSERT_EQ(idx, s.overruns);
+  ASSERT_INT(tc, ==, d.t0 + (int64_t)(idx + 1) * P);
+  /* the reply's last frame (more = 0): once it has played, an empty buffer is silence */
+  ASSERT_EQ(ab_audio_write_h(d.h, voice, 0, &tp), 1);
+  ab_audio_stats_t s1, s2;
+  ab_audio_stats(d.state, &s1); /* the ticks up to the write were judged by it */
+  sleep_to(tp + 4 * P + P / 2);
+  ASSERT_INT(ab_audio_space_h(d.h), ==, 3);
+  ab_audio_stats(d.state, &s2);
+  ASSERT_EQ(s2.underruns, s1.underruns);
+  ASSERT_EQ((int)s2.played, 4);
+  /* a drop flushes what is queued and ends the reply: no underrun after */
+  for (int i = 0; i < 3; i++)
+    ASSERT_EQ(ab_audio_write_h(d.h, voice, 1, &tp), 1);
+  ASSERT_EQ(ab_audio_drop_h(d.h), 3);
+  sleep_to(tp + 3 * P + P / 2);
+  ASSERT_INT(ab_audio_space_h(d.h), ==, 3);
+  ab_audio_stats_t s3;
+  ab_audio_stats(d.state, &s3);
+  ASSERT_EQ(s3.underruns, s2.underruns);
+  ASSERT_EQ((int)s3.dropped, 3);
+  ASSERT_EQ(s3.played, s2.played);
+  dev_down(&d);
+}
+
+/* ---- the scenario ------------------------------------------------------------------------- */
+
+static json_t *run_audio(const char *out, const char *arch, const char *file, int want, const char *const *extra)
+{
+  int code;
+  json_t *r = run_scenario("audio", out, file, L("--arch", arch), extra, &code);
+  ASSERT_EQ(code, want);
+  return r;
+}
+
+/* One run of 4 s: the callbacks stalled 300 ms during the first reply (its 60th frame), and
+ * the user's second utterance (at 2.9 s) barging into the reply. */
+TEST_T(audio_stall_is_one_xrun_of_its_length_and_barge_in_flushes_playback, 90)
+{
+  const char *out = temp_path(1);
+  json_t *r = run_audio(out, "threads", "audio.threads.json", 1,
+                        L("--duration", "4s", "--fault", "stall:audio:60:300ms"));
+  ASSERT_STR(jstr(r, "status"), "ok");
+  ASSERT_STR(jstr(jobj(r, "devices"), "soundcard"), "mock-clock");
+  double omax = counter(r, "audio.overrun_max"), umax = counter(r, "audio.underrun_max");
+  printf("overruns %.0f (longest %.0f), underruns %.0f (longest %.0f), barge-ins %.0f, dropped %.0f, flushed %.0f, "
+         "talked over %.0f\n",
+         counter(r, "audio.overruns"), omax, counter(r, "audio.underruns"), umax, counter(r, "audio.barge_ins"),
+         counter(r, "audio.dropped"), counter(r, "audio.flushed"), counter(r, "audio.talked_over"));
+  /* 300 ms is 15 ticks; the device buffer held 3 each way: 12, give or take the tick */
+  ASSERT_DBL(omax, >=, 11);
+  ASSERT_DBL(omax, <=, 13);
+  ASSERT_DBL(umax, >=, 11);
+  ASSERT_DBL(umax, <=, 13);
+  ASSERT_DBL(counter(r, "audio.barge_ins"), >=, 1);
+  ASSERT_DBL(counter(r, "audio.dropped"), >=, 1);   /* the device's queued frames went */
+  ASSERT_DBL(counter(r, "audio.talked_over"), ==, 0); /* and the user was never talked over */
+  json_t *b = metric(r, "audio.barge_in_ns");
+  ASSERT(b && jnum(b, "count") >= 1);
+  ASSERT_DBL(jnum(b, "max"), <, 2e9); /* a sanity bound: a barge-in is stopped within the utterance */
+  ASSERT_DBL(counter(r, "vad.matched"), >=, 2);
+  ASSERT_DBL(counter(r, "vad.false"), ==, 0);
+  ASSERT_DBL(counter(r, "audio.replies"), >=, 1);
+  ASSERT_DBL(counter(r, "shutdown.terminated"), ==, 0);
+  ASSERT_DBL(jnum(jobj(r, "values"), "shutdown.ms"), <, 2000);
+  json_decref(r);
+}
+
+static void terminated(const char *arch, const char *file)
+{
+  const char *out = temp_path(1);
+  double t0 = now_s();
+  json_t *r = run_audio(out, arch, file, 1, L("--duration", "1s", "--param", "hang=tts", "--param", "hang_for=4s"));
+  double took = now_s() - t0;
+  ASSERT_STR(jstr(r, "status"), "ok"); /* the stop is the scenario's own: a finding, not a failure */
+  ASSERT_DBL(counter(r, "shutdown.terminated"), ==, 1);
+  ASSERT_STR(jstr(jobj(r, "calibration"), "shutdown.terminated_roles"), "tts");
+  ASSERT_DBL(jnum(jobj(r, "values"), "shutdown.ms"), >=, 2000);
+  json_t *req = requirement(r, "shutdown.terminated");
+  ASSERT(req && json_is_false(json_object_get(req, "pass")));
+  printf("%s: terminated tts, the run took %.1f s\n", arch, took);
+  ASSERT_DBL(took, <, 1 + 4); /* it did not wait for the stage's 4 s */
+  json_decref(r);
+}
+
+TEST_T(audio_stage_ignoring_running_is_terminated_after_2s_procs, 60) { terminated("procs", "audio.procs.shm.json"); }
+TEST_T(audio_stage_ignoring_running_is_abandoned_after_2s_threads, 60) { terminated("threads", "audio.threads.json"); }
+
+TEST(audio_bad_params_exit_2_naming_the_value)
+{
+  static const char *const bad[][2] = {
+    { "hangover=30ms", "hangover" }, { "sentence=25ms", "sentence" }, { "periods=0", "periods" },
+    { "stt=-1ms", "stt" },           { "hang=foo", "hang" },          { "sentences=0", "sentences" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    proc_t p;
+    run_ab(&p, L("run", "audio", "--arch", "threads", "--duration", "1s", "--out", temp_path(1), "--param", bad[i][0]),
+           T_S);
+    if (p.code != 2)
+      AB_FAIL("`%s` exited %d, expected 2; stderr: \"%s\"", p.cmd, p.code, p.err);
+    ASSERT_CONTAINS(p.err, bad[i][1]);
+    proc_free(&p);
+  }
+  proc_t p;
+  run_ab(&p, L("run", "audio", "--arch", "threads", "--duration", "1s", "--out", temp_path(1), "--audio", ""), T_S);
+  ASSERT_EQ(p.code, 2);
+  ASSERT_CONTAINS(p.err, "--audio");
+  proc_free(&p);
+}
