@@ -17,6 +17,11 @@
 /* A short baseline (300 ms) under threads and procs/shm into a fresh directory: the
  * results baseline.threads.json and baseline.procs.shm.json, and the summaries. */
 const char *run_baseline_pair(void);
+/* `archbench run SCENARIO --out out --quiet` with the args of a and then b (either may be
+ * NULL), which must exit 0 or 1 (a requirement failed; *code says which, if code) and leave
+ * nothing behind; then out/file, as load_result. */
+json_t *run_scenario(const char *scenario, const char *out, const char *file, const char *const *a,
+                     const char *const *b, int *code);
 /* out/file through the reader (harness/result.h); fails the test with the reader's message. */
 struct ab_result *load_view(const char *out, const char *file);
 /* out/file, parsed, with its schema checked. */

@@ -22,22 +22,14 @@
 static json_t *run_variant(const char *out, const char *arch, const char *offload, int gil, const char *file,
                            const char *const *extra)
 {
-  const char *args[32] = { "run", "franka", "--arch", arch, "--duration", "1500ms", "--out", out, "--quiet" };
-  int n = 9;
+  const char *a[8] = { "--arch", arch, "--duration", "1500ms" };
+  int n = 4;
   if (offload)
-    args[n++] = "--offload", args[n++] = offload;
+    a[n++] = "--offload", a[n++] = offload;
   if (gil)
-    args[n++] = "--gil";
-  for (int i = 0; extra && extra[i]; i++)
-    args[n++] = extra[i];
-  args[n] = NULL;
-  proc_t p;
-  run_ab(&p, args, T_S);
-  if (p.code != 0 && p.code != 1)
-    AB_FAIL("`%s` exited %d, expected 0 or 1; stderr: \"%s\"", p.cmd, p.code, p.err);
-  assert_nothing_left(&p);
-  proc_free(&p);
-  return load_result(out, file);
+    a[n++] = "--gil";
+  a[n] = NULL;
+  return run_scenario("franka", out, file, a, extra, NULL);
 }
 
 /* The robot's account adds up, the controller answered, and every answer of the policy

@@ -20,20 +20,7 @@
 /* `archbench run instrument` with args into out; exits 0 or 1 (a requirement). */
 static json_t *run_in(const char *out, const char *file, const char *const *extra, int *code)
 {
-  const char *args[40] = { "run", "instrument", "--duration", "1500ms", "--out", out, "--quiet" };
-  int n = 7;
-  for (int i = 0; extra && extra[i]; i++)
-    args[n++] = extra[i];
-  args[n] = NULL;
-  proc_t p;
-  run_ab(&p, args, T_S);
-  if (p.code != 0 && p.code != 1)
-    AB_FAIL("`%s` exited %d, expected 0 or 1; stderr: \"%s\"", p.cmd, p.code, p.err);
-  if (code)
-    *code = p.code;
-  assert_nothing_left(&p);
-  proc_free(&p);
-  return load_result(out, file);
+  return run_scenario("instrument", out, file, L("--duration", "1500ms"), extra, code);
 }
 
 static double replies_of(json_t *r, const char *m) { return jnum(metric(r, m), "count"); }

@@ -18,6 +18,26 @@ const char *run_baseline_pair(void)
   return out;
 }
 
+json_t *run_scenario(const char *scenario, const char *out, const char *file, const char *const *a,
+                     const char *const *b, int *code)
+{
+  const char *args[48] = { "run", scenario, "--out", out, "--quiet" };
+  int n = 5;
+  for (const char *const *l = a; l; l = l == a ? b : NULL)
+    for (int i = 0; l[i] && n < 47; i++)
+      args[n++] = l[i];
+  args[n] = NULL;
+  proc_t p;
+  run_ab(&p, args, 60);
+  if (p.code != 0 && p.code != 1)
+    AB_FAIL("`%s` exited %d, expected 0 or 1; stderr: \"%s\"", p.cmd, p.code, p.err);
+  if (code)
+    *code = p.code;
+  assert_nothing_left(&p);
+  proc_free(&p);
+  return load_result(out, file);
+}
+
 ab_result_t *load_view(const char *out, const char *file)
 {
   char path[512], err[512];
