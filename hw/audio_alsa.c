@@ -170,9 +170,17 @@ static int ab__sw(snd_pcm_t *p, const char *pcm, snd_pcm_stream_t d, char *err)
   return 0;
 }
 
+/* alsa-lib's own messages ("ALSA lib pcm.c:2666: Unknown PCM ...") go to stderr from inside
+ * the library; ours name the PCM and what was expected, so its are silenced. */
+static void ab__alsa_quiet(const char *file, int line, const char *fn, int err, const char *fmt, ...)
+{
+  (void)file, (void)line, (void)fn, (void)err, (void)fmt;
+}
+
 static int ab__setup(const char *pcm, snd_pcm_stream_t d, int periods, snd_pcm_t **out, char *err)
 {
   snd_pcm_t *p = NULL;
+  snd_lib_error_set_handler(ab__alsa_quiet);
   int r = snd_pcm_open(&p, pcm, d, SND_PCM_NONBLOCK);
   if (r < 0)
     return ab__open_fail(pcm, d, r, err);
