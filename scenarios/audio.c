@@ -115,6 +115,9 @@ static int top_up(ab_ctx_t *ctx, au_t *a)
         return r;
       } else {
         if (f->i == 0) {
+          cfg_t *g = ab_shared(ctx);
+          if (f->utt > 0 && f->utt <= AB_AUDIO_MAX_UTT)
+            __atomic_store_n(&g->utt_played[f->utt], t_play, __ATOMIC_RELEASE);
           ab_record(ctx, M_RESPONSE, t_play - f->t_ref);
           ab_count(ctx, K_PLAYED_REPLIES, 1);
         }
@@ -187,7 +190,8 @@ static int audio_step(ab_ctx_t *ctx)
   if (f->utt < a->min_utt)
     ab_count(ctx, K_FLUSHED, 1);
   else if (a->n == RING_FRAMES)
-    ab_count(ctx, K_RING_FULL, 1);
+    return ab_fail(ctx, "audio: the playback queue is full (%d frames: a reply over %d s)", RING_FRAMES,
+                   RING_FRAMES / 50);
   else
     a->ring[(a->head + a->n++) % RING_FRAMES] = *f;
   ab_recv_done(ctx, CH_PCM);
@@ -217,7 +221,7 @@ static int vad_init(ab_ctx_t *ctx)
 static int vad_step(ab_ctx_t *ctx)
 {
   vadst_t *s = *ab_priv(ctx);
-  const cfg_t *g = ab_shared(ctx);
+  cfg_t *g = ab_shared(ctx);
   ab_msg_t msg;
   int err;
   const mic_t *m = ab_recv(ctx, CH_MIC, &msg, &err);
@@ -233,6 +237,8 @@ static int vad_step(ab_ctx_t *ctx)
   if (ev == AB_VAD_START) {
     int64_t start = (int64_t)s->v.first * P; /* from the clock's start */
     s->utt++, s->nframes = 0;
+    if (s->utt <= AB_AUDIO_MAX_UTT)
+      __atomic_store_n(&g->utt_onset[s->utt], t0, __ATOMIC_RELEASE);
     s->match = au_match(g, start);
     ab_count(ctx, K_UTTS, 1);
     ab_count(ctx, s->match >= 0 ? K_MATCHED : K_FALSE, 1);
@@ -254,6 +260,8 @@ static int vad_step(ab_ctx_t *ctx)
       t_ref = t_clock + truth;
       ab_record(ctx, M_VAD_DELAY, t0 > t_ref ? t0 - t_ref : 0);
     }
+    if (s->utt <= AB_AUDIO_MAX_UTT)
+      __atomic_store_n(&g->utt_end[s->utt], t0, __ATOMIC_RELEASE);
     speaking_t off = { 0, s->utt, t0, t_ref };
     ab_store(ctx, REG_SPEAKING, &off);
     speech_t e = { .kind = SP_END, .utt = s->utt, .t_ref = t_ref, .t_detect = t0, .nframes = s->nframes };

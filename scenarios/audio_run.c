@@ -53,6 +53,7 @@ int au_setup(ab_run_t *run)
   g->tts_gil = ab_param(run, "tts_gil");
   g->hang_for = (int64_t)ab_param(run, "hang_for");
   g->hang = (int)ab_param(run, "hang") - 1; /* "none" is 0 */
+  g->answer_by = (int64_t)ab_param(run, "answer_by");
   int64_t hang = (int64_t)ab_param(run, "hangover"), cycle = (int64_t)ab_param(run, "cycle");
   if (hang % P || g->sentence % P) {
     ab_run_fail(run, "audio: hangover=%lld ns and sentence=%lld ns must be whole periods of 20 ms (e.g. 200ms, 1s)",
@@ -84,6 +85,17 @@ static void set_ms(ab_run_t *run, int v, const char *fig, double div)
     ab_run_value_set(run, v, x / div);
 }
 
+int au_unanswered(const cfg_t *g, int64_t t_end)
+{
+  int n = 0;
+  for (int u = 1; u <= AB_AUDIO_MAX_UTT; u++) {
+    int64_t e = g->utt_end[u], by = e + g->answer_by, next = u < AB_AUDIO_MAX_UTT ? g->utt_onset[u + 1] : 0;
+    if (e && by <= t_end && (!next || next > by))
+      n += !g->utt_played[u] || g->utt_played[u] > by;
+  }
+  return n;
+}
+
 int au_finish(ab_run_t *run)
 {
   cfg_t *g = ab_run_shared(run, sizeof *g);
@@ -103,6 +115,8 @@ int au_finish(ab_run_t *run)
   for (int i = 0; g->has_truth && i < g->script.n; i++)
     expected += g->script.utt[i].end + (int64_t)(g->hangover + 2) * P <= win;
   int64_t matched = ab_run_counter(run, K_MATCHED);
+  __atomic_thread_fence(__ATOMIC_ACQUIRE); /* the stages' stores, before they stopped */
+  ab_run_counter_set(run, K_UNANSWERED, au_unanswered(g, ab_run_end_time(run)));
   ab_run_counter_set(run, K_MISSED, expected > matched ? expected - matched : 0);
   /* The shutdown: from the window's end to the last stage's return; a stage that never
    * returned was terminated after the grace. */
@@ -160,6 +174,7 @@ static const ab_param_desc_t params[] = {
   { "tts_gil", AB_P_DOUBLE, "1", 0, 1, NULL, "share of TTS's work holding the GIL" },
   { "hang", AB_P_ENUM, "none", 0, 0, "none|audio|vad|stt|llm|tts", "a stage that ignores running at the stop (a test)" },
   { "hang_for", AB_P_DURATION, "5s", 0, 6e10, NULL, "... and how long it goes on" },
+  { "answer_by", AB_P_DURATION, "2s", 1e8, 6e10, NULL, "a reply owed must start playing within this of the end" },
   { "cycle", AB_P_DURATION, "6500ms", 4e9, 6e10, NULL, "the mock script's turn: an utterance, its reply, a barge-in" },
 };
 
@@ -196,7 +211,7 @@ static const char *const counters[NK] = {
   [K_BARGES] = "audio.barge_ins", [K_FLUSHED] = "audio.flushed", [K_UTTS] = "vad.utterances",
   [K_MATCHED] = "vad.matched", [K_FALSE] = "vad.false", [K_MISSED] = "vad.missed", [K_TEXTS] = "stt.texts",
   [K_REPLIES] = "llm.replies", [K_LLM_CUT] = "llm.cut", [K_TTS_FRAMES] = "tts.frames", [K_TTS_CUT] = "tts.cut",
-  [K_PLAYED_REPLIES] = "audio.replies", [K_RING_FULL] = "audio.ring_full", [K_TERMINATED] = "shutdown.terminated",
+  [K_PLAYED_REPLIES] = "audio.replies", [K_UNANSWERED] = "audio.unanswered", [K_TERMINATED] = "shutdown.terminated",
   [K_TALKED_OVER] = "audio.talked_over", [K_DROPPED] = "audio.dropped", [K_OVERRUN_MAX] = "audio.overrun_max",
   [K_UNDERRUN_MAX] = "audio.underrun_max",
 };
@@ -214,6 +229,7 @@ static const ab_req_desc_t reqs[] = {
   /* barge-in under 200 ms, judged by the device: no voiced frame played once the user had
    * spoken 200 ms (a run with no barge-in is judged too, where a latency would have no data) */
   { .name = "audio.talked_over", .op = AB_LE, .limit = 0 },
+  { .name = "audio.unanswered", .op = AB_LE, .limit = 0 }, /* a voice assistant that never answers fails */
   { .name = "shutdown.ms", .op = AB_LT, .limit = 2000 },
   { .name = "shutdown.terminated", .op = AB_LE, .limit = 0 },
 };

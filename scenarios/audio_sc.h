@@ -19,7 +19,7 @@ enum {
 enum {
   K_OVERRUNS, K_OVERRUN_EV, K_UNDERRUNS, K_UNDERRUN_EV, K_CAPTURED, K_PLAYED, K_BARGES, K_FLUSHED,
   K_UTTS, K_MATCHED, K_FALSE, K_MISSED, K_TEXTS, K_REPLIES, K_LLM_CUT, K_TTS_FRAMES, K_TTS_CUT, K_PLAYED_REPLIES,
-  K_RING_FULL, K_TERMINATED, K_TALKED_OVER, K_DROPPED, K_OVERRUN_MAX, K_UNDERRUN_MAX, NK
+  K_UNANSWERED, K_TERMINATED, K_TALKED_OVER, K_DROPPED, K_OVERRUN_MAX, K_UNDERRUN_MAX, NK
 };
 enum {
   V_RESP_P50, V_RESP_P99, V_RESP_MAX, V_VAD_P50, V_BARGE_MAX, V_SHUTDOWN, V_QUEUE_US, V_CPU_TOTAL, V_CPU_BUSIEST,
@@ -82,6 +82,10 @@ typedef struct cfg {
   int has_truth;
   ab_audio_script_t script;      /* the mock's (has_truth) */
   int64_t t_fini[NR];            /* when each stage's fini ended (0: it never did) */
+  int64_t answer_by;             /* a reply owed starts playing within this of the end */
+  /* Per utterance (its number from 1, as the VAD counts them; later ones are not followed):
+   * when its onset and its end were decided, and when its reply's first frame played. */
+  int64_t utt_onset[AB_AUDIO_MAX_UTT + 1], utt_end[AB_AUDIO_MAX_UTT + 1], utt_played[AB_AUDIO_MAX_UTT + 1];
 } cfg_t;
 
 /* Calibrated work, `gil` of it holding the GIL (Python code) and the rest without (a native
@@ -89,6 +93,11 @@ typedef struct cfg {
 void au_work(ab_ctx_t *ctx, int64_t ns, double gil);
 /* The script's utterance nearest to a detected onset (within 1 s), or -1. */
 int au_match(const cfg_t *g, int64_t start_rel);
+
+/* Utterances owed a reply that did not get one in time: those the user did not follow with
+ * another onset within answer_by of their end, whose answer_by ended by t_end, and whose
+ * reply had not started playing by then. */
+int au_unanswered(const cfg_t *g, int64_t t_end);
 
 extern const ab_role_desc_t au_roles[NR];
 int au_setup(ab_run_t *run);

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "audio.h"
+#include "audio_sc.h"
 #include "audio_vad.h"
 #include "jresult.h"
 #include "proc.h"
@@ -262,4 +263,26 @@ TEST(audio_bad_params_exit_2_naming_the_value)
   ASSERT_EQ(p.code, 2);
   ASSERT_CONTAINS(p.err, "--audio");
   proc_free(&p);
+}
+
+/* A reply is owed to an utterance not followed by another within answer_by of its end, once
+ * answer_by has passed inside the window; it must start playing by then. */
+TEST(audio_unanswered_counts_only_replies_owed_and_late)
+{
+  static cfg_t g;
+  memset(&g, 0, sizeof g);
+  g.answer_by = 2 * AB_NS_PER_S;
+  const int64_t S = AB_NS_PER_S;
+  /* 1: answered in 1 s; 2: answered 3 s late; 3: never, but 4 began 1 s after its end (not
+   * owed); 4: never, owed; 5: its answer_by ends after the window (not owed yet) */
+  g.utt_onset[1] = 1 * S, g.utt_end[1] = 2 * S, g.utt_played[1] = 3 * S;
+  g.utt_onset[2] = 10 * S, g.utt_end[2] = 11 * S, g.utt_played[2] = 14 * S;
+  g.utt_onset[3] = 20 * S, g.utt_end[3] = 21 * S;
+  g.utt_onset[4] = 22 * S, g.utt_end[4] = 23 * S;
+  g.utt_onset[5] = 30 * S, g.utt_end[5] = 31 * S;
+  ASSERT_EQ(au_unanswered(&g, 32 * S), 2);
+  ASSERT_EQ(au_unanswered(&g, 40 * S), 3);  /* 5's time is up too */
+  g.utt_played[2] = 12 * S;                   /* in time */
+  ASSERT_EQ(au_unanswered(&g, 40 * S), 2);
+  ASSERT_EQ(au_unanswered(&g, 3 * S), 0);   /* nothing owed yet */
 }
