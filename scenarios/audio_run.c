@@ -275,6 +275,7 @@ const ab_scenario_t ab_scenario_audio = {
   .setup = au_setup,
   .finish = au_finish,
   .archs = AB_ARCHS_DEDICATED,
+  .offloads = "inline,thread", /* the models on the loop, or each on a thread of its own beside it */
   .table_chain = "audio.response_ns",
   .table_chain_lost = "audio.underruns",
   .sweep_figure = "audio.xruns",
