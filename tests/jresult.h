@@ -22,6 +22,16 @@ const char *run_baseline_pair(void);
  * nothing behind; then out/file, as load_result. */
 json_t *run_scenario(const char *scenario, const char *out, const char *file, const char *const *a,
                      const char *const *b, int *code);
+/* Several such runs side by side (at most 8): all started, then each waited for and
+ * checked; each run's code and result are filled in. For runs that mostly wait (a mock's
+ * clock), not for ones whose figures a neighbour would disturb. */
+typedef struct scen_run {
+  const char *scenario, *out, *file;
+  const char *const *a, *const *b;
+  int code;
+  json_t *r;
+} scen_run_t;
+void run_scenarios(scen_run_t *runs, int n);
 /* out/file through the reader (harness/result.h); fails the test with the reader's message. */
 struct ab_result *load_view(const char *out, const char *file);
 /* out/file, parsed, with its schema checked. */

@@ -30,19 +30,24 @@ static double replies_of(json_t *r, const char *m) { return jnum(metric(r, m), "
  * lock and no IDs, gets others'. */
 TEST_T(instrument_replies_reach_their_sender_but_in_broken, 90)
 {
-  const char *out = temp_path(1);
-  proc_t p;
-  run_ab(&p, L("run", "instrument", "--arch", "threads,procs", "--duration", "1s", "--sweep",
-               "owner=naive,mux,async,broken", "--param", "mode=overlapped", "--out", out, "--quiet"), 120);
-  ASSERT_EQ(p.code, 1); /* broken's requirement */
-  proc_free(&p);
+  /* threads and procs side by side: each instrument is a mock of its own, mostly waiting */
+  const char *outs[2] = { temp_path(1), temp_path(1) };
+  proc_t p[2];
+  for (int a = 0; a < 2; a++)
+    start_ab(&p[a], L("run", "instrument", "--arch", a ? "procs" : "threads", "--duration", "1s", "--sweep",
+                      "owner=naive,mux,async,broken", "--param", "mode=overlapped", "--out", outs[a], "--quiet"));
+  for (int a = 0; a < 2; a++) {
+    finish_ab(&p[a], 120);
+    ASSERT_EQ(p[a].code, 1); /* broken's requirement */
+    proc_free(&p[a]);
+  }
   const char *arch[] = { "threads", "procs.shm" };
   const char *own[] = { "naive", "mux", "async", "broken" };
   for (int a = 0; a < 2; a++)
     for (int o = 0; o < 4; o++) {
       char f[96];
       snprintf(f, sizeof f, "instrument.%s.owner=%s.mode=overlapped.json", arch[a], own[o]);
-      json_t *r = load_result(out, f);
+      json_t *r = load_result(outs[a], f);
       double mis = counter(r, "misrouted");
       printf("%s %s: %.0f requests, %.0f replies, %.0f misrouted, %.0f timeouts; scope %.0f, asg %.0f\n", arch[a], own[o],
              counter(r, "requests"), counter(r, "replies"), mis, counter(r, "timeouts"), replies_of(r, "scope.latency_ns"),
@@ -92,26 +97,28 @@ TEST_T(instrument_a_connection_per_client_is_refused_and_counted, 60)
  * transfer alone adds to it), and serial over overlapped at least 4x. */
 TEST_T(instrument_serial_mode_holds_the_setter_behind_the_acquisition, 60)
 {
-  const char *out = temp_path(1);
-  json_t *s = run_in(out, "instrument.threads.mode=serial.json", L("--arch", "threads", "--param", "mode=serial", "--param", "acq=40ms"),
-                     NULL);
+  /* four runs side by side, each with a mock of its own: they mostly wait */
+  const char *const acq[] = { "--arch", "threads", "--param", "acq=40ms", NULL };
+  scen_run_t runs[4] = {
+    { "instrument", temp_path(1), "instrument.threads.mode=serial.json", acq, L("--param", "mode=serial", "--duration", "1500ms") },
+    { "instrument", temp_path(1), "instrument.threads.mode=overlapped.json", acq,
+      L("--param", "mode=overlapped", "--param", "worker=serial", "--duration", "1500ms") },
+    { "instrument", temp_path(1), "instrument.threads.mode=overlapped.json", acq, L("--param", "mode=overlapped", "--duration", "1500ms") },
+    /* naive: a setter that barges in on the lock ahead of the scope is served at once (idle);
+     * one that waits while the scope holds it, or takes it, waits the acquisition out */
+    { "instrument", temp_path(1), "instrument.threads.mode=serial.json", acq,
+      L("--param", "owner=naive", "--duration", "2s") },
+  };
+  run_scenarios(runs, 4);
+  json_t *s = runs[0].r, *w = runs[1].r, *o = runs[2].r, *n = runs[3].r;
   double ser = jnum(jobj(s, "values"), "asg.during_acq_p50_ms");
   /* replies per second is the clients' throughput: their checked replies over the window */
   ASSERT_DBL(fabs(jnum(jobj(s, "values"), "replies_per_s") * jnum(s, "duration_s") - counter(s, "replies")), <=, 1);
   json_decref(s);
-  json_t *w = run_in(out, "instrument.threads.mode=overlapped.json",
-                     L("--arch", "threads", "--param", "mode=overlapped", "--param", "acq=40ms", "--param", "worker=serial"),
-                     NULL);
   double wser = jnum(jobj(w, "values"), "asg.during_acq_p50_ms");
   json_decref(w);
-  json_t *o = run_in(out, "instrument.threads.mode=overlapped.json",
-                     L("--arch", "threads", "--param", "mode=overlapped", "--param", "acq=40ms"), NULL);
   double ovl = jnum(jobj(o, "values"), "asg.during_acq_p50_ms");
   json_decref(o);
-  /* naive: a setter that barges in on the lock ahead of the scope is served at once (idle);
-   * one that waits while the scope holds it, or takes it, waits the acquisition out */
-  json_t *n = run_in(out, "instrument.threads.mode=serial.json",
-                     L("--arch", "threads", "--param", "owner=naive", "--param", "acq=40ms", "--duration", "2s"), NULL);
   json_t *nb = metric(n, "asg.during_acq_ns"), *ni = metric(n, "asg.idle_ns");
   double nbusy = jnum(nb, "p50"), nidle = jnum(ni, "p50"), nnb = jnum(nb, "count"), nni = jnum(ni, "count");
   json_decref(n);

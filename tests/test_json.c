@@ -18,24 +18,41 @@ const char *run_baseline_pair(void)
   return out;
 }
 
+void run_scenarios(scen_run_t *runs, int n)
+{
+  proc_t p[8];
+  if (n > 8)
+    AB_FAIL("run_scenarios: %d runs, at most 8", n);
+  for (int k = 0; k < n; k++) { /* all started first: a test's runs wait side by side */
+    const char *args[48] = { "run", runs[k].scenario, "--out", runs[k].out, "--quiet" };
+    int m = 5;
+    for (const char *const *l = runs[k].a; l; l = l == runs[k].a ? runs[k].b : NULL)
+      for (int i = 0; l[i] && m < 47; i++)
+        args[m++] = l[i];
+    args[m] = NULL;
+    start_ab(&p[k], args);
+  }
+  for (int k = 0; k < n; k++) {
+    finish_ab(&p[k], 60);
+    if (p[k].code != 0 && p[k].code != 1)
+      AB_FAIL("`%s` exited %d, expected 0 or 1; stderr: \"%s\"", p[k].cmd, p[k].code, p[k].err);
+    runs[k].code = p[k].code;
+  }
+  for (int k = 0; k < n; k++) {
+    assert_nothing_left(&p[k]);
+    proc_free(&p[k]);
+    runs[k].r = load_result(runs[k].out, runs[k].file);
+  }
+}
+
 json_t *run_scenario(const char *scenario, const char *out, const char *file, const char *const *a,
                      const char *const *b, int *code)
 {
-  const char *args[48] = { "run", scenario, "--out", out, "--quiet" };
-  int n = 5;
-  for (const char *const *l = a; l; l = l == a ? b : NULL)
-    for (int i = 0; l[i] && n < 47; i++)
-      args[n++] = l[i];
-  args[n] = NULL;
-  proc_t p;
-  run_ab(&p, args, 60);
-  if (p.code != 0 && p.code != 1)
-    AB_FAIL("`%s` exited %d, expected 0 or 1; stderr: \"%s\"", p.cmd, p.code, p.err);
+  scen_run_t r = { scenario, out, file, a, b, 0, NULL };
+  run_scenarios(&r, 1);
   if (code)
-    *code = p.code;
-  assert_nothing_left(&p);
-  proc_free(&p);
-  return load_result(out, file);
+    *code = r.code;
+  return r.r;
 }
 
 ab_result_t *load_view(const char *out, const char *file)
