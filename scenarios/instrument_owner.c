@@ -239,3 +239,55 @@ void in_owner_fini(ab_ctx_t *ctx)
   free(*ab_priv(ctx));
   *ab_priv(ctx) = NULL;
 }
+
+/* ---- set-up (supervisor): the shared block, the mock's rules, the clients' queues ---------- */
+
+int in_setup(ab_run_t *run)
+{
+  int bin = (int)ab_param(run, "format") == 1, samples = (int)ab_param(run, "samples");
+  size_t reply_max = bin ? (size_t)samples * 4 + 64 : (size_t)samples * 12 + 64;
+  cfg_t *g = ab_run_shared(run, sizeof *g + NCL * (sizeof(slot_t) + reply_max));
+  if (!g)
+    return -ENOMEM;
+  void *dev = ab_run_dev(run, D_INSTR);
+  g->owner = (int)ab_param(run, "owner");
+  g->worker = (int)ab_param(run, "worker");
+  g->bin = bin, g->samples = samples, g->reply_max = reply_max;
+  g->poll_ns = (int64_t)ab_param(run, "poll");
+  g->timeout_ns = (int64_t)ab_param(run, "timeout");
+  const char *hz[NCL] = { NULL, "asg_hz", "pid_hz", "iq_hz" };
+  for (int i = 1; i < NCL; i++)
+    g->hz[i] = ab_param(run, hz[i]);
+  snprintf(g->address, sizeof g->address, "%s", ab_instr_address(dev));
+  if (ab_instr_is_mock(dev)) {
+    static const unsigned rej[] = { 0, AB_INSTR_REJECT_PID, AB_INSTR_REJECT_IQ, AB_INSTR_REJECT_PID | AB_INSTR_REJECT_IQ };
+    ab_instr_cfg_t ic = { .mode = (int)ab_param(run, "mode"), .acq_ns = (int64_t)ab_param(run, "acq"),
+                          .set_ns = (int64_t)ab_param(run, "set"), .link_bps = ab_param(run, "link"),
+                          .samples = samples, .reject = rej[(int)ab_param(run, "reject")] };
+    if (ab_instr_config(dev, &ic) < 0) {
+      ab_run_fail(run, "instrument: the mock's rules are out of range");
+      return -EINVAL;
+    }
+  }
+  pthread_mutexattr_t ma;
+  pthread_mutexattr_init(&ma);
+  pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+  pthread_mutex_init(&g->lock, &ma);
+  pthread_mutex_init(&g->qmu, &ma);
+  for (int i = 0; i < NCL; i++)
+    pthread_mutex_init(&g->smu[i], &ma);
+  pthread_mutexattr_destroy(&ma);
+  g->ev_owner = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  for (int i = 0; i < NCL; i++)
+    g->ev_reply[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  g->pass[0] = g->pass[1] = -1;
+  int bad = g->ev_owner < 0 || socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, g->pass) < 0;
+  for (int i = 0; i < NCL; i++)
+    bad |= g->ev_reply[i] < 0;
+  if (bad) {
+    ab_run_fail(run, "instrument: eventfds and a socket pair for the clients' queues: %s", strerror(errno));
+    return -errno;
+  }
+  return 0;
+}

@@ -57,6 +57,8 @@ typedef struct cfg {
   /* then NCL slots of sizeof(slot_t) + reply_max */
 } cfg_t;
 
+/* Set-up (instrument_owner.c): the shared block, the mock's rules, the queues. */
+int in_setup(ab_run_t *run);
 extern const char *const cl_name[NCL];
 extern const char *const in_setter[NCL]; /* each setter client's header (the scope: NULL) */
 
