@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -156,9 +157,13 @@ void ab_audio_mock_frame(const ab_audio_cfg_t *cfg, uint64_t index, int16_t out[
 
 /* ---- the mock clock --------------------------------------------------------------------- */
 
+/* Ticks passed, up to the window's end: what the clock does after the run is no part of it
+ * (a stage slow to stop would otherwise be charged underruns for the shutdown). */
 static uint64_t ab__au_ticks(const ab__au_mock_t *m)
 {
-  int64_t now = ab_now_ns();
+  int64_t now = ab_now_ns(), w = m->s->cfg.window_ns;
+  if (w > 0 && now > m->t_start + w)
+    now = m->t_start + w;
   return now <= m->t_start || !m->t_start ? 0 : (uint64_t)((now - m->t_start) / AB_AUDIO_PERIOD_NS);
 }
 
@@ -195,6 +200,20 @@ static void ab__au_advance(ab__au_mock_t *m)
   }
 }
 
+/* Capture frames complete and not read beyond the buffer's `periods` are lost: overruns. */
+static void ab__au_capture_lost(ab__au_mock_t *m)
+{
+  ab__au_state_t *s = m->s;
+  uint64_t avail = m->drained - m->taken;
+  if ((int64_t)avail > s->cfg.periods) {
+    uint64_t lost = avail - (uint64_t)s->cfg.periods;
+    ab__au_count(s, &s->st.overruns, lost);
+    ab__au_count(s, &s->st.overrun_events, 1);
+    ab__au_max(&s->st.overrun_max, lost);
+    m->taken += lost;
+  }
+}
+
 static int ab__au_mock_read(ab__au_mock_t *m, int16_t pcm[AB_AUDIO_FRAME], int64_t *t_capture, uint64_t *index)
 {
   uint64_t x;
@@ -203,14 +222,8 @@ static int ab__au_mock_read(ab__au_mock_t *m, int16_t pcm[AB_AUDIO_FRAME], int64
       ;
   ab__au_advance(m);
   ab__au_state_t *s = m->s;
-  uint64_t ticks = m->drained, avail = ticks - m->taken;
-  if ((int64_t)avail > s->cfg.periods) {
-    uint64_t lost = avail - (uint64_t)s->cfg.periods;
-    ab__au_count(s, &s->st.overruns, lost);
-    ab__au_count(s, &s->st.overrun_events, 1);
-    ab__au_max(&s->st.overrun_max, lost);
-    m->taken += lost;
-  }
+  uint64_t ticks = m->drained;
+  ab__au_capture_lost(m);
   if (m->taken >= ticks)
     return 0;
   ab_audio_mock_frame(&s->cfg, m->taken, pcm);
@@ -249,6 +262,23 @@ static int ab__au_prepare(void *state, const ab_dev_opts_t *o, char *err)
     if (!o->audio[0] || strlen(o->audio) >= sizeof s->pcm)
       return ab_dev_fail(err, -EINVAL, "--audio '%s': expected an ALSA PCM name (e.g. default, hw:0,0) under %zu bytes",
                          o->audio, sizeof s->pcm);
+    /* Refused by name, before anything opens them: ALSA's file and tee write the playback
+     * stream to a path of the name's (opening one truncates that file, whoever owns it), and
+     * null has no clock (capture is always ready), so nothing would be timed. Anywhere in the
+     * name, as a slave too ("plug:'file:/x'"). A PCM of the user's own configuration is
+     * theirs to define. */
+    static const char *const refused[] = { "file", "tee", "null" };
+    for (const char *t = o->audio; *t;) {
+      size_t n = strcspn(t, ":,='\" {}");
+      for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (n == strlen(refused[i]) && !strncasecmp(t, refused[i], n))
+          return ab_dev_fail(err, -EINVAL,
+                             "--audio %s: ALSA's %s PCM %s; expected a sound card's PCM (e.g. default, hw:0,0, plughw:0,0)",
+                             o->audio, refused[i],
+                             i < 2 ? "writes the stream to a file named in its arguments"
+                                   : "has no clock, so nothing would be timed");
+      t += n + (t[n] != 0);
+    }
     int rc = ab__alsa_check(o->audio, s->cfg.periods, err);
     if (rc < 0)
       return rc;
@@ -319,7 +349,8 @@ static void ab__au_close(void *handle)
 {
   ab__au_handle_t *h = handle;
   if (h->mock) {
-    ab__au_advance(h->mock); /* the ticks up to now are judged */
+    ab__au_advance(h->mock); /* the ticks up to now (or the window's end) are judged, both ways */
+    ab__au_capture_lost(h->mock);
     close(h->mock->tfd);
     free(h->mock);
   } else {
@@ -366,7 +397,7 @@ int ab_audio_config(void *state, const ab_audio_cfg_t *cfg)
 {
   ab__au_state_t *s = state;
   if (cfg->periods < 1 || cfg->periods > AB_AUDIO_MAX_PERIODS || !(cfg->speech_level >= 0 && cfg->speech_level <= 1) ||
-      !(cfg->noise_level >= 0 && cfg->noise_level <= 1) || cfg->barge_ns < 0 || cfg->script.n < 0 || cfg->script.n > AB_AUDIO_MAX_UTT)
+      !(cfg->noise_level >= 0 && cfg->noise_level <= 1) || cfg->barge_ns < 0 || cfg->window_ns < 0 || cfg->script.n < 0 || cfg->script.n > AB_AUDIO_MAX_UTT)
     return -EINVAL;
   for (int i = 0; i < cfg->script.n; i++)
     if (cfg->script.utt[i].start < 0 || cfg->script.utt[i].end <= cfg->script.utt[i].start ||

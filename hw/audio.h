@@ -50,6 +50,7 @@ typedef struct ab_audio_cfg {
   double speech_level;  /* mock: the voice's peak amplitude, 0..1 of full scale */
   double noise_level;   /* mock: the noise's RMS, 0..1 of full scale */
   int64_t barge_ns;     /* mock: how long into the user's speech playing on is talking over */
+  int64_t window_ns;    /* mock: ticks are judged up to the run's window from the start (0: no end) */
   ab_audio_script_t script; /* mock: what the capture clock plays */
 } ab_audio_cfg_t;
 

@@ -71,6 +71,7 @@ static void stage_fini(ab_ctx_t *ctx)
 {
   cfg_t *g = ab_shared(ctx);
   int r = ab_role_index(ctx);
+  __atomic_store_n(&g->t_fini_begun[r], ab_now_ns(), __ATOMIC_RELEASE);
   if (g->hang == r) /* the stage that ignores `running`: blocked on, as in a get() without timeout */
     ab_sleep(ctx, g->hang_for);
   free(*ab_priv(ctx));
@@ -86,8 +87,31 @@ typedef struct au {
   int in_reply;     /* the last frame written said more follows */
   int64_t min_utt;  /* frames of replies to utterances before this one are stale */
   int64_t barged;   /* the last onset that stopped playback */
+  /* Replies whose first frame is written and not yet played: counted once the clock has
+   * taken it (a barge-in may drop it first: then it was never heard). */
+  struct { int32_t utt; int64_t t_play, t_ref; } first[4];
+  int nfirst;
   int16_t silence[AB_AUDIO_FRAME];
 } au_t;
+
+/* The replies' first frames the clock has taken by now: their response times. */
+static void played_firsts(ab_ctx_t *ctx, au_t *a, int64_t now)
+{
+  cfg_t *g = ab_shared(ctx);
+  int k = 0;
+  for (int i = 0; i < a->nfirst; i++) {
+    if (a->first[i].t_play > now) {
+      a->first[k++] = a->first[i];
+      continue;
+    }
+    int32_t u = a->first[i].utt;
+    if (u > 0 && u <= AB_AUDIO_MAX_UTT)
+      __atomic_store_n(&g->utt_played[u], a->first[i].t_play, __ATOMIC_RELEASE);
+    ab_record(ctx, M_RESPONSE, a->first[i].t_play - a->first[i].t_ref);
+    ab_count(ctx, K_PLAYED_REPLIES, 1);
+  }
+  a->nfirst = k;
+}
 
 static int audio_init(ab_ctx_t *ctx)
 {
@@ -103,6 +127,7 @@ static int audio_init(ab_ctx_t *ctx)
  * nothing while a reply is owed a frame it does not have yet (the device then underruns). */
 static int top_up(ab_ctx_t *ctx, au_t *a)
 {
+  const cfg_t *g = ab_shared(ctx);
   int space = ab_audio_space(ctx);
   while (space > 0) {
     int64_t t_play;
@@ -114,12 +139,12 @@ static int top_up(ab_ctx_t *ctx, au_t *a)
       } else if ((r = ab_audio_write(ctx, f->pcm, f->more, &t_play)) <= 0) {
         return r;
       } else {
-        if (f->i == 0) {
-          cfg_t *g = ab_shared(ctx);
-          if (f->utt > 0 && f->utt <= AB_AUDIO_MAX_UTT)
-            __atomic_store_n(&g->utt_played[f->utt], t_play, __ATOMIC_RELEASE);
-          ab_record(ctx, M_RESPONSE, t_play - f->t_ref);
-          ab_count(ctx, K_PLAYED_REPLIES, 1);
+        if (f->i == 0 && a->nfirst < 4)
+          a->first[a->nfirst].utt = f->utt, a->first[a->nfirst].t_play = t_play, a->first[a->nfirst++].t_ref = f->t_ref;
+        if (!g->has_truth) { /* no script to judge by: the user's onset as the VAD saw it */
+          speaking_t sp;
+          if (ab_load(ctx, REG_SPEAKING, &sp) && sp.on && t_play >= sp.t_truth + BARGE_NS)
+            ab_count(ctx, K_TALKED_OVER, 1);
         }
         a->in_reply = f->more;
         space--;
@@ -142,7 +167,9 @@ static int top_up(ab_ctx_t *ctx, au_t *a)
 static int barge_in(ab_ctx_t *ctx, au_t *a)
 {
   speaking_t sp;
-  if (!ab_load(ctx, REG_SPEAKING, &sp) || !sp.on || sp.utt <= a->barged)
+  /* any onset newer than the last acted on, even one already over (a VAD late to publish
+   * it, or a callback late to see it): its older replies are stale all the same */
+  if (!ab_load(ctx, REG_SPEAKING, &sp) || sp.utt <= a->barged)
     return 0;
   a->barged = sp.utt;
   a->min_utt = sp.utt;
@@ -152,6 +179,11 @@ static int barge_in(ab_ctx_t *ctx, au_t *a)
   if (r < 0)
     return r;
   a->in_reply = 0;
+  int64_t now = ab_now_ns(), k = 0;
+  for (int i = 0; i < a->nfirst; i++) /* a first frame dropped before it played was never heard */
+    if (a->first[i].t_play <= now)
+      a->first[k++] = a->first[i];
+  a->nfirst = (int)k;
   ab_count(ctx, K_FLUSHED, r);
   ab_count(ctx, K_BARGES, 1);
   ab_record(ctx, M_BARGE, ab_now_ns() - sp.t_truth);
@@ -169,10 +201,19 @@ static int audio_io(ab_ctx_t *ctx)
   for (int n = 0; n < AB_AUDIO_MAX_PERIODS && (r = ab_audio_read(ctx, m.pcm, &m.t_capture, &m.index)) == 1; n++)
     if ((r = ab_send(ctx, CH_MIC, &m, sizeof m, m.t_capture)) < 0)
       return r;
+  played_firsts(ctx, a, ab_now_ns());
   if (r < 0 || (r = barge_in(ctx, a)) < 0 || (r = top_up(ctx, a)) < 0)
     return r;
   ab_record(ctx, M_CALLBACK, ab_now_ns() - t0);
   return 0;
+}
+
+static void audio_fini(ab_ctx_t *ctx)
+{
+  au_t *a = *ab_priv(ctx);
+  if (a)
+    played_firsts(ctx, a, ab_now_ns());
+  stage_fini(ctx);
 }
 
 /* A reply frame from TTS: queued, and the device topped up at once. */
@@ -363,7 +404,7 @@ static int tts_step(ab_ctx_t *ctx)
 
 const ab_role_desc_t au_roles[NR] = {
   [R_AUDIO] = { .name = "audio", .trigger = CH_PCM, .on_device = 1, .init = audio_init, .step = audio_step,
-                .io = audio_io, .fini = stage_fini, .flags = AB_ROLE_IO },
+                .io = audio_io, .fini = audio_fini, .flags = AB_ROLE_IO },
   [R_VAD] = { .name = "vad", .trigger = CH_MIC, .init = vad_init, .step = vad_step, .fini = stage_fini },
   [R_STT] = { .name = "stt", .trigger = CH_SPEECH, .step = stt_step, .fini = stage_fini, .flags = AB_ROLE_CPU },
   [R_LLM] = { .name = "llm", .trigger = CH_TEXT, .step = llm_step, .fini = stage_fini, .flags = AB_ROLE_CPU },

@@ -61,9 +61,14 @@ int au_setup(ab_run_t *run)
     return -EINVAL;
   }
   g->hangover = (int)(hang / P);
+  if (g->sentences * g->sentence > 10 * AB_NS_PER_S) {
+    ab_run_fail(run, "audio: sentences=%d of sentence=%lld ns make a reply over 10 s (expected at most 10 s of speech)",
+                g->sentences, (long long)g->sentence);
+    return -EINVAL;
+  }
   void *dev = ab_run_dev(run, D_AUDIO);
   ab_audio_cfg_t ac = { .periods = (int)ab_param(run, "periods"), .speech_level = 0.3, .noise_level = 0.002,
-                        .barge_ns = 200 * MS };
+                        .barge_ns = BARGE_NS, .window_ns = ab_run_duration(run) };
   g->has_truth = ab_audio_is_mock(dev);
   if (g->has_truth)
     script_of(&ac.script, cycle, ab_run_duration(run));
@@ -103,7 +108,8 @@ int au_finish(ab_run_t *run)
   ab_audio_stats(ab_run_dev(run, D_AUDIO), &st);
   const uint64_t k[] = { [K_OVERRUNS] = st.overruns, [K_OVERRUN_EV] = st.overrun_events, [K_UNDERRUNS] = st.underruns,
                          [K_UNDERRUN_EV] = st.underrun_events, [K_CAPTURED] = st.captured, [K_PLAYED] = st.played };
-  ab_run_counter_set(run, K_TALKED_OVER, (int64_t)st.talked_over);
+  if (g->has_truth) /* the device's count against the script; else the audio role's own */
+    ab_run_counter_set(run, K_TALKED_OVER, (int64_t)st.talked_over);
   ab_run_counter_set(run, K_DROPPED, (int64_t)st.dropped);
   ab_run_counter_set(run, K_OVERRUN_MAX, (int64_t)st.overrun_max);
   ab_run_counter_set(run, K_UNDERRUN_MAX, (int64_t)st.underrun_max);
@@ -118,19 +124,27 @@ int au_finish(ab_run_t *run)
   __atomic_thread_fence(__ATOMIC_ACQUIRE); /* the stages' stores, before they stopped */
   ab_run_counter_set(run, K_UNANSWERED, au_unanswered(g, ab_run_end_time(run)));
   ab_run_counter_set(run, K_MISSED, expected > matched ? expected - matched : 0);
-  /* The shutdown: from the window's end to the last stage's return; a stage that never
-   * returned was terminated after the grace. */
+  /* The shutdown: from the window's end to the last stage's return. A stage whose fini began
+   * and never ended was terminated in it; one whose fini never began was terminated in a
+   * step, or (the loop) never reached because the one thread was held by another's. */
   int64_t end = ab_run_end_time(run), last = end;
-  char names[64] = "";
-  int term = 0;
+  char names[96] = "", unreached[64] = "";
+  int term = 0, lost = 0;
   for (int r = 0; r < NR; r++) {
-    int64_t t = __atomic_load_n(&g->t_fini[r], __ATOMIC_ACQUIRE);
-    if (!t) {
+    int64_t t = __atomic_load_n(&g->t_fini[r], __ATOMIC_ACQUIRE), b = __atomic_load_n(&g->t_fini_begun[r], __ATOMIC_ACQUIRE);
+    if (t) {
+      last = t > last ? t : last;
+    } else if (b) {
       snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", term++ ? "," : "", stage_names[r]);
-      continue;
+    } else {
+      snprintf(unreached + strlen(unreached), sizeof unreached - strlen(unreached), "%s%s", lost++ ? "," : "",
+               stage_names[r]);
     }
-    last = t > last ? t : last;
   }
+  if (!term) /* none held in its fini: the ones that never got there were */
+    snprintf(names, sizeof names, "%s", unreached), term = lost, lost = 0;
+  else if (lost)
+    snprintf(names + strlen(names), sizeof names - strlen(names), " (and, not reached: %s)", unreached);
   double shutdown = (double)(last - end) / 1e6;
   if (term && shutdown < 2000)
     shutdown = 2000; /* at least the grace it was given */
@@ -142,7 +156,13 @@ int au_finish(ab_run_t *run)
   set_ms(run, V_RESP_MAX, "audio.response_ns.max", 1e6);
   set_ms(run, V_VAD_P50, "vad.delay_ns.p50", 1e6);
   set_ms(run, V_BARGE_MAX, "audio.barge_in_ns.max", 1e6);
-  set_ms(run, V_QUEUE_US, "text.latency_ns.p50", 1e3);
+  set_ms(run, V_QUEUE_US, "mic.latency_ns.p50", 1e3); /* every frame's: 50 a second */
+  /* The kernel again, after the run: calibrated work drifts with the machine's load, and
+   * every stage's time (so the response) with it. Their ratio says how far. */
+  const ab_kernel_t *k0 = ab_run_kernel_of(run);
+  ab_kernel_t k1;
+  if (k0 && k0->iters_per_us > 0 && ab_compute_calibrate(&k1) == 0)
+    ab_calib_set(run, "compute.drift", k1.iters_per_us / k0->iters_per_us);
   double cpu = 0, busiest = 0;
   for (int r = 0; r < NR; r++) {
     double c = ab_run_role_cpu_s(run, r);
@@ -152,7 +172,8 @@ int au_finish(ab_run_t *run)
   if (win > 0) {
     ab_run_value_set(run, V_CPU_TOTAL, 100 * cpu * 1e9 / (double)win);
     ab_run_value_set(run, V_CPU_BUSIEST, 100 * busiest * 1e9 / (double)win);
-    ab_run_value_set(run, V_REPLIES_MIN, (double)ab_run_counter(run, K_PLAYED_REPLIES) * 60e9 / (double)win);
+    if (__atomic_load_n(&g->t_fini[R_AUDIO], __ATOMIC_ACQUIRE)) /* a terminated audio role's counts are not in */
+      ab_run_value_set(run, V_REPLIES_MIN, (double)ab_run_counter(run, K_PLAYED_REPLIES) * 60e9 / (double)win);
   }
   return 0;
 }
@@ -185,7 +206,9 @@ static const ab_chan_desc_t chans[NC] = {
   [CH_TEXT] = { .name = "text", .from = R_STT, .to = R_LLM, .msg_max = sizeof(text_t), .depth = 10, .policy = AB_BLOCK },
   [CH_SENT] = { .name = "sentence", .from = R_LLM, .to = R_TTS, .msg_max = sizeof(sent_t), .depth = 16,
                 .policy = AB_BLOCK },
-  [CH_PCM] = { .name = "playback", .from = R_TTS, .to = R_AUDIO, .msg_max = sizeof(pcmf_t), .depth = 64,
+    /* a whole reply (at most 10 s): the loop runs TTS's sentences back to back before the
+   * callbacks take any, and a loop cannot block a sender (a full channel drops) */
+  [CH_PCM] = { .name = "playback", .from = R_TTS, .to = R_AUDIO, .msg_max = sizeof(pcmf_t), .depth = 512,
                .policy = AB_BLOCK, .flags = AB_CHAN_BULK },
 };
 
@@ -219,7 +242,7 @@ static const char *const counters[NK] = {
 static const char *const values[NV] = {
   [V_RESP_P50] = "audio.response_p50_ms", [V_RESP_P99] = "audio.response_p99_ms", [V_RESP_MAX] = "audio.response_max_ms",
   [V_VAD_P50] = "vad.delay_p50_ms", [V_BARGE_MAX] = "audio.barge_in_max_ms", [V_SHUTDOWN] = "shutdown.ms",
-  [V_QUEUE_US] = "text.put_get_us", [V_CPU_TOTAL] = "cpu.total_pct", [V_CPU_BUSIEST] = "cpu.busiest_stage_pct",
+  [V_QUEUE_US] = "queue.put_get_us", [V_CPU_TOTAL] = "cpu.total_pct", [V_CPU_BUSIEST] = "cpu.busiest_stage_pct",
   [V_REPLIES_MIN] = "audio.replies_per_min", [V_XRUNS] = "audio.xruns",
 };
 
@@ -230,6 +253,8 @@ static const ab_req_desc_t reqs[] = {
    * spoken 200 ms (a run with no barge-in is judged too, where a latency would have no data) */
   { .name = "audio.talked_over", .op = AB_LE, .limit = 0 },
   { .name = "audio.unanswered", .op = AB_LE, .limit = 0 }, /* a voice assistant that never answers fails */
+  { .name = "audio.replies", .op = AB_GE, .limit = 1 },    /* a run that played no reply judged nothing */
+  { .name = "playback.drops", .op = AB_LE, .limit = 0 },   /* no reply frame lost on its way */
   { .name = "shutdown.ms", .op = AB_LT, .limit = 2000 },
   { .name = "shutdown.terminated", .op = AB_LE, .limit = 0 },
 };
@@ -241,11 +266,11 @@ static const ab_claim_t claims[] = {
     "micro:chan-ring/threads/oneway/8", "", AB_ABOUT },
   { "audio_process_queue", "a process queue's put->get costs about 50 us (the primitive alone)", 50, "us",
     "micro:mq/procs/oneway/8", "", AB_ABOUT },
-  /* ... and in the pipeline: the text queue's, its reader asleep on it */
-  { "audio_thread_queue_10us", "a thread queue's put->get costs about 10 us", 10, "us", "text.put_get_us",
+  /* ... and in the pipeline: the capture queue's (a frame every 20 ms), its reader asleep on it */
+  { "audio_thread_queue_10us", "a thread queue's put->get costs about 10 us", 10, "us", "queue.put_get_us",
     "arch=threads", AB_ABOUT },
   { "audio_process_queue_50us", "a process queue's put->get costs about 50 us (5x a thread's)", 50, "us",
-    "text.put_get_us", "arch=procs", AB_ABOUT },
+    "queue.put_get_us", "arch=procs", AB_ABOUT },
   { "audio_threads_one_core", "threads: one core at 100% (the GIL)", 100, "%", "cpu.total_pct", "arch=threads gil",
     AB_ABOUT },
   { "audio_procs_spread", "processes: three cores at 33% each (the busiest stage's share)", 33, "%",

@@ -27,6 +27,7 @@ enum {
 };
 
 #define SENT_TEXT 96
+#define BARGE_NS (200 * AB_NS_PER_MS) /* playing on this long into the user's speech talks over them */
 #define RING_FRAMES 1024 /* the playback queue in the audio role: 20 s of speech */
 
 /* audio -> vad: one captured period */
@@ -81,6 +82,7 @@ typedef struct cfg {
   int sentences, hangover, hang; /* hang: the role that ignores running, or -1 */
   int has_truth;
   ab_audio_script_t script;      /* the mock's (has_truth) */
+  int64_t t_fini_begun[NR];      /* when each stage's fini began (0: it never did) */
   int64_t t_fini[NR];            /* when each stage's fini ended (0: it never did) */
   int64_t answer_by;             /* a reply owed starts playing within this of the end */
   /* Per utterance (its number from 1, as the VAD counts them; later ones are not followed):
