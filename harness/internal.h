@@ -562,6 +562,10 @@ int ab_parse_duration(const char *s, int64_t *ns);
 /* How long a run's end waits for a role to stop before calling it wedged: def, or less when
  * the environment's AB_STOP_GRACE (a duration, for tests) says so. */
 int64_t ab__stop_grace_ns(int64_t def);
+/* The lead from the barrier's release to the window (def), or the environment's
+ * AB_START_LEAD if longer (up to 10 s): a test that must see what a role does before the
+ * window gives it time to show. */
+int64_t ab__start_lead_ns(int64_t def);
 /* The run's stop grace (the scenario's, else def; the environment's if shorter), and a role
  * that overran it: counted in run->terminated when the scenario terminates (returns 0),
  * else the run fails with the message (returns 1). */

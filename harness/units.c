@@ -155,6 +155,13 @@ int ab__stop_overrun(ab_run_t *run, const char *fmt, ...)
   return 1;
 }
 
+int64_t ab__start_lead_ns(int64_t def)
+{
+  const char *e = getenv("AB_START_LEAD");
+  int64_t ns;
+  return e && ab_parse_duration(e, &ns) == 0 && ns >= def && ns <= 10 * AB_NS_PER_S ? ns : def;
+}
+
 int64_t ab__stop_grace_ns(int64_t def)
 {
   const char *e = getenv("AB_STOP_GRACE");
