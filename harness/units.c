@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,27 +131,6 @@ void ab_fmt_exact(char *buf, size_t len, double v)
     if (strtod(buf, NULL) == v)
       return;
   }
-}
-
-int64_t ab__run_grace_ns(const ab_run_t *run, int64_t def)
-{
-  return ab__stop_grace_ns(run->sc->stop_grace_ns > 0 ? run->sc->stop_grace_ns : def);
-}
-
-int ab__stop_overrun(ab_run_t *run, const char *fmt, ...)
-{
-  char msg[sizeof run->error];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (run->sc->stop_grace_ns > 0) { /* the scenario's shutdown terminates it, and says so */
-    run->terminated++;
-    return 0;
-  }
-  if (!run->error[0])
-    ab_run_fail(run, "%s", msg);
-  return 1;
 }
 
 int64_t ab__start_lead_ns(int64_t def)
