@@ -92,13 +92,10 @@ typedef struct ab_slot {
   char init_msg[AB_ERRLEN];
 } ab_slot_t;
 
-/* One window of a periodic role's lateness series (series.c): the activations intended in
- * it, the missed periods among them and the largest lateness. Every instance of the role,
- * in any process, adds to the same window, with relaxed atomics. */
+/* One window of a periodic role's lateness series (series.c): the activations intended in it, the missed
+ * periods among them and the largest lateness; every instance, in any process, adds with relaxed atomics. */
 #define AB_SERIES_MAX 2000 /* windows of a series, at most */
-typedef struct ab_win {
-  int64_t max_ns, count, missed;
-} ab_win_t;
+typedef struct ab_win { int64_t max_ns, count, missed; } ab_win_t;
 
 typedef struct ab_runtime ab_runtime_t;
 
@@ -257,7 +254,6 @@ struct ab_run {
   /* outcome */
   int status;
   char error[512];
-  int terminated; /* roles terminated at the stop (ab__stop_overrun) */
   int64_t t_setup0, t_setup1, t_run1, t_teardown1;
   char started_at[32];
   ab_hist_t *merged;               /* [nmt] after the run */
@@ -384,6 +380,10 @@ int ab__role_prepare(ab_ctx_t *ctx, int side_attach); /* attach channels, open t
 void ab__role_ready(ab_ctx_t *ctx);                    /* signal ready, wait for go */
 void ab__role_run(ab_ctx_t *ctx);                      /* the activation loop (threads, procs) */
 int ab__role_step_stashed(ab_ctx_t *ctx);              /* one step on the stashed trigger message */
+/* How long the end waits for a role to stop: the scenario's stop_grace_ns, else def (less if AB_STOP_GRACE
+ * says so). One that overran it is terminated, left to that scenario's finish; else the run fails. */
+int64_t ab__stop_grace_ns(const ab_run_t *run, int64_t def);
+void ab__stop_overrun(ab_run_t *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* runtime_procs.c: a forked role instance's whole life, then _exit (procs, the loop's
  * process offload). */
 void ab__role_child(ab_run_t *run, int slot, pid_t parent) __attribute__((noreturn));
@@ -559,18 +559,8 @@ void ab__gil_charge(ab_run_t *run, ab_ctx_t *ctx);
 
 /* units.c */
 int ab_parse_duration(const char *s, int64_t *ns);
-/* How long a run's end waits for a role to stop before calling it wedged: def, or less when
- * the environment's AB_STOP_GRACE (a duration, for tests) says so. */
-int64_t ab__stop_grace_ns(int64_t def);
-/* The lead from the barrier's release to the window (def), or the environment's
- * AB_START_LEAD if longer (up to 10 s): a test that must see what a role does before the
- * window gives it time to show. */
-int64_t ab__start_lead_ns(int64_t def);
-/* The run's stop grace (the scenario's, else def; the environment's if shorter), and a role
- * that overran it: counted in run->terminated when the scenario terminates (returns 0),
- * else the run fails with the message (returns 1). */
-int64_t ab__run_grace_ns(const ab_run_t *run, int64_t def);
-int ab__stop_overrun(ab_run_t *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The environment's duration `name` (tests: AB_STOP_GRACE, AB_START_LEAD) within [lo, hi], else def. */
+int64_t ab__env_ns(const char *name, int64_t lo, int64_t hi, int64_t def);
 int ab_parse_size(const char *s, int64_t *bytes);
 int ab_parse_int(const char *s, int64_t *v);
 int ab_parse_double(const char *s, double *v);

@@ -176,27 +176,6 @@ void ab_run_fail(ab_run_t *run, const char *fmt, ...)
 
 void *ab_run_dev(ab_run_t *run, int dev) { return run->devstate[dev]; }
 
-int64_t ab__run_grace_ns(const ab_run_t *run, int64_t def)
-{
-  return ab__stop_grace_ns(run->sc->stop_grace_ns > 0 ? run->sc->stop_grace_ns : def);
-}
-
-int ab__stop_overrun(ab_run_t *run, const char *fmt, ...)
-{
-  char msg[sizeof run->error];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (run->sc->stop_grace_ns > 0) { /* the scenario's shutdown terminates it, and says so */
-    run->terminated++;
-    return 0;
-  }
-  if (!run->error[0])
-    ab_run_fail(run, "%s", msg);
-  return 1;
-}
-
 double ab_run_role_cpu_s(const ab_run_t *run, int role)
 {
   double s = 0;

@@ -506,6 +506,25 @@ static void ab__run_continuous(ab_ctx_t *ctx)
   ab_block_end(ctx);
 }
 
+int64_t ab__stop_grace_ns(const ab_run_t *run, int64_t def)
+{
+  if (run->sc->stop_grace_ns > 0)
+    def = run->sc->stop_grace_ns;
+  return ab__env_ns("AB_STOP_GRACE", 1, def - 1, def);
+}
+
+void ab__stop_overrun(ab_run_t *run, const char *fmt, ...)
+{
+  if (run->sc->stop_grace_ns > 0 || run->error[0]) /* the scenario's shutdown terminates it, and says so */
+    return;
+  char msg[sizeof run->error];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  ab_run_fail(run, "%s", msg);
+}
+
 void ab__role_run(ab_ctx_t *ctx)
 {
   if (ctx->desc->period_ns > 0)

@@ -364,7 +364,7 @@ static int ab__loop_join(ab_run_t *run)
     return 0;
   }
   struct timespec ts;
-  int64_t grace = ab__run_grace_ns(run, 10 * AB_NS_PER_S);
+  int64_t grace = ab__stop_grace_ns(run, 10 * AB_NS_PER_S);
   clock_gettime(CLOCK_REALTIME, &ts);
   ts.tv_sec += grace / AB_NS_PER_S;
   ts.tv_nsec += grace % AB_NS_PER_S;

@@ -147,7 +147,7 @@ static int ab__procs_check(ab_run_t *run, char *msg, size_t len)
 static int ab__procs_join(ab_run_t *run)
 {
   ab__procs_t *ps = run->rt_state;
-  int64_t grace = ab__run_grace_ns(run, 5 * AB_NS_PER_S), deadline = ab_now_ns() + grace;
+  int64_t grace = ab__stop_grace_ns(run, 5 * AB_NS_PER_S), deadline = ab_now_ns() + grace;
   int n = ps->pids ? run->nslots : 0;
   char who[64];
   for (;;) {

@@ -99,7 +99,7 @@ int ab__role_thread_join(ab_run_t *run, pthread_t t, int slot, int64_t deadline)
   /* A thread cannot be killed: it keeps the run's memory in use (ab_run_wedged). */
   char who[64];
   ab__stop_overrun(run, "role %s did not stop within %.3g s of the end of the run",
-                   ab__slot_name(run, slot, who, sizeof who), (double)ab__run_grace_ns(run, 10 * AB_NS_PER_S) / 1e9);
+                   ab__slot_name(run, slot, who, sizeof who), (double)ab__stop_grace_ns(run, 10 * AB_NS_PER_S) / 1e9);
   run->slot_wedged[slot] = 1;
   return 0;
 }
@@ -108,7 +108,7 @@ static int ab__threads_join(ab_run_t *run)
 {
   ab__threads_t *st = run->rt_state;
   ab__thr_t *thr = st->thr;
-  int64_t deadline = ab_now_ns() + ab__run_grace_ns(run, 10 * AB_NS_PER_S), wedged = 0;
+  int64_t deadline = ab_now_ns() + ab__stop_grace_ns(run, 10 * AB_NS_PER_S), wedged = 0;
   for (int i = 0; thr && i < run->nslots; i++) {
     if (!thr[i].started)
       continue;

@@ -360,7 +360,7 @@ static void ab__window(ab_run_t *run, const ab_run_opts_t *o, const sigset_t *si
   ab_ctl_t *ctl = run->ctl;
   ab_res_t proc;
   run->t_setup1 = ab_now_ns();
-  ctl->t_start = run->t_setup1 + ab__start_lead_ns(AB_START_LEAD_NS);
+  ctl->t_start = run->t_setup1 + ab__env_ns("AB_START_LEAD", AB_START_LEAD_NS, 10 * AB_NS_PER_S, AB_START_LEAD_NS);
   ctl->t_end = ctl->t_start + run->duration_ns;
   ab__res_window_begin(run, &proc);
   int64_t next_sample = 0, lead = 0;

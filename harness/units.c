@@ -133,16 +133,9 @@ void ab_fmt_exact(char *buf, size_t len, double v)
   }
 }
 
-int64_t ab__start_lead_ns(int64_t def)
+int64_t ab__env_ns(const char *name, int64_t lo, int64_t hi, int64_t def)
 {
-  const char *e = getenv("AB_START_LEAD");
+  const char *e = getenv(name);
   int64_t ns;
-  return e && ab_parse_duration(e, &ns) == 0 && ns >= def && ns <= 10 * AB_NS_PER_S ? ns : def;
-}
-
-int64_t ab__stop_grace_ns(int64_t def)
-{
-  const char *e = getenv("AB_STOP_GRACE");
-  int64_t ns;
-  return e && ab_parse_duration(e, &ns) == 0 && ns > 0 && ns < def ? ns : def;
+  return e && ab_parse_duration(e, &ns) == 0 && ns >= lo && ns <= hi ? ns : def;
 }
