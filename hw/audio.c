@@ -335,7 +335,6 @@ static int ab__au_fd(void *handle)
 static void ab__au_start(void *handle, int64_t t_start)
 {
   ab__au_handle_t *h = handle;
-  __atomic_store_n(&h->s->t_start, t_start, __ATOMIC_RELEASE);
   if (!h->mock) {
     ab__alsa_start(h->alsa, t_start);
     return;
@@ -424,14 +423,7 @@ int ab_audio_stats(const void *state, ab_audio_stats_t *o)
   return 0;
 }
 
-const ab_audio_script_t *ab_audio_script(const void *state)
-{
-  const ab__au_state_t *s = state;
-  return s->pcm[0] ? NULL : &s->cfg.script;
-}
-
 int ab_audio_is_mock(const void *state) { return !((const ab__au_state_t *)state)->pcm[0]; }
-int64_t ab_audio_t_start(const void *state) { return __atomic_load_n(&((const ab__au_state_t *)state)->t_start, __ATOMIC_ACQUIRE); }
 
 /* ---- the owner's calls, through its context --------------------------------------------- */
 

@@ -8,7 +8,7 @@
  *         start) plays a deterministic script of speech and silence (voiced sound: harmonics
  *         under a moving envelope plus noise; silence: low noise), and a playback clock on
  *         the same ticks drains one frame a tick. The script's utterances are known, so every
- *         latency has a ground truth (ab_audio_script).
+ *         latency has a ground truth (the script given to ab_audio_config).
  *   A PCM without a clock of its own (ALSA's null) is never paced: its capture is always
  *   ready, so frames come as fast as they are read; it exercises the path, not timing.
  *
@@ -74,11 +74,8 @@ typedef struct ab_audio_stats {
 int ab_audio_config(void *state, const ab_audio_cfg_t *cfg);
 /* Supervisor, after the run. */
 int ab_audio_stats(const void *state, ab_audio_stats_t *out);
-/* The mock's script (NULL on a real PCM: no ground truth there). */
-const ab_audio_script_t *ab_audio_script(const void *state);
+/* 1 for the mock, whose script is the ground truth (a real PCM has none). */
 int ab_audio_is_mock(const void *state);
-/* The run's start as the device clock took it (the mock's t_start; 0 before start). */
-int64_t ab_audio_t_start(const void *state);
 
 /* The mock's sound: the samples of frame `index` (the frame whose last sample arrives at
  * t_start + (index + 1) * 20 ms) of the script, deterministic in (cfg, index). */

@@ -12,7 +12,6 @@ typedef struct ab__au_state {
   ab_audio_cfg_t cfg;
   char pcm[128];         /* the ALSA PCM's name; "" for the mock */
   int prepared;
-  int64_t t_start;       /* the run's start, as the device's start was given it */
   ab_audio_stats_t st;   /* counted by the owner only, with relaxed atomics (ab__au_count) */
 } ab__au_state_t;
 

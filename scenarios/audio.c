@@ -85,8 +85,7 @@ typedef struct au {
   pcmf_t ring[RING_FRAMES]; /* the reply's frames, not yet in the device */
   int head, n;
   int in_reply;     /* the last frame written said more follows */
-  int64_t min_utt;  /* frames of replies to utterances before this one are stale */
-  int64_t barged;   /* the last onset that stopped playback */
+  int64_t onset;    /* the newest onset acted on: replies to utterances before it are stale */
   /* Replies whose first frame is written and not yet played: counted once the clock has
    * taken it (a barge-in may drop it first: then it was never heard). */
   struct { int32_t utt; int64_t t_play, t_ref; } first[4];
@@ -118,7 +117,7 @@ static int audio_init(ab_ctx_t *ctx)
   au_t *a = calloc(1, sizeof *a);
   if (!a)
     return -ENOMEM;
-  a->min_utt = a->barged = -1;
+  a->onset = -1;
   *ab_priv(ctx) = a;
   return 0;
 }
@@ -134,7 +133,7 @@ static int top_up(ab_ctx_t *ctx, au_t *a)
     int r;
     if (a->n) {
       pcmf_t *f = &a->ring[a->head];
-      if (f->utt < a->min_utt) { /* a reply the user has talked over */
+      if (f->utt < a->onset) { /* a reply the user has talked over */
         ab_count(ctx, K_FLUSHED, 1);
       } else if ((r = ab_audio_write(ctx, f->pcm, f->more, &t_play)) <= 0) {
         return r;
@@ -169,10 +168,9 @@ static int barge_in(ab_ctx_t *ctx, au_t *a)
   speaking_t sp;
   /* any onset newer than the last acted on, even one already over (a VAD late to publish
    * it, or a callback late to see it): its older replies are stale all the same */
-  if (!ab_load(ctx, REG_SPEAKING, &sp) || sp.utt <= a->barged)
+  if (!ab_load(ctx, REG_SPEAKING, &sp) || sp.utt <= a->onset)
     return 0;
-  a->barged = sp.utt;
-  a->min_utt = sp.utt;
+  a->onset = sp.utt;
   if (!a->in_reply)
     return 0;
   int r = ab_audio_drop(ctx);
@@ -186,7 +184,7 @@ static int barge_in(ab_ctx_t *ctx, au_t *a)
   a->nfirst = (int)k;
   ab_count(ctx, K_FLUSHED, r);
   ab_count(ctx, K_BARGES, 1);
-  ab_record(ctx, M_BARGE, ab_now_ns() - sp.t_truth);
+  ab_record(ctx, M_BARGE, now - sp.t_truth);
   return 0;
 }
 
@@ -228,7 +226,7 @@ static int audio_step(ab_ctx_t *ctx)
   if (msg.len != sizeof *f)
     return ab_fail(ctx, "audio: a playback message of %u bytes (expected %zu)", msg.len, sizeof *f);
   int r = barge_in(ctx, a);
-  if (f->utt < a->min_utt)
+  if (f->utt < a->onset)
     ab_count(ctx, K_FLUSHED, 1);
   else if (a->n == RING_FRAMES)
     return ab_fail(ctx, "audio: the playback queue is full (%d frames: a reply over %d s)", RING_FRAMES,

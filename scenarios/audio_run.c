@@ -17,8 +17,6 @@
 #define P AB_AUDIO_PERIOD_NS
 #define MS AB_NS_PER_MS
 
-static const char *const stage_names[NR] = { "audio", "vad", "stt", "llm", "tts" };
-
 static void script_of(ab_audio_script_t *s, int64_t cycle, int64_t until)
 {
   s->n = 0;
@@ -135,10 +133,10 @@ int au_finish(ab_run_t *run)
     if (t) {
       last = t > last ? t : last;
     } else if (b) {
-      snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", term++ ? "," : "", stage_names[r]);
+      snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", term++ ? "," : "", au_roles[r].name);
     } else {
       snprintf(unreached + strlen(unreached), sizeof unreached - strlen(unreached), "%s%s", lost++ ? "," : "",
-               stage_names[r]);
+               au_roles[r].name);
     }
   }
   if (!term) /* none held in its fini: the ones that never got there were */

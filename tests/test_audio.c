@@ -96,15 +96,15 @@ typedef struct dev {
   int64_t t0;
 } audev_t;
 
-static void dev_up(audev_t *d, int periods)
+/* The mock prepared, configured with c, opened and started now. */
+static void dev_up(audev_t *d, const ab_audio_cfg_t *c)
 {
   char err[AB_ERRLEN] = "";
   d->state = ab_shm_alloc(ab_audio_ops.state_size, 0);
   ASSERT(d->state);
   if (ab_audio_ops.prepare(d->state, &(ab_dev_opts_t){ 0 }, err))
     AB_FAIL("prepare: %s", err);
-  ab_audio_cfg_t c = { .periods = periods, .speech_level = 0.3, .noise_level = 0.002 };
-  ASSERT_EQ(ab_audio_config(d->state, &c), 0);
+  ASSERT_EQ(ab_audio_config(d->state, c), 0);
   if (ab_audio_ops.open(d->state, &d->h, err))
     AB_FAIL("open: %s", err);
   d->t0 = ab_now_ns();
@@ -130,7 +130,7 @@ static int64_t ticks_at(const audev_t *d, int64_t t) { return (t - d->t0) / P; }
 TEST(audio_mock_counts_overruns_and_underruns_tick_by_tick)
 {
   audev_t d;
-  dev_up(&d, 3);
+  dev_up(&d, &(ab_audio_cfg_t){ .periods = 3, .speech_level = 0.3, .noise_level = 0.002 });
   int16_t voice[AB_AUDIO_FRAME], got[AB_AUDIO_FRAME];
   double ph = 0;
   ab_audio_voice(voice, AB_AUDIO_FRAME, 200, 0.3, &ph);
@@ -190,18 +190,9 @@ TEST(audio_mock_counts_overruns_and_underruns_tick_by_tick)
 TEST(audio_mock_counts_frames_played_over_the_user_and_the_longest_underrun)
 {
   audev_t d;
-  char err[AB_ERRLEN] = "";
-  d.state = ab_shm_alloc(ab_audio_ops.state_size, 0);
-  ASSERT(d.state);
-  if (ab_audio_ops.prepare(d.state, &(ab_dev_opts_t){ 0 }, err))
-    AB_FAIL("prepare: %s", err);
   ab_audio_cfg_t c = { .periods = 3, .speech_level = 0.3, .noise_level = 0.002, .barge_ns = 100 * MS };
   script_add(&c, 100 * MS, 10 * AB_NS_PER_S, 150);
-  ASSERT_EQ(ab_audio_config(d.state, &c), 0);
-  if (ab_audio_ops.open(d.state, &d.h, err))
-    AB_FAIL("open: %s", err);
-  d.t0 = ab_now_ns();
-  ab_audio_ops.start(d.h, d.t0);
+  dev_up(&d, &c);
   int16_t voice[AB_AUDIO_FRAME], quiet[AB_AUDIO_FRAME] = { 0 };
   double ph = 0;
   ab_audio_voice(voice, AB_AUDIO_FRAME, 200, 0.3, &ph);
