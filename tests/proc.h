@@ -37,8 +37,8 @@ typedef struct proc {
 /* CLOCK_MONOTONIC, in seconds. */
 double now_s(void);
 
-/* A fresh /tmp/ab-test-XXXXXX: a directory when dir, else an empty file; removed, with all
- * below it, by cleanup_now or at exit. */
+/* A fresh $TMPDIR/ab-tmp-XXXXXX (the runner gives each test a TMPDIR of its own): a directory
+ * when dir, else an empty file; removed, with all below it, by cleanup_now or at exit. */
 const char *temp_path(int dir);
 
 /* Kill every session start_ab started and remove every temporary path, as at exit. A test

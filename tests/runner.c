@@ -1,9 +1,15 @@
 /* Test runner: forks every registered test under its timeout and prints one line each, then
- * "N passed, N failed" (", N skipped"). Arguments are substrings selecting tests by name. */
+ * "N passed, N failed" (", N skipped"). Arguments are substrings selecting tests by name.
+ * Each test runs with TMPDIR a fresh directory of its own (ab-test-XXXXXX under the caller's
+ * TMPDIR, else /tmp), removed with whatever is in it once the test is over: a test that
+ * passes ends in _exit and runs no clean-up of its own, one that fails or times out may not
+ * reach it. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <ftw.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +61,22 @@ static double now_s(void)
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void)st, (void)flag, (void)ftw;
+  remove(path);
+  return 0;
+}
+
+/* A fresh directory for one test's temporary files, into dir; 0 when none could be made
+ * (the test then runs with the caller's TMPDIR). */
+static int test_tmpdir(char *dir, size_t len)
+{
+  const char *base = getenv("TMPDIR");
+  snprintf(dir, len, "%s/ab-test-XXXXXX", base && *base ? base : "/tmp");
+  return mkdtemp(dir) != NULL;
+}
+
 int main(int argc, char **argv)
 {
   int passed = 0, failed = 0, skipped = 0;
@@ -72,10 +94,14 @@ int main(int argc, char **argv)
     if (!selected(t->name, argc, argv))
       continue;
     double t0 = now_s();
+    char tmp[PATH_MAX];
+    int have_tmp = test_tmpdir(tmp, sizeof tmp);
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
       setpgid(0, 0); /* so a timeout kills whatever the test started */
+      if (have_tmp)
+        setenv("TMPDIR", tmp, 1);
       alarm(0);
       t->fn();
       fflush(NULL);
@@ -100,6 +126,8 @@ int main(int argc, char **argv)
       usleep(2000);
     }
     kill(-pid, SIGKILL); /* leftovers of the test's own process group */
+    if (have_tmp)
+      nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     double dt = now_s() - t0;
     if (timed_out) {
       printf("FAIL %-52s timed out after %ds\n", t->name, t->timeout_s);

@@ -22,7 +22,7 @@
 #define MAX_TEMPS 32
 #define MAX_SESSIONS 16
 
-static char temps[MAX_TEMPS][128];
+static char temps[MAX_TEMPS][512];
 static int ntemps;
 static pid_t sessions[MAX_SESSIONS];
 static int nsessions;
@@ -84,7 +84,8 @@ const char *temp_path(int dir)
     atexit(cleanup_now);
   ASSERT(ntemps < MAX_TEMPS);
   char *p = temps[ntemps];
-  snprintf(p, sizeof temps[0], "/tmp/ab-test-XXXXXX");
+  const char *base = getenv("TMPDIR"); /* the runner gives each test a directory of its own */
+  snprintf(p, sizeof temps[0], "%s/ab-tmp-XXXXXX", base && *base ? base : "/tmp");
   int fd = -1;
   if (dir ? !mkdtemp(p) : (fd = mkstemp(p)) < 0)
     AB_FAIL("mktemp: %s", strerror(errno));
