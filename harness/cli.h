@@ -48,8 +48,9 @@ typedef struct ab__plan {
   int lock[AB_MAX_PLAN * AB_MAX_REPEAT];   /* its lock, held for the command */
   int n;
   int rounds;                   /* K of --repeat K (1: once) */
-  /* --sweep: its param, its points, each run's "k=v" */
-  char sweep_key[32], sweep_vals[AB_MAX_SWEEP][32], sweep_kv[AB_MAX_PLAN][72];
+  /* --sweep: the scenario being planned's param and points; each run's own "k=v" and its
+   * "k\0v" (a later scenario's sweep, in bench, replaces the former) */
+  char sweep_key[32], sweep_vals[AB_MAX_SWEEP][32], sweep_kv[AB_MAX_PLAN][72], sweep_at[AB_MAX_PLAN][72];
   int nsweep;
 } ab__plan_t;
 

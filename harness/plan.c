@@ -47,8 +47,10 @@ static int ab__plan_one(ab__plan_t *p, const ab__cli_t *c, const ab_scenario_t *
     snprintf(kv, sizeof kv, "%s=%s", p->sweep_key, p->sweep_vals[point]);
     memcpy(p->sweep_kv[p->n], kv, sizeof kv);
     o->params[o->nparams++] = p->sweep_kv[p->n];
-    o->sweep_key = p->sweep_key;
-    o->sweep_value = p->sweep_vals[point];
+    memcpy(p->sweep_at[p->n], kv, sizeof kv);
+    p->sweep_at[p->n][strlen(p->sweep_key)] = 0;
+    o->sweep_key = p->sweep_at[p->n];
+    o->sweep_value = p->sweep_at[p->n] + strlen(p->sweep_key) + 1;
     o->sweep_points = strchr(c->sweep, '=') + 1;
   }
   o->nfaults = c->nfaults;
