@@ -150,7 +150,7 @@ GBLIBS   := $(shell pkg-config --libs benchmark 2>/dev/null || echo -lbenchmark)
 # latency-against-size figure), each until 50 ms of CPU (or 250 ms of wall) time.
 MICRO_FILTER := /(0|8|48)$$|^robot-frame|^(spawn|clock|hist)/|^reg/.*/64$$|^(pipe|unix-seqpacket|mq|tcp|chan-shm|cacheline)/procs/rtt/
 MICRO_PROFILE = o=results/latest/micro; trap 'rm -f $$o.json.tmp' EXIT INT TERM HUP; \
-                $(B)/archbench-micro --benchmark_filter='$(MICRO_FILTER)' --benchmark_min_time=0.05 \
+                $(B)/archbench-micro --benchmark_filter='$(MICRO_FILTER)' --benchmark_min_time=0.03 \
                 --benchmark_out=$$o.json.tmp --benchmark_out_format=json > $$o.txt 2>&1 || \
                 { tail -n 5 $$o.txt >&2; exit 1; }; mv $$o.json.tmp $$o.json && $(MICRO_DIGEST)
 # After the scenarios' table, the prices that explain it (bench/digest.awk).

@@ -579,5 +579,5 @@ const ab_scenario_t ab_scenario_franka = {
   .table_chain = "control.response_ns",
   .table_chain_lost = "robot.violations",
   .sweep_figure = "robot.violations",
-  .bench = { .gil_too = 1, .transports = "shm", .duration_ns = 2 * AB_NS_PER_S },
+  .bench = { .gil_too = 1, .transports = "shm", .duration_ns = 3 * AB_NS_PER_S / 2 },
 };
