@@ -81,7 +81,16 @@ void proc_free(proc_t *p);
  * named), or 0. */
 pid_t session_find(pid_t sid, const char *comm, int threads);
 
-/* The child of this process named comm, by /proc (a helper is not otherwise visible), or 0. */
+/* This process's children by /proc, alive or not yet reaped (the runner's leftovers, a
+ * helper not otherwise visible): up to max into kids; their count. */
+typedef struct {
+  pid_t pid;
+  char state;    /* R, S, Z, ... */
+  char comm[32];
+} ab_child_t;
+int my_children(ab_child_t *kids, int max);
+
+/* The child of this process named comm, by /proc, or 0. */
 pid_t find_child(const char *comm);
 
 /* From here on this test process (and what it starts) has mounts of its own, and a tmpfs

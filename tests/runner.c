@@ -1,9 +1,10 @@
 /* Test runner: forks every registered test under its timeout and prints one line each, then
  * "N passed, N failed" (", N skipped"). Arguments are substrings selecting tests by name.
  * Each test runs with TMPDIR a fresh directory of its own (ab-test-XXXXXX under the caller's
- * TMPDIR, else /tmp), removed with whatever is in it once the test is over: a test that
- * passes ends in _exit and runs no clean-up of its own, one that fails or times out may not
- * reach it. */
+ * TMPDIR, else /tmp), removed with whatever is in it once the test is over, with every
+ * process the test left (a test that passes ends in _exit and runs no clean-up of its own,
+ * one that fails or times out may not reach it). SIGINT, SIGTERM or SIGHUP end the test in
+ * progress the same way, then the runner (exit 128 + the signal). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -14,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "test.h"
 
 #define MAX_TESTS 1024
@@ -54,28 +57,53 @@ static int selected(const char *name, int argc, char **argv)
   return want || !any;
 }
 
-static double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
   (void)st, (void)flag, (void)ftw;
-  remove(path);
+  if (remove(path) != 0 && errno != ENOENT)
+    fprintf(stderr, "runner: cannot remove %s: %s\n", path, strerror(errno));
   return 0;
 }
 
-/* A fresh directory for one test's temporary files, into dir; 0 when none could be made
- * (the test then runs with the caller's TMPDIR). */
-static int test_tmpdir(char *dir, size_t len)
+/* Where the tests' directories go: TMPDIR, else /tmp; NULL after saying why it is unusable. */
+static const char *tmp_base(void)
 {
   const char *base = getenv("TMPDIR");
-  snprintf(dir, len, "%s/ab-test-XXXXXX", base && *base ? base : "/tmp");
-  return mkdtemp(dir) != NULL;
+  base = base && *base ? base : "/tmp";
+  struct stat sb;
+  if (stat(base, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(base, W_OK | X_OK) != 0) {
+    fprintf(stderr, "runner: TMPDIR=%s: %s (expected a writable directory for the tests' temporary files)\n", base,
+            errno ? strerror(errno) : "not a directory");
+    return NULL;
+  }
+  return base;
 }
+
+/* Kill what a test left behind: its process group, then every process that became ours (the
+ * runner is a subreaper: a session the test started and left, once the test is gone), until
+ * none is left; then remove its directory. */
+static void end_test(pid_t pid, const char *tmp)
+{
+  kill(-pid, SIGKILL);
+  for (int round = 0; round < 100; round++) {
+    ab_child_t kids[256];
+    int n = my_children(kids, 256);
+    for (int k = 0; k < n; k++) {
+      kill(-kids[k].pid, SIGKILL); /* its group, if it leads one */
+      kill(kids[k].pid, SIGKILL);
+    }
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+      ;
+    if (!n)
+      break;
+    usleep(1000);
+  }
+  if (*tmp)
+    nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static volatile sig_atomic_t stop_sig;
+static void on_stop(int sig) { stop_sig = sig; }
 
 int main(int argc, char **argv)
 {
@@ -87,21 +115,38 @@ int main(int argc, char **argv)
             MAX_TESTS);
     return 2;
   }
+  const char *base = tmp_base();
+  if (!base)
+    return 2;
+  /* the tests run in process groups of their own, out of reach of a terminal's Ctrl-C: the
+   * runner takes the signal, ends the test in progress and its leftovers, and exits */
+  struct sigaction sa = { .sa_handler = on_stop };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   qsort(tests, ntests, sizeof tests[0], cmp);
   setvbuf(stdout, NULL, _IOLBF, 0);
-  for (int i = 0; i < ntests; i++) {
+  for (int i = 0; i < ntests && !stop_sig; i++) {
     ab_test_t *t = &tests[i];
     if (!selected(t->name, argc, argv))
       continue;
     double t0 = now_s();
     char tmp[PATH_MAX];
-    int have_tmp = test_tmpdir(tmp, sizeof tmp);
+    snprintf(tmp, sizeof tmp, "%s/ab-test-XXXXXX", base);
+    if (!mkdtemp(tmp)) {
+      fprintf(stderr, "runner: mkdtemp %s: %s\n", tmp, strerror(errno));
+      return 2;
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
       setpgid(0, 0); /* so a timeout kills whatever the test started */
-      if (have_tmp)
-        setenv("TMPDIR", tmp, 1);
+      signal(SIGINT, SIG_DFL);
+      signal(SIGTERM, SIG_DFL);
+      signal(SIGHUP, SIG_DFL);
+      setenv("TMPDIR", tmp, 1);
       alarm(0);
       t->fn();
       fflush(NULL);
@@ -117,6 +162,11 @@ int main(int argc, char **argv)
         status = 1 << 8;
         break;
       }
+      if (stop_sig) { /* Ctrl-C: the test goes, counted as nothing */
+        kill(-pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        break;
+      }
       if (now_s() - t0 > t->timeout_s) {
         kill(-pid, SIGKILL);
         waitpid(pid, &status, 0);
@@ -125,9 +175,11 @@ int main(int argc, char **argv)
       }
       usleep(2000);
     }
-    kill(-pid, SIGKILL); /* leftovers of the test's own process group */
-    if (have_tmp)
-      nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    end_test(pid, tmp);
+    if (stop_sig) {
+      printf("runner: stopped by signal %d (%s) in %s\n", (int)stop_sig, strsignal(stop_sig), t->name);
+      return 128 + stop_sig;
+    }
     double dt = now_s() - t0;
     if (timed_out) {
       printf("FAIL %-52s timed out after %ds\n", t->name, t->timeout_s);

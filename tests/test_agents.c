@@ -41,36 +41,16 @@ static void expect_ran(const proc_t *p)
  * reaped: their count, and "pid(state)" of each into desc. */
 static int my_children_named(const char *comm, char *desc, size_t len)
 {
-  DIR *d = opendir("/proc");
-  ASSERT(d != NULL);
-  struct dirent *e;
-  int n = 0;
+  ab_child_t kids[256];
+  int k = my_children(kids, 256), n = 0;
   desc[0] = 0;
-  while ((e = readdir(d))) {
-    char *end, path[64], buf[512];
-    long pid = strtol(e->d_name, &end, 10);
-    if (*end || pid <= 0)
-      continue;
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-      continue;
-    size_t k = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[k] = 0;
-    char *l = strchr(buf, '('), *r = strrchr(buf, ')');
-    char state;
-    int ppid;
-    if (!l || !r || r < l || sscanf(r + 2, "%c %d", &state, &ppid) != 2 || ppid != getpid())
-      continue;
-    *r = 0;
-    if (strcmp(l + 1, comm))
+  for (int i = 0; i < k; i++) {
+    if (strcmp(kids[i].comm, comm))
       continue;
     size_t o = strlen(desc);
-    snprintf(desc + o, len - o, "%s%ld(%c)", n ? " " : "", pid, state);
+    snprintf(desc + o, len - o, "%s%d(%c)", n ? " " : "", (int)kids[i].pid, kids[i].state);
     n++;
   }
-  closedir(d);
   return n;
 }
 

@@ -497,13 +497,14 @@ void private_tmpfs(const char *dir, const char *size, int ro)
     AB_FAIL("mount tmpfs (%s) on %s: %s", opts, dir, strerror(errno));
 }
 
-pid_t find_child(const char *comm)
+int my_children(ab_child_t *kids, int max)
 {
   DIR *d = opendir("/proc");
-  ASSERT(d != NULL);
-  pid_t found = 0;
+  if (!d)
+    return 0;
+  int n = 0;
   struct dirent *e;
-  while (!found && (e = readdir(d))) {
+  while (n < max && (e = readdir(d))) {
     char path[300], buf[512];
     if (e->d_name[0] < '0' || e->d_name[0] > '9')
       continue;
@@ -511,18 +512,28 @@ pid_t find_child(const char *comm)
     FILE *fp = fopen(path, "r");
     if (!fp)
       continue;
-    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    size_t k = fread(buf, 1, sizeof buf - 1, fp);
     fclose(fp);
-    buf[n] = '\0';
+    buf[k] = '\0';
     /* pid (comm) state ppid ... ; comm may hold spaces, so split at the last ')' */
     char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+    ab_child_t c = { (pid_t)atoi(e->d_name), 0, "" };
     int ppid;
-    if (!open || !close || sscanf(close + 1, " %*c %d", &ppid) != 1 || ppid != getpid())
+    if (!open || !close || close < open || sscanf(close + 1, " %c %d", &c.state, &ppid) != 2 || ppid != getpid())
       continue;
-    *close = '\0';
-    if (!strcmp(open + 1, comm))
-      found = (pid_t)atoi(e->d_name);
+    snprintf(c.comm, sizeof c.comm, "%.*s", (int)(close - open - 1), open + 1);
+    kids[n++] = c;
   }
   closedir(d);
-  return found;
+  return n;
+}
+
+pid_t find_child(const char *comm)
+{
+  ab_child_t kids[256];
+  int n = my_children(kids, 256);
+  for (int i = 0; i < n; i++)
+    if (!strcmp(kids[i].comm, comm))
+      return kids[i].pid;
+  return 0;
 }
