@@ -524,5 +524,5 @@ const ab_scenario_t ab_scenario_agents = {
   .table_chain = "agent.cycle_ns",
   .table_rate = "agents.steps_per_s",
   .table_count = "agent.steps",
-  .bench = { .sweep = "n=1,10,50", .gil_too = 1, .transports = "shm", .duration_ns = 5 * AB_NS_PER_S / 4 },
+  .bench = { .sweep = "n=1,10,50", .gil_too = 1, .transports = "shm", .duration_ns = 3 * AB_NS_PER_S / 2 },
 };
