@@ -155,9 +155,16 @@ int main(int argc, char **argv)
     setpgid(pid, pid);
     int status = 0, timed_out = 0;
     for (;;) {
-      pid_t r = waitpid(pid, &status, WNOHANG);
-      if (r == pid)
+      /* as init would: an orphan that ends is reaped at once (its zombie would otherwise
+       * linger in /proc, in the session a test looks into) */
+      int st = 0;
+      pid_t r = waitpid(-1, &st, WNOHANG);
+      if (r == pid) {
+        status = st;
         break;
+      }
+      if (r > 0)
+        continue;
       if (r < 0 && errno != EINTR) {
         status = 1 << 8;
         break;
