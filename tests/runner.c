@@ -3,8 +3,9 @@
  * Each test runs with TMPDIR a fresh directory of its own (ab-test-XXXXXX under the caller's
  * TMPDIR, else /tmp), removed with whatever is in it once the test is over, with every
  * process the test left (a test that passes ends in _exit and runs no clean-up of its own,
- * one that fails or times out may not reach it). SIGINT, SIGTERM or SIGHUP end the test in
- * progress the same way, then the runner (exit 128 + the signal). */
+ * one that fails or times out may not reach it). SIGINT, SIGTERM, SIGHUP or SIGQUIT (unless
+ * ignored when it started) end the test in progress the same way, then the runner (exit 128
+ * + the signal, even between two tests). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -68,15 +69,30 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 /* Where the tests' directories go: TMPDIR, else /tmp; NULL after saying why it is unusable. */
 static const char *tmp_base(void)
 {
+  static char abs[PATH_MAX]; /* absolute: a test may chdir */
   const char *base = getenv("TMPDIR");
   base = base && *base ? base : "/tmp";
   struct stat sb;
-  if (stat(base, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(base, W_OK | X_OK) != 0) {
+  errno = 0;
+  if (stat(base, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(base, W_OK | X_OK) != 0 || !realpath(base, abs)) {
     fprintf(stderr, "runner: TMPDIR=%s: %s (expected a writable directory for the tests' temporary files)\n", base,
             errno ? strerror(errno) : "not a directory");
     return NULL;
   }
-  return base;
+  return abs;
+}
+
+/* The children the runner had before any test (a caller that forked and then exec'd it):
+ * not a test's leftovers. */
+static pid_t before[64];
+static int nbefore;
+
+static int was_before(pid_t p)
+{
+  for (int i = 0; i < nbefore; i++)
+    if (before[i] == p)
+      return 1;
+  return 0;
 }
 
 /* Kill what a test left behind: its process group, then every process that became ours (the
@@ -85,17 +101,27 @@ static const char *tmp_base(void)
 static void end_test(pid_t pid, const char *tmp)
 {
   kill(-pid, SIGKILL);
-  for (int round = 0; round < 100; round++) {
+  double t0 = now_s();
+  for (;;) {
     ab_child_t kids[256];
-    int n = my_children(kids, 256);
+    int n = my_children(kids, 256), left = 0;
     for (int k = 0; k < n; k++) {
+      if (was_before(kids[k].pid))
+        continue;
+      kids[left++] = kids[k];
       kill(-kids[k].pid, SIGKILL); /* its group, if it leads one */
       kill(kids[k].pid, SIGKILL);
     }
-    while (waitpid(-1, NULL, WNOHANG) > 0)
+    for (pid_t r; (r = waitpid(-1, NULL, WNOHANG)) > 0;)
       ;
-    if (!n)
+    if (!left)
       break;
+    if (now_s() - t0 > 5) { /* the next test starts beside them: say so */
+      for (int k = 0; k < left; k++)
+        fprintf(stderr, "runner: %d (%s), left by a test, has not died 5 s after SIGKILL (state %c)\n",
+                (int)kids[k].pid, kids[k].comm, kids[k].state);
+      break;
+    }
     usleep(1000);
   }
   if (*tmp)
@@ -104,6 +130,7 @@ static void end_test(pid_t pid, const char *tmp)
 
 static volatile sig_atomic_t stop_sig;
 static void on_stop(int sig) { stop_sig = sig; }
+static const int stop_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
 int main(int argc, char **argv)
 {
@@ -120,12 +147,16 @@ int main(int argc, char **argv)
     return 2;
   /* the tests run in process groups of their own, out of reach of a terminal's Ctrl-C: the
    * runner takes the signal, ends the test in progress and its leftovers, and exits */
-  struct sigaction sa = { .sa_handler = on_stop };
+  struct sigaction sa = { .sa_handler = on_stop }, was;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
+  for (size_t k = 0; k < sizeof stop_sigs / sizeof stop_sigs[0]; k++)
+    if (sigaction(stop_sigs[k], NULL, &was) == 0 && was.sa_handler != SIG_IGN) /* nohup stays nohup */
+      sigaction(stop_sigs[k], &sa, NULL);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
+  ab_child_t kids[64];
+  nbefore = my_children(kids, 64);
+  for (int k = 0; k < nbefore; k++)
+    before[k] = kids[k].pid;
   qsort(tests, ntests, sizeof tests[0], cmp);
   setvbuf(stdout, NULL, _IOLBF, 0);
   for (int i = 0; i < ntests && !stop_sig; i++) {
@@ -133,7 +164,7 @@ int main(int argc, char **argv)
     if (!selected(t->name, argc, argv))
       continue;
     double t0 = now_s();
-    char tmp[PATH_MAX];
+    char tmp[PATH_MAX + 32];
     snprintf(tmp, sizeof tmp, "%s/ab-test-XXXXXX", base);
     if (!mkdtemp(tmp)) {
       fprintf(stderr, "runner: mkdtemp %s: %s\n", tmp, strerror(errno));
@@ -143,9 +174,9 @@ int main(int argc, char **argv)
     pid_t pid = fork();
     if (pid == 0) {
       setpgid(0, 0); /* so a timeout kills whatever the test started */
-      signal(SIGINT, SIG_DFL);
-      signal(SIGTERM, SIG_DFL);
-      signal(SIGHUP, SIG_DFL);
+      for (size_t k = 0; k < sizeof stop_sigs / sizeof stop_sigs[0]; k++)
+        signal(stop_sigs[k], SIG_DFL);
+      prctl(PR_SET_PDEATHSIG, SIGKILL); /* a runner killed outright takes its test along */
       setenv("TMPDIR", tmp, 1);
       alarm(0);
       t->fn();
@@ -207,6 +238,10 @@ int main(int argc, char **argv)
     }
     if (failed && failfast) /* one failure is the answer (a mutant's run): the rest are not run */
       break;
+  }
+  if (stop_sig) { /* between two tests: the run is not whole, whatever passed */
+    printf("runner: stopped by signal %d (%s) between tests\n", (int)stop_sig, strsignal(stop_sig));
+    return 128 + stop_sig;
   }
   if (skipped)
     printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);

@@ -75,6 +75,9 @@ static pid_t read_pid(const char *path)
  * the process it left is gone. */
 static void litter_and_look(const char *how)
 {
+  int term = !strcmp(how, "hang-term"); /* the hang, stopped by SIGTERM instead */
+  if (term)
+    how = "hang";
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   ASSERT(n > 0);
@@ -92,14 +95,16 @@ static void litter_and_look(const char *how)
     while (access(pidf, F_OK) != 0 && now_s() - t0 < 20)
       usleep(10000);
     ASSERT_EQ(access(pidf, F_OK), 0);
-    kill(p.pid, SIGINT);
+    kill(p.pid, term ? SIGTERM : SIGINT);
   }
   finish_ab(&p, 30);
-  const char *want = !strcmp(how, "pass") ? "1 passed, 0 failed" : !strcmp(how, "fail") ? "0 passed, 1 failed"
-                                                                                           : "stopped by signal 2";
+  const char *want = !strcmp(how, "pass")   ? "1 passed, 0 failed"
+                     : !strcmp(how, "fail") ? "0 passed, 1 failed"
+                     : term                 ? "stopped by signal 15"
+                                            : "stopped by signal 2";
   if (!strstr(p.out, want))
     AB_FAIL("run-tests (%s) said, exit %d: %s%s; expected \"%s\"", how, p.code, p.out, p.err, want);
-  ASSERT_EQ(p.code, !strcmp(how, "pass") ? 0 : !strcmp(how, "fail") ? 1 : 130);
+  ASSERT_EQ(p.code, !strcmp(how, "pass") ? 0 : !strcmp(how, "fail") ? 1 : term ? 143 : 130);
   pid_t kid = read_pid(pidf);
   ASSERT(kid > 0);
   double t0 = now_s();
@@ -118,3 +123,23 @@ static void litter_and_look(const char *how)
 TEST(runner_removes_a_passing_tests_temporary_files) { litter_and_look("pass"); }
 TEST(runner_removes_a_failing_tests_temporary_files) { litter_and_look("fail"); }
 TEST(runner_ctrl_c_ends_the_test_and_removes_what_it_left) { litter_and_look("hang"); }
+TEST(runner_sigterm_ends_the_test_and_removes_what_it_left) { litter_and_look("hang-term"); }
+
+/* A TMPDIR the tests cannot use is refused before any test runs, naming it (exit 2). */
+TEST(runner_refuses_a_tmpdir_it_cannot_use_naming_it)
+{
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  ASSERT(n > 0);
+  exe[n] = 0;
+  char bad[PATH_MAX], env[PATH_MAX + 8];
+  snprintf(bad, sizeof bad, "%s/missing", temp_path(1));
+  snprintf(env, sizeof env, "TMPDIR=%s", bad);
+  proc_t p;
+  start_prog(&p, "/usr/bin/env", L(env, exe, "runner_litter_in_the_tests_tmpdir"));
+  finish_ab(&p, 30);
+  if (p.code != 2 || !strstr(p.err, bad) || !strstr(p.err, "expected a writable directory") || strstr(p.out, "passed"))
+    AB_FAIL("TMPDIR=%s: exit %d, said: %s%s; expected exit 2 naming it before any test", bad, p.code, p.out, p.err);
+  proc_free(&p);
+  cleanup_now();
+}
