@@ -82,7 +82,7 @@ void proc_free(proc_t *p);
 pid_t session_find(pid_t sid, const char *comm, int threads);
 
 /* This process's children by /proc, alive or not yet reaped (the runner's leftovers, a
- * helper not otherwise visible): up to max into kids; their count. */
+ * helper not otherwise visible): up to max into kids; their count, -1 without /proc. */
 typedef struct {
   pid_t pid;
   char state;    /* R, S, Z, ... */

@@ -200,15 +200,10 @@ int main(int argc, char **argv)
         status = 1 << 8;
         break;
       }
-      if (stop_sig) { /* Ctrl-C: the test goes, counted as nothing */
+      if (stop_sig || now_s() - t0 > t->timeout_s) { /* Ctrl-C: the test goes, counted as nothing */
+        timed_out = !stop_sig;
         kill(-pid, SIGKILL);
         waitpid(pid, &status, 0);
-        break;
-      }
-      if (now_s() - t0 > t->timeout_s) {
-        kill(-pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        timed_out = 1;
         break;
       }
       usleep(2000);

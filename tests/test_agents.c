@@ -43,6 +43,7 @@ static int my_children_named(const char *comm, char *desc, size_t len)
 {
   ab_child_t kids[256];
   int k = my_children(kids, 256), n = 0;
+  ASSERT(k >= 0);
   desc[0] = 0;
   for (int i = 0; i < k; i++) {
     if (strcmp(kids[i].comm, comm))

@@ -501,7 +501,7 @@ int my_children(ab_child_t *kids, int max)
 {
   DIR *d = opendir("/proc");
   if (!d)
-    return 0;
+    return -1;
   int n = 0;
   struct dirent *e;
   while (n < max && (e = readdir(d))) {
@@ -532,6 +532,7 @@ pid_t find_child(const char *comm)
 {
   ab_child_t kids[256];
   int n = my_children(kids, 256);
+  ASSERT(n >= 0);
   for (int i = 0; i < n; i++)
     if (!strcmp(kids[i].comm, comm))
       return kids[i].pid;

@@ -1,12 +1,12 @@
 /* The claims table's verdicts on hand-made figures: a bound, a range, an "about" figure and
  * a ratio between two runs, each on both sides of the line, so a verdict that always holds
  * (or never does) fails here. */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "report.h"
 #include "test.h"
 
@@ -69,23 +69,6 @@ static void expect(const char *html, const char *id, const char *text)
   free(r);
 }
 
-static char *tmpdir(void)
-{
-  const char *base = getenv("TMPDIR");
-  char *d = malloc(PATH_MAX);
-  ASSERT(d != NULL);
-  snprintf(d, PATH_MAX, "%s/archbench-claims.XXXXXX", base && *base ? base : "/tmp");
-  ASSERT(mkdtemp(d));
-  return d;
-}
-
-static void cleanup(const char *d)
-{
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-  ASSERT_EQ(system(cmd), 0);
-}
-
 TEST(report_claims_bounds_and_ranges_are_judged_on_both_sides)
 {
   static const char *const n[] = { "robot-obs-ring/threads/oneway/48", "robot-obs-pipe/procs/oneway/48",
@@ -96,7 +79,7 @@ TEST(report_claims_bounds_and_ranges_are_judged_on_both_sides)
    * 0.5 ms (2x under "over 1 ms"); a thread queue 12 us (about 10: holds) and a process
    * queue 200 us (about 50: 4x over) */
   static const double ns[] = { 50e3, 100e3, 0.5e6, 12e3, 200e3 };
-  char *d = tmpdir();
+  const char *d = temp_path(1);
   micro(d, n, ns, 5);
   char *h = table(d);
   expect(h, "robot_thread_handoff", "holds");
@@ -110,7 +93,7 @@ TEST(report_claims_bounds_and_ranges_are_judged_on_both_sides)
   expect(h, "instrument_multiplexing", "not measured yet");
   expect(h, "gil_efficiency_10", "not measured in this run");
   free(h);
-  cleanup(d);
+  cleanup_now();
 }
 
 /* A minimal result of agents under the GIL, with its claims as a run writes them. */
@@ -131,7 +114,7 @@ static void agents_result(const char *dir, const char *arch, double rate, const 
 TEST(report_claims_ratio_to_joins_the_run_that_differs_only_in_its_runtime)
 {
   for (int k = 0; k < 2; k++) {
-    char *d = tmpdir();
+    const char *d = temp_path(1);
     /* hybrid 300 steps/s: 3x threads' 100 holds "3-4x"; 6x threads' 50 is 1.5x over */
     agents_result(d, "threads", k ? 50 : 100,
                   "{\"id\": \"hybrid_speedup\", \"applies\": false, \"measured\": null, \"here\": null}");
@@ -146,6 +129,6 @@ TEST(report_claims_ratio_to_joins_the_run_that_differs_only_in_its_runtime)
     }
     free(r);
     free(h);
-    cleanup(d);
+    cleanup_now();
   }
 }
